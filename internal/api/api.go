@@ -1,0 +1,137 @@
+// Package api holds the JSON shapes of the lease server's HTTP API, shared by
+// the server, its Go client and vcctl, so both ends always agree.
+package api
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Lease states.
+const (
+	StateHeld       = "held"       // VLAN reserved, network not yet configured
+	StateCommitting = "committing" // switches being configured
+	StateActive     = "active"     // every switch configured
+	StateReleasing  = "releasing"  // switches being cleaned
+	StateReleased   = "released"   // gone; the VLAN is in quarantine
+	StateFailed     = "failed"     // configuration failed or the hold timed out
+)
+
+// Live reports whether a lease in this state owns its VLAN.
+func Live(state string) bool {
+	return state == StateHeld || state == StateCommitting || state == StateActive || state == StateReleasing
+}
+
+// Lease is one job's VLAN grant.
+type Lease struct {
+	Job          string            `json:"job"`
+	Owner        string            `json:"owner"`
+	Hosts        []string          `json:"hosts"`
+	Sites        []string          `json:"sites"`
+	VLAN         int               `json:"vlan"`
+	State        string            `json:"state"`
+	Token        int64             `json:"token"`
+	CreatedAt    time.Time         `json:"created_at"`
+	ExpiresAt    time.Time         `json:"expires_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	FailedStarts int               `json:"failed_starts"`
+	Attributes   map[string]string `json:"attributes"`
+	// Reason says why a lease failed or was released (expired, hold_timeout,
+	// forced, released, network_fault ...).
+	Reason string `json:"reason,omitempty"`
+}
+
+// CreateRequest is the body of POST /v1/leases.
+type CreateRequest struct {
+	Job        string            `json:"job"`
+	Owner      string            `json:"owner"`
+	Hosts      []string          `json:"hosts"`
+	TTLSeconds int64             `json:"ttl_seconds"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// TokenRequest is the body of commit and release.
+type TokenRequest struct {
+	Token int64 `json:"token"`
+}
+
+// RenewRequest is the body of renew.
+type RenewRequest struct {
+	Token      int64 `json:"token"`
+	TTLSeconds int64 `json:"ttl_seconds"`
+}
+
+// PatchRequest is the body of PATCH /v1/leases/{job}: a migration.
+type PatchRequest struct {
+	Token       int64    `json:"token"`
+	AddHosts    []string `json:"add_hosts"`
+	RemoveHosts []string `json:"remove_hosts"`
+}
+
+// Pool is one site's VLAN pool as GET /v1/pools reports it.
+type Pool struct {
+	Site        string `json:"site"`
+	Size        int    `json:"size"`
+	Free        int    `json:"free"`
+	Held        int    `json:"held"`
+	Active      int    `json:"active"`
+	Quarantined int    `json:"quarantined"`
+}
+
+// Event is one line of a lease's history.
+type Event struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Result string    `json:"result"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// ErrorBody is every error response: {"error":{"code","message"}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail names an error by a stable code and explains it.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes.
+const (
+	CodeBadRequest    = "bad_request"
+	CodeUnauthorized  = "unauthorized"
+	CodeForbidden     = "forbidden"
+	CodeNotFound      = "not_found"
+	CodeConflict      = "lease_conflict"
+	CodePoolExhausted = "pool_exhausted"
+	CodeStaleToken    = "stale_token"
+	CodeBadState      = "bad_state"
+	CodeNetworkFault  = "network_fault"
+	CodeUnavailable   = "store_unavailable"
+	CodeTooLarge      = "request_too_large"
+	CodeInternal      = "internal"
+)
+
+// MaxJobLen bounds a job id. Torque ids carry the server's FQDN.
+const MaxJobLen = 128
+
+// jobRE admits job ids as the resource managers write them: Torque
+// "123.server.example.org" and array jobs "123[4].server", Slurm "1234" and
+// array tasks "1234_5", heterogeneous jobs "1234+0", OpenPBS "123[].server".
+var jobRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-\[\]+@]*$`)
+
+// CheckJob says what is wrong with a job id, or nil.
+func CheckJob(job string) error {
+	switch {
+	case job == "":
+		return fmt.Errorf("job id is empty")
+	case len(job) > MaxJobLen:
+		return fmt.Errorf("job id is %d characters long; at most %d", len(job), MaxJobLen)
+	case !jobRE.MatchString(job):
+		return fmt.Errorf("job id %q: only letters, digits and . _ - [ ] + @ are allowed, starting with a letter or digit", job)
+	}
+	return nil
+}
