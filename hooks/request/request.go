@@ -1,0 +1,99 @@
+// Package request parses the string a user writes to ask for a virtual
+// cluster: Torque's `-l other=...`, Slurm's `--comment=...` or the OpenPBS
+// job variable VIRTCLOUD_REQUEST. The syntax is
+//
+//	vcluster[:services=nfs+vpn][:image=NAME][:publish=none|tunnel|direct][:name=NAME]
+//
+// and the result is the lease attributes the lease server stores.
+package request
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Keyword starts every request string.
+const Keyword = "vcluster"
+
+// MaxLen bounds a request string: it travels in job records and lease attributes.
+const MaxLen = 512
+
+var (
+	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+)
+
+// Is reports whether s asks for a cluster at all, well formed or not: a
+// string that starts with the keyword. Any other comment belongs to the user
+// and is none of the hooks' business.
+func Is(s string) bool {
+	s = strings.TrimSpace(s)
+	return s == Keyword || strings.HasPrefix(s, Keyword+":") ||
+		(strings.HasPrefix(s, Keyword) && len(s) > len(Keyword) && !isWordByte(s[len(Keyword)]))
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b == '-' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// Parse turns a request string into lease attributes. The error says which
+// part is wrong and what is allowed there.
+func Parse(s string) (map[string]string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > MaxLen {
+		return nil, fmt.Errorf("request string is %d characters long; at most %d", len(s), MaxLen)
+	}
+	parts := strings.Split(s, ":")
+	if parts[0] != Keyword {
+		return nil, fmt.Errorf("request string %q must start with %q", s, Keyword)
+	}
+	attrs := map[string]string{}
+	for i, p := range parts[1:] {
+		where := fmt.Sprintf("request string %q, part %d (%q)", s, i+2, p)
+		key, val, ok := strings.Cut(p, "=")
+		if !ok || key == "" {
+			return nil, fmt.Errorf("%s: expected key=value (services, image, publish or name)", where)
+		}
+		if _, dup := attrs[key]; dup {
+			return nil, fmt.Errorf("%s: %s is given twice", where, key)
+		}
+		if err := checkValue(key, val); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		attrs[key] = val
+	}
+	return attrs, nil
+}
+
+func checkValue(key, val string) error {
+	switch key {
+	case "services":
+		if val == "" {
+			return fmt.Errorf("services is empty; list them joined by '+', e.g. services=nfs+vpn")
+		}
+		seen := map[string]bool{}
+		for _, s := range strings.Split(val, "+") {
+			if !serviceRE.MatchString(s) {
+				return fmt.Errorf("service %q: use lowercase letters, digits, '_' and '-'", s)
+			}
+			if seen[s] {
+				return fmt.Errorf("service %q is listed twice", s)
+			}
+			seen[s] = true
+		}
+	case "image", "name":
+		if !nameRE.MatchString(val) {
+			return fmt.Errorf("%s %q: use 1 to 63 letters, digits, '.', '_' and '-'", key, val)
+		}
+	case "publish":
+		switch val {
+		case "none", "tunnel", "direct":
+		default:
+			return fmt.Errorf("publish %q: must be none, tunnel or direct", val)
+		}
+	default:
+		return fmt.Errorf("unknown key %q (services, image, publish or name)", key)
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+// Package spool keeps the hooks' small local state in one directory: the
+// leases of jobs running here (so that epilogues and vc-periodic know their
+// fencing tokens even when the lease server is down), the releases still to
+// be delivered, and a count of failed starts per job. Every file is written
+// whole through a rename, so a hook killed half way leaves no torn record.
+package spool
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+)
+
+// Dir is one spool directory.
+type Dir struct{ Path string }
+
+// Job is a lease this host's hooks hold for a running job.
+type Job struct {
+	Job        string `json:"job"`
+	Token      int64  `json:"token"`
+	VLAN       int    `json:"vlan"`
+	Bridge     string `json:"bridge,omitempty"`
+	Manager    string `json:"manager"`
+	TTLSeconds int64  `json:"ttl_seconds"`
+	// Owner is true on the node that releases and renews the lease: the
+	// first node (Torque, OpenPBS) or the controller (Slurm).
+	Owner bool `json:"owner"`
+}
+
+// Release is a release the lease server did not take yet.
+type Release struct {
+	Job      string    `json:"job"`
+	Token    int64     `json:"token"`
+	QueuedAt time.Time `json:"queued_at"`
+}
+
+const (
+	jobsDir    = "jobs"
+	releaseDir = "release"
+	startsDir  = "starts"
+)
+
+func (d Dir) file(sub, job, ext string) (string, error) {
+	if err := api.CheckJob(job); err != nil {
+		return "", fmt.Errorf("spool: %w", err)
+	}
+	return filepath.Join(d.Path, sub, job+ext), nil
+}
+
+// PutJob records a job's lease.
+func (d Dir) PutJob(j Job) error { return d.put(jobsDir, j.Job, j) }
+
+// GetJob reads a job's lease record; found is false when there is none.
+func (d Dir) GetJob(job string) (j Job, found bool, err error) {
+	found, err = d.get(jobsDir, job, &j)
+	return j, found, err
+}
+
+// RemoveJob forgets a job's lease; a missing record is no error.
+func (d Dir) RemoveJob(job string) error { return d.remove(jobsDir, job, ".json") }
+
+// Jobs lists the job records, oldest name first.
+func (d Dir) Jobs() ([]Job, error) {
+	var out []Job
+	err := d.each(jobsDir, func(b []byte) error {
+		var j Job
+		if err := json.Unmarshal(b, &j); err != nil {
+			return err
+		}
+		out = append(out, j)
+		return nil
+	})
+	return out, err
+}
+
+// QueueRelease records a release for vc-periodic to deliver.
+func (d Dir) QueueRelease(r Release) error { return d.put(releaseDir, r.Job, r) }
+
+// Releases lists the queued releases.
+func (d Dir) Releases() ([]Release, error) {
+	var out []Release
+	err := d.each(releaseDir, func(b []byte) error {
+		var r Release
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// DoneRelease removes a delivered release.
+func (d Dir) DoneRelease(job string) error { return d.remove(releaseDir, job, ".json") }
+
+// AddFailedStart counts one failed start of a job here and returns the count.
+func (d Dir) AddFailedStart(job string) (int, error) {
+	p, err := d.file(startsDir, job, "")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	if b, err := os.ReadFile(p); err == nil {
+		n, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	n++
+	return n, d.write(p, []byte(strconv.Itoa(n)+"\n"))
+}
+
+// FailedStarts returns the count of failed starts of a job here.
+func (d Dir) FailedStarts(job string) int {
+	p, err := d.file(startsDir, job, "")
+	if err != nil {
+		return 0
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// PruneStarts removes failed-start counts older than age.
+func (d Dir) PruneStarts(now time.Time, age time.Duration) error {
+	ents, err := os.ReadDir(filepath.Join(d.Path, startsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > age {
+			os.Remove(filepath.Join(d.Path, startsDir, e.Name()))
+		}
+	}
+	return nil
+}
+
+func (d Dir) put(sub, job string, v any) error {
+	p, err := d.file(sub, job, ".json")
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return d.write(p, append(b, '\n'))
+}
+
+func (d Dir) write(p string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("spool: write %s: %w", p, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("spool: sync %s: %w", p, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
+func (d Dir) get(sub, job string, v any) (bool, error) {
+	p, err := d.file(sub, job, ".json")
+	if err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("spool: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("spool: %s: %w", p, err)
+	}
+	return true, nil
+}
+
+func (d Dir) remove(sub, job, ext string) error {
+	p, err := d.file(sub, job, ext)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
+func (d Dir) each(sub string, fn func([]byte) error) error {
+	dir := filepath.Join(d.Path, sub)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err == nil {
+			err = fn(b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("spool: %s: %w", n, err))
+		}
+	}
+	return errors.Join(errs...)
+}
