@@ -1,0 +1,175 @@
+package dom0
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+)
+
+// ensureAware makes the one VLAN-filtering bridge (vlan_default_pvid 0, so no
+// port ever lands in VLAN 1 by default), puts the trunk in it and makes the
+// trunk a tagged member of VLAN vlan.
+func (h *Host) ensureAware(_ context.Context, vlan int) (string, netlink.Link, error) {
+	trunk, err := h.trunk()
+	if err != nil {
+		return "", nil, err
+	}
+	name := h.cfg.Bridge
+	br, err := h.linkByName(name)
+	if err != nil {
+		return "", nil, err
+	}
+	if br == nil {
+		on, pvid := true, uint16(0)
+		br, err = h.addLink(&netlink.Bridge{
+			LinkAttrs:     netlink.LinkAttrs{Name: name, MTU: trunk.Attrs().MTU},
+			VlanFiltering: &on, VlanDefaultPVID: &pvid,
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		h.log.Info("created", "bridge", name, "vlan_filtering", true)
+	}
+	if err := h.checkAwareBridge(br); err != nil {
+		return "", nil, err
+	}
+	switch m := trunk.Attrs().MasterIndex; m {
+	case br.Attrs().Index:
+	case 0:
+		if err := h.nl.LinkSetMaster(trunk, br); err != nil {
+			return "", nil, fmt.Errorf("add trunk %s to %s: %w", h.cfg.Trunk, name, err)
+		}
+	default:
+		return "", nil, fmt.Errorf("trunk %s is already a port of another bridge (index %d): %w", h.cfg.Trunk, m, ErrConflict)
+	}
+	if err := h.nl.BridgeVlanAdd(trunk, uint16(vlan), false, false, false, true); err != nil {
+		return "", nil, fmt.Errorf("add VLAN %d to trunk %s: %w", vlan, h.cfg.Trunk, err)
+	}
+	for _, l := range []netlink.Link{trunk, br} {
+		if err := h.setUp(l); err != nil {
+			return "", nil, err
+		}
+	}
+	return name, trunk, nil
+}
+
+func (h *Host) checkAwareBridge(br netlink.Link) error {
+	name := br.Attrs().Name
+	b, ok := br.(*netlink.Bridge)
+	if !ok {
+		return fmt.Errorf("%q already exists but is a %s, not a bridge: %w", name, br.Type(), ErrConflict)
+	}
+	if b.VlanFiltering == nil || !*b.VlanFiltering {
+		return fmt.Errorf("%q already exists without VLAN filtering: %w", name, ErrConflict)
+	}
+	if b.VlanDefaultPVID != nil && *b.VlanDefaultPVID != 0 {
+		return fmt.Errorf("%q already exists with vlan_default_pvid %d, not 0 (guests would land in that VLAN): %w", name, *b.VlanDefaultPVID, ErrConflict)
+	}
+	return nil
+}
+
+// attachAware makes link a port of the bridge that is an untagged member of
+// exactly VLAN vlan with that VLAN as its PVID.
+func (h *Host) attachAware(vlan int, link netlink.Link, br string, trunk netlink.Link) error {
+	bridge, err := h.linkByName(br)
+	if err != nil {
+		return err
+	}
+	if bridge == nil {
+		return fmt.Errorf("bridge %s vanished: %w", br, ErrNotFound)
+	}
+	if err := h.setMTU(link, trunk.Attrs().MTU); err != nil {
+		return err
+	}
+	var stale []uint16
+	if link.Attrs().MasterIndex == bridge.Attrs().Index {
+		// Already a port (libvirt enslaves taps itself): drop other VLANs.
+		all, err := h.bridgeVLANs()
+		if err != nil {
+			return err
+		}
+		for _, vi := range all[int32(link.Attrs().Index)] {
+			if int(vi.Vid) != vlan {
+				stale = append(stale, vi.Vid)
+			}
+		}
+	} else if err := h.nl.LinkSetMaster(link, bridge); err != nil {
+		return fmt.Errorf("join bridge: %w", err)
+	}
+	if err := h.nl.BridgeVlanAdd(link, uint16(vlan), true, true, false, true); err != nil {
+		return fmt.Errorf("set port VLAN %d: %w", vlan, err)
+	}
+	for _, vid := range stale {
+		if err := h.nl.BridgeVlanDel(link, vid, false, false, false, true); err != nil && !isNotFound(err) {
+			return fmt.Errorf("remove port from VLAN %d: %w", vid, err)
+		}
+	}
+	return h.setUp(link)
+}
+
+// portPVID is the VLAN a port of the vlan-aware bridge is in (0: none).
+func (h *Host) portPVID(link netlink.Link) (int, error) {
+	all, err := h.bridgeVLANs()
+	if err != nil {
+		return 0, err
+	}
+	for _, vi := range all[int32(link.Attrs().Index)] {
+		if vi.Flags&nl.BRIDGE_VLAN_INFO_PVID != 0 {
+			return int(vi.Vid), nil
+		}
+	}
+	return 0, nil
+}
+
+// releaseAware takes VLAN vlan off the trunk when no guest port is in it
+// (force: detaching those guests first). The bridge itself stays: it holds
+// the trunk.
+func (h *Host) releaseAware(vlan int, force bool) (bool, error) {
+	br, err := h.linkByName(h.cfg.Bridge)
+	if err != nil || br == nil {
+		return false, err
+	}
+	trunk, err := h.trunk()
+	if err != nil {
+		return false, err
+	}
+	all, err := h.bridgeVLANs()
+	if err != nil {
+		return false, err
+	}
+	onTrunk := false
+	for idx, infos := range all {
+		for _, vi := range infos {
+			if int(vi.Vid) != vlan {
+				continue
+			}
+			switch {
+			case int(idx) == trunk.Attrs().Index:
+				onTrunk = true
+			case int(idx) == br.Attrs().Index:
+			case !force:
+				return false, nil
+			default:
+				port, err := h.nl.LinkByIndex(int(idx))
+				if isNotFound(err) {
+					continue
+				}
+				if err != nil {
+					return false, fmt.Errorf("read port %d: %w", idx, err)
+				}
+				if err := h.detachLink(port); err != nil {
+					return false, fmt.Errorf("detach %s: %w", port.Attrs().Name, err)
+				}
+			}
+		}
+	}
+	if !onTrunk {
+		return false, nil
+	}
+	if err := h.nl.BridgeVlanDel(trunk, uint16(vlan), false, false, false, true); err != nil && !isNotFound(err) {
+		return false, fmt.Errorf("remove VLAN %d from trunk %s: %w", vlan, h.cfg.Trunk, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,320 @@
+// Package dom0 puts a hypervisor host's guest interfaces into their cluster's
+// VLAN. It owns the host side of the tagging: VLAN devices and one bridge per
+// VLAN (classic mode) or one VLAN-filtering bridge (vlan-aware mode), the
+// nftables rule that keeps guests' own 802.1Q tags from escaping, the per-VLAN
+// locks and the job files in the state directory. Everything goes through
+// netlink on an injected handle, never through ip/brctl.
+package dom0
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/virtcloud/virtcloud/internal/config"
+)
+
+// Modes of [dom0] mode.
+const (
+	ModeClassic   = "classic"
+	ModeVLANAware = "vlan-aware"
+)
+
+// GuestGroup is the interface group (ip link set dev X group N) that marks
+// guest ports in classic mode; the nftables rule drops tagged frames arriving
+// from interfaces in it. The value spells "vc" in its high bytes so it does
+// not collide with groups an administrator picks by hand.
+const GuestGroup = 0x76630001
+
+// ErrConflict means an object vc-dom0 would create already exists with the
+// wrong kind or configuration; it is left untouched.
+var ErrConflict = errors.New("conflicting network object")
+
+// ErrNotFound means a device the operation needs (trunk, guest interface)
+// does not exist.
+var ErrNotFound = errors.New("no such device")
+
+// ErrInvalid means a bad argument (VLAN out of range, unknown bridge name).
+var ErrInvalid = errors.New("invalid argument")
+
+// Options are the parts a Host is built from.
+type Options struct {
+	// Handle is the netlink handle of the namespace to work in (nil: the
+	// namespace of the calling process).
+	Handle *netlink.Handle
+	// NetNS is that namespace for the nftables rule (zero: the current one).
+	NetNS netns.NsHandle
+	// Logger gets one line per change (nil: discard).
+	Logger *slog.Logger
+}
+
+// Host manages one hypervisor host's VLAN plumbing.
+type Host struct {
+	cfg      config.Dom0
+	nl       *netlink.Handle
+	ns       netns.NsHandle
+	log      *slog.Logger
+	bridgeRE *regexp.Regexp
+}
+
+// New checks cfg and returns a Host. Defaults of config.applyDefaults are
+// assumed to be filled in (config.Load or config.LoadPart does that).
+func New(cfg *config.Dom0, opts Options) (*Host, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("dom0: no [dom0] configuration")
+	}
+	c := *cfg
+	if c.Mode != ModeClassic && c.Mode != ModeVLANAware {
+		return nil, fmt.Errorf("dom0: mode must be %q or %q, not %q", ModeClassic, ModeVLANAware, c.Mode)
+	}
+	if c.Trunk == "" || c.StateDir == "" || c.Bridge == "" {
+		return nil, fmt.Errorf("dom0: trunk, state_dir and bridge must be set")
+	}
+	for _, p := range []string{c.BridgePattern, c.VLANPattern} {
+		if strings.Count(p, "{vid}") != 1 {
+			return nil, fmt.Errorf("dom0: name pattern %q must contain {vid} once", p)
+		}
+		if n := expand(p, c.Trunk, config.MaxVLAN); len(n) > 15 {
+			return nil, fmt.Errorf("dom0: %q is longer than the kernel's 15-character limit", n)
+		}
+	}
+	h := opts.Handle
+	if h == nil {
+		var err error
+		if h, err = netlink.NewHandle(); err != nil {
+			return nil, fmt.Errorf("dom0: open netlink: %w", err)
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	before, after, _ := strings.Cut(c.BridgePattern, "{vid}")
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(before) + "([1-9][0-9]{0,3})" + regexp.QuoteMeta(after) + "$")
+	return &Host{cfg: c, nl: h, ns: opts.NetNS, log: log, bridgeRE: re}, nil
+}
+
+// Mode is the host's mode (ModeClassic or ModeVLANAware).
+func (h *Host) Mode() string { return h.cfg.Mode }
+
+// StateDir is where locks and job files live.
+func (h *Host) StateDir() string { return h.cfg.StateDir }
+
+func expand(pattern, trunk string, vlan int) string {
+	return strings.NewReplacer("{vid}", strconv.Itoa(vlan), "{trunk}", trunk).Replace(pattern)
+}
+
+// BridgeName is the name the bridge pattern gives VLAN n: the per-VLAN bridge
+// in classic mode, and the name Xen domain configs use in both modes.
+func (h *Host) BridgeName(vlan int) string { return expand(h.cfg.BridgePattern, h.cfg.Trunk, vlan) }
+
+// VLANDevice is the name of VLAN n's device on the trunk (classic mode).
+func (h *Host) VLANDevice(vlan int) string { return expand(h.cfg.VLANPattern, h.cfg.Trunk, vlan) }
+
+// VLANOfBridge reads the VLAN from a bridge name that follows the bridge
+// pattern ("br100" -> 100).
+func (h *Host) VLANOfBridge(name string) (int, error) {
+	m := h.bridgeRE.FindStringSubmatch(name)
+	if m == nil {
+		return 0, fmt.Errorf("bridge %q does not follow the pattern %q: %w", name, h.cfg.BridgePattern, ErrInvalid)
+	}
+	v, _ := strconv.Atoi(m[1])
+	if err := checkVLAN(v); err != nil {
+		return 0, fmt.Errorf("bridge %q: %w", name, err)
+	}
+	return v, nil
+}
+
+func checkVLAN(v int) error {
+	if v < config.MinVLAN || v > config.MaxVLAN {
+		return fmt.Errorf("VLAN %d is out of range %d-%d: %w", v, config.MinVLAN, config.MaxVLAN, ErrInvalid)
+	}
+	return nil
+}
+
+// Ensure creates (or checks) what VLAN vlan needs on this host and returns
+// the bridge guests of that VLAN join.
+func (h *Host) Ensure(ctx context.Context, vlan int) (string, error) {
+	if err := checkVLAN(vlan); err != nil {
+		return "", fmt.Errorf("ensure: %w", err)
+	}
+	unlock, err := h.lock(ctx, vlan)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	br, _, err := h.ensureLocked(ctx, vlan)
+	return br, err
+}
+
+// Attach ensures VLAN vlan and puts the guest interface iface into it: up,
+// with the trunk's MTU, as an untagged member of that VLAN only.
+func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
+	if err := checkVLAN(vlan); err != nil {
+		return fmt.Errorf("attach %s: %w", iface, err)
+	}
+	unlock, err := h.lock(ctx, vlan)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	br, trunk, err := h.ensureLocked(ctx, vlan)
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", iface, err)
+	}
+	if err := h.attachLocked(vlan, iface, br, trunk); err != nil {
+		return fmt.Errorf("attach %s to %s: %w", iface, br, err)
+	}
+	h.log.Info("attached", "iface", iface, "vlan", vlan, "bridge", br)
+	return nil
+}
+
+// Detach takes iface out of its VLAN and removes the VLAN's bridge if
+// nothing uses it any more. An interface that no longer exists or is in no
+// bridge is already detached.
+func (h *Host) Detach(ctx context.Context, iface string) error {
+	vlan, err := h.vlanOfPort(iface)
+	if err != nil || vlan == 0 {
+		return err
+	}
+	unlock, err := h.lock(ctx, vlan)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Re-read under the lock: another detach may have won.
+	again, err := h.vlanOfPort(iface)
+	if err != nil {
+		return err
+	}
+	if again == vlan {
+		link, err := h.linkByName(iface)
+		if err != nil {
+			return fmt.Errorf("detach %s: %w", iface, err)
+		}
+		if link != nil {
+			if err := h.detachLink(link); err != nil {
+				return fmt.Errorf("detach %s: %w", iface, err)
+			}
+		}
+		h.log.Info("detached", "iface", iface, "vlan", vlan)
+	}
+	_, err = h.releaseLocked(ctx, vlan, false)
+	return err
+}
+
+// Release removes VLAN vlan's bridge and VLAN device (or, in vlan-aware mode,
+// the VLAN from the trunk) unless a guest port or a job file still uses it.
+func (h *Host) Release(ctx context.Context, vlan int) error {
+	if err := checkVLAN(vlan); err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	unlock, err := h.lock(ctx, vlan)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = h.releaseLocked(ctx, vlan, false)
+	return err
+}
+
+func (h *Host) ensureLocked(ctx context.Context, vlan int) (string, netlink.Link, error) {
+	if h.cfg.Mode == ModeVLANAware {
+		return h.ensureAware(ctx, vlan)
+	}
+	return h.ensureClassic(ctx, vlan)
+}
+
+func (h *Host) attachLocked(vlan int, iface, br string, trunk netlink.Link) error {
+	link, err := h.linkByName(iface)
+	if err != nil {
+		return err
+	}
+	if link == nil {
+		return fmt.Errorf("guest interface %q: %w", iface, ErrNotFound)
+	}
+	if iface == h.cfg.Trunk || iface == br || iface == h.VLANDevice(vlan) {
+		return fmt.Errorf("%q is the host's own device, not a guest interface: %w", iface, ErrInvalid)
+	}
+	if h.cfg.Mode == ModeVLANAware {
+		return h.attachAware(vlan, link, br, trunk)
+	}
+	return h.attachClassic(link, br, trunk)
+}
+
+// releaseLocked removes VLAN vlan's objects when unused (force: even with
+// guest ports, which are detached first). It reports whether it removed.
+func (h *Host) releaseLocked(ctx context.Context, vlan int, force bool) (bool, error) {
+	if !force {
+		jobs, err := ReadJobs(h.cfg.StateDir)
+		if err != nil {
+			return false, fmt.Errorf("release VLAN %d: %w", vlan, err)
+		}
+		for _, j := range jobs {
+			if j.VLAN == vlan {
+				h.log.Debug("kept: a job file names the VLAN", "vlan", vlan, "job", j.Job)
+				return false, nil
+			}
+		}
+	}
+	var removed bool
+	var err error
+	if h.cfg.Mode == ModeVLANAware {
+		removed, err = h.releaseAware(vlan, force)
+	} else {
+		removed, err = h.releaseClassic(vlan, force)
+	}
+	if err != nil {
+		return false, fmt.Errorf("release VLAN %d: %w", vlan, err)
+	}
+	if removed {
+		h.log.Info("released", "vlan", vlan)
+	}
+	return removed, nil
+}
+
+// vlanOfPort says which managed VLAN iface is a port of (0: none).
+func (h *Host) vlanOfPort(iface string) (int, error) {
+	link, err := h.linkByName(iface)
+	if err != nil {
+		return 0, fmt.Errorf("detach %s: %w", iface, err)
+	}
+	if link == nil || link.Attrs().MasterIndex == 0 {
+		return 0, nil
+	}
+	master, err := h.nl.LinkByIndex(link.Attrs().MasterIndex)
+	if err != nil {
+		return 0, fmt.Errorf("detach %s: read its bridge: %w", iface, err)
+	}
+	name := master.Attrs().Name
+	if h.cfg.Mode == ModeVLANAware {
+		if name != h.cfg.Bridge {
+			return 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
+		}
+		return h.portPVID(link)
+	}
+	v, err := h.VLANOfBridge(name)
+	if err != nil {
+		return 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
+	}
+	return v, nil
+}
+
+func (h *Host) detachLink(link netlink.Link) error {
+	if err := h.nl.LinkSetNoMaster(link); err != nil && !isNotFound(err) {
+		return fmt.Errorf("leave bridge: %w", err)
+	}
+	if link.Attrs().Group == GuestGroup {
+		if err := h.nl.LinkSetGroup(link, 0); err != nil && !isNotFound(err) {
+			return fmt.Errorf("clear group: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package dom0
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// lock takes VLAN vlan's lock file in the state directory, so that processes
+// started by Xen, libvirt and the scheduler for the same VLAN at once run one
+// after the other: a detach never removes a bridge an attach is joining.
+// flock locks die with their process, so a crash leaves no stale lock.
+func (h *Host) lock(ctx context.Context, vlan int) (func(), error) {
+	dir := filepath.Join(h.cfg.StateDir, "locks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("vlan-%d.lock", vlan))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
+	}
+	wait := 500 * time.Microsecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+			f.Close()
+			return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock VLAN %d: %w", vlan, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 20*time.Millisecond)
+	}
+}
