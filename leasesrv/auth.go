@@ -1,0 +1,106 @@
+package leasesrv
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/config"
+)
+
+// principal is an authenticated caller.
+type principal struct {
+	name  string
+	role  config.Role
+	hosts []string // node tokens bound to hosts; empty means any host
+}
+
+type authenticator struct {
+	tokens []tokenHash
+}
+
+type tokenHash struct {
+	sum [32]byte
+	p   principal
+}
+
+func newAuthenticator(cfg *config.Config) *authenticator {
+	a := &authenticator{}
+	for _, t := range cfg.Tokens {
+		var th tokenHash
+		if t.Secret != "" {
+			th.sum = sha256.Sum256([]byte(t.Secret))
+		} else {
+			b, _ := hex.DecodeString(t.SecretSHA256)
+			copy(th.sum[:], b)
+		}
+		var hosts []string
+		for _, h := range t.Hosts {
+			hosts = append(hosts, cfg.HostName(h))
+		}
+		th.p = principal{name: t.Name, role: t.Role, hosts: hosts}
+		a.tokens = append(a.tokens, th)
+	}
+	return a
+}
+
+// authenticate compares the bearer token's hash with every configured one in
+// constant time, so neither a match nor its position leaks through timing.
+func (a *authenticator) authenticate(r *http.Request) (*principal, bool) {
+	h := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || secret == "" {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	var found *principal
+	for i := range a.tokens {
+		if subtle.ConstantTimeCompare(sum[:], a.tokens[i].sum[:]) == 1 {
+			found = &a.tokens[i].p
+		}
+	}
+	return found, found != nil
+}
+
+// action is what an endpoint does, for the role check.
+type action int
+
+const (
+	actRead action = iota
+	actWrite
+	actForce
+)
+
+func (p *principal) may(a action) bool {
+	switch p.role {
+	case config.RoleAdmin:
+		return true
+	case config.RoleNode, config.RoleScheduler:
+		return a != actForce
+	case config.RoleViewer:
+		return a == actRead
+	}
+	return false
+}
+
+// mayTouch reports whether a host-bound node token may act on a lease over
+// these hosts: the lease must include one of the token's hosts.
+func (p *principal) mayTouch(hosts []string) bool {
+	if len(p.hosts) == 0 {
+		return true
+	}
+	for _, h := range hosts {
+		if slices.Contains(p.hosts, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func forbidden(msg string) *httpError {
+	return &httpError{status: http.StatusForbidden, code: api.CodeForbidden, msg: msg}
+}

@@ -1,0 +1,159 @@
+// Package cmd is the command line of leasesrv: serve and check-config.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/leasesrv"
+	"github.com/virtcloud/virtcloud/leasesrv/store"
+)
+
+// Main runs leasesrv and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	app := &cli.App{
+		Name:      "leasesrv",
+		Usage:     "VirtCloud lease server: one VLAN per virtual cluster, free at every site it spans",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Commands: []*cli.Command{
+			{
+				Name:  "serve",
+				Usage: "run the HTTP API, the reaper and the reconciler",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: config.DefaultPath, EnvVars: []string{"VIRTCLOUD_CONFIG"}, Usage: "configuration `FILE`"},
+					&cli.StringFlag{Name: "listen", Usage: "listen on `ADDR` instead of [server] listen"},
+					&cli.StringFlag{Name: "redis", EnvVars: []string{"VIRTCLOUD_REDIS"}, Usage: "Redis `URL`, replacing [redis] of the file"},
+				},
+				Action: serve,
+			},
+			{
+				Name:      "check-config",
+				Usage:     "validate a configuration file and report every problem with file:line and key",
+				ArgsUsage: "FILE",
+				Action:    checkConfig,
+			},
+		},
+		ExitErrHandler: func(c *cli.Context, err error) {},
+	}
+	if err := app.Run(args); err != nil {
+		fmt.Fprintf(stderr, "leasesrv: %v\n", err)
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
+		}
+		return 1
+	}
+	return 0
+}
+
+func checkConfig(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("check-config needs exactly one FILE", 2)
+	}
+	cfg, err := config.Load(c.Args().First())
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			fmt.Fprintln(c.App.ErrWriter, ps.Error())
+			return cli.Exit(fmt.Sprintf("%d problem(s) in %s", len(ps), c.Args().First()), 1)
+		}
+		return cli.Exit(err.Error(), 1)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s: ok\n", cfg.Path)
+	for _, site := range slices.Sorted(maps.Keys(cfg.Sites)) {
+		fmt.Fprintf(w, "site %s: %d VLANs in the pool\n", site, len(cfg.SitePool(site)))
+	}
+	fmt.Fprintf(w, "%d hosts, %d switches, %d tokens\n", len(cfg.Hosts), len(cfg.Switches), len(cfg.Tokens))
+	if pre := cfg.PreProvisioned(); len(pre) > 0 {
+		fmt.Fprintf(w, "pre-provisioned hosts (no switch; nothing is configured for them): %s\n", strings.Join(pre, ", "))
+	}
+	return nil
+}
+
+func serve(c *cli.Context) error {
+	cfg, err := config.Load(c.String("config"))
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if l := c.String("listen"); l != "" {
+		cfg.Server.Listen = l
+	}
+	if u := c.String("redis"); u != "" {
+		cfg.Redis = config.Redis{URL: u, WaitReplicas: cfg.Redis.WaitReplicas, WaitTimeout: cfg.Redis.WaitTimeout}
+	}
+	log := newLogger(c.App.ErrWriter, cfg.Server.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	rdb, err := store.Open(cfg.Redis)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	defer rdb.Close()
+	if err := waitRedis(ctx, rdb.Ping, log); err != nil {
+		return cli.Exit(fmt.Sprintf("redis: %v", err), 1)
+	}
+	for _, w := range store.Warnings(ctx, rdb) {
+		log.Warn(w)
+	}
+	st := store.New(rdb)
+	st.WaitReplicas, st.WaitTimeout = cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout.Duration
+	network, err := leasesrv.NewNetwork(cfg, st, log)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	svc := leasesrv.NewService(ctx, cfg, st, network, log)
+	if err := svc.SyncPools(ctx); err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	go svc.RunReaper(ctx, cfg.Server.ReapInterval.Duration)
+	srv := &http.Server{
+		Addr:              cfg.Server.Listen,
+		Handler:           svc.Handler(),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
+		ReadTimeout:       cfg.Server.ReadTimeout.Duration,
+		WriteTimeout:      cfg.Lease.CommitTimeout.Duration + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	log.Info("listening", "addr", cfg.Server.Listen, "tls", cfg.Server.TLSCert != "")
+	if err := svc.Serve(ctx, srv, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return cli.Exit(err.Error(), 1)
+	}
+	return nil
+}
+
+// waitRedis retries the first contact for a few seconds, so a server started
+// beside its Redis does not die of the race.
+func waitRedis[T interface{ Err() error }](ctx context.Context, ping func(context.Context) T, log *slog.Logger) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := ping(ctx).Err()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		log.Warn("redis not reachable yet", "err", err)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

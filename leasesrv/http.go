@@ -1,0 +1,334 @@
+package leasesrv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/store"
+)
+
+// httpError is an answer other than 2xx.
+type httpError struct {
+	status int
+	code   string
+	msg    string
+	lease  *api.Lease // network_fault answers carry the failed lease
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// Handler returns the HTTP API.
+func (s *Service) Handler() http.Handler {
+	auth := newAuthenticator(s.cfg)
+	mux := http.NewServeMux()
+	route := func(pattern string, act action, h func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			status := s.serve(w, r, auth, act, h)
+			s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+		})
+	}
+	route("POST /v1/leases", actWrite, s.hCreate)
+	route("GET /v1/leases", actRead, s.hList)
+	route("GET /v1/leases/{job}", actRead, s.hGet)
+	route("GET /v1/leases/{job}/history", actRead, s.hHistory)
+	route("POST /v1/leases/{job}/commit", actWrite, s.hCommit)
+	route("POST /v1/leases/{job}/renew", actWrite, s.hRenew)
+	route("POST /v1/leases/{job}/release", actWrite, s.hRelease)
+	route("PATCH /v1/leases/{job}", actWrite, s.hPatch)
+	route("DELETE /v1/leases/{job}", actForce, s.hForce)
+	route("GET /v1/pools", actRead, s.hPools)
+	mux.HandleFunc("GET /healthz", s.hHealth)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
+	})
+	return mux
+}
+
+// Route adds an endpoint of another part (switches, audit) behind the same
+// authentication and error handling.
+func (s *Service) Route(mux *http.ServeMux, pattern string, admin bool, h func(w http.ResponseWriter, r *http.Request) (int, any, error)) {
+	auth := newAuthenticator(s.cfg)
+	act := actRead
+	if admin {
+		act = actForce
+	}
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, auth, act, func(w http.ResponseWriter, r *http.Request, _ *principal) (int, any, error) { return h(w, r) })
+	})
+}
+
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, auth *authenticator, act action,
+	h func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error)) int {
+	p, ok := auth.authenticate(r)
+	if !ok {
+		writeError(w, &httpError{status: http.StatusUnauthorized, code: api.CodeUnauthorized, msg: "missing or unknown bearer token"})
+		return http.StatusUnauthorized
+	}
+	if !p.may(act) {
+		return writeError(w, forbidden(fmt.Sprintf("token %q (role %s) may not do this", p.name, p.role)))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.Server.MaxBodyBytes)
+	status, body, err := h(w, r, p)
+	if err != nil {
+		return writeError(w, s.classify(err))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+	return status
+}
+
+// classify maps an error to its HTTP answer. Unknown errors are store
+// failures (503), since bad input is always caught as an InputError first.
+func (s *Service) classify(err error) *httpError {
+	var he *httpError
+	var ie *InputError
+	var se *store.StateError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &mbe):
+		return &httpError{status: http.StatusRequestEntityTooLarge, code: api.CodeTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)}
+	case errors.As(err, &ie):
+		return &httpError{status: http.StatusBadRequest, code: api.CodeBadRequest, msg: ie.Msg}
+	case errors.Is(err, store.ErrNotFound):
+		return &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: "no such lease"}
+	case errors.Is(err, store.ErrConflict):
+		return &httpError{status: http.StatusConflict, code: api.CodeConflict, msg: "the job already has a live lease for other hosts"}
+	case errors.Is(err, store.ErrExhausted):
+		return &httpError{status: http.StatusConflict, code: api.CodePoolExhausted, msg: err.Error()}
+	case errors.Is(err, store.ErrStale):
+		return &httpError{status: http.StatusConflict, code: api.CodeStaleToken, msg: "the token is not the lease's current token (a newer grant exists, or the token is wrong)"}
+	case errors.As(err, &se):
+		return &httpError{status: http.StatusConflict, code: api.CodeBadState, msg: "the lease is " + se.State}
+	case errors.Is(err, context.Canceled):
+		return &httpError{status: 499, code: "canceled", msg: "request canceled"}
+	}
+	s.log.Error("store unavailable", "err", err)
+	if errors.Is(err, redis.Nil) {
+		return &httpError{status: http.StatusInternalServerError, code: api.CodeInternal, msg: "inconsistent store answer"}
+	}
+	return &httpError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable, msg: "the lease store is unavailable"}
+}
+
+func writeError(w http.ResponseWriter, e *httpError) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	body := map[string]any{"error": api.ErrorDetail{Code: e.code, Message: e.msg}}
+	if e.lease != nil {
+		body["lease"] = e.lease
+	}
+	json.NewEncoder(w).Encode(body)
+	return e.status
+}
+
+// decode reads a JSON body strictly: unknown fields, trailing data and
+// wrong types are all bad input.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return badInput("request body: empty; a JSON object is required")
+		}
+		return badInput("request body: %v", err)
+	}
+	if dec.More() {
+		return badInput("request body: data after the JSON object")
+	}
+	return nil
+}
+
+func actor(p *principal) string { return p.name }
+
+func (s *Service) hCreate(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	var req api.CreateRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	hosts, _, err := s.resolveHosts(req.Hosts)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !p.mayTouch(hosts) {
+		return 0, nil, forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
+	}
+	l, created, err := s.Create(r.Context(), req, actor(p))
+	if err != nil {
+		return 0, nil, err
+	}
+	if created {
+		return http.StatusCreated, l, nil
+	}
+	return http.StatusOK, l, nil
+}
+
+func (s *Service) hList(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	ls, err := s.st.List(r.Context())
+	return http.StatusOK, ls, err
+}
+
+func (s *Service) hGet(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	l, err := s.Get(r.Context(), r.PathValue("job"))
+	return http.StatusOK, l, err
+}
+
+func (s *Service) hHistory(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	if _, err := s.Get(r.Context(), r.PathValue("job")); err != nil {
+		return 0, nil, err
+	}
+	ev, err := s.st.History(r.Context(), r.PathValue("job"))
+	return http.StatusOK, ev, err
+}
+
+// owned reads the lease a write names and checks that the caller may touch it.
+func (s *Service) owned(ctx context.Context, job string, p *principal) (*api.Lease, error) {
+	l, err := s.Get(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	if !p.mayTouch(l.Hosts) {
+		return nil, forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
+	}
+	return l, nil
+}
+
+func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	var req api.TokenRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	job := r.PathValue("job")
+	if _, err := s.owned(r.Context(), job, p); err != nil {
+		return 0, nil, err
+	}
+	l, err := s.Commit(r.Context(), job, req.Token, false, actor(p))
+	if errors.Is(err, ErrNetworkFault) {
+		return 0, nil, &httpError{status: http.StatusServiceUnavailable, code: api.CodeNetworkFault,
+			msg: "the network could not be configured: " + l.Reason, lease: l}
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if l.State == api.StateCommitting {
+		return http.StatusAccepted, l, nil
+	}
+	return http.StatusOK, l, nil
+}
+
+func (s *Service) hRenew(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	var req api.RenewRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.TTLSeconds == 0 {
+		return 0, nil, badInput("ttl_seconds: required for renew")
+	}
+	job := r.PathValue("job")
+	if _, err := s.owned(r.Context(), job, p); err != nil {
+		return 0, nil, err
+	}
+	l, err := s.Renew(r.Context(), job, req.Token, req.TTLSeconds, actor(p))
+	return http.StatusOK, l, err
+}
+
+func (s *Service) hRelease(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	var req api.TokenRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return s.release(r.Context(), r.PathValue("job"), req.Token, false, p)
+}
+
+func (s *Service) hForce(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	if r.URL.Query().Get("force") != "true" {
+		return 0, nil, badInput("DELETE needs ?force=true; to release with the lease's token use POST .../release")
+	}
+	return s.release(r.Context(), r.PathValue("job"), 0, true, p)
+}
+
+func (s *Service) release(ctx context.Context, job string, token int64, force bool, p *principal) (int, any, error) {
+	if _, err := s.owned(ctx, job, p); err != nil {
+		return 0, nil, err
+	}
+	l, err := s.Release(ctx, job, token, force, actor(p))
+	if err != nil {
+		return 0, nil, err
+	}
+	if l.State == api.StateReleasing {
+		return http.StatusAccepted, l, nil
+	}
+	return http.StatusOK, l, nil
+}
+
+func (s *Service) hPatch(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	var req api.PatchRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	job := r.PathValue("job")
+	if _, err := s.owned(r.Context(), job, p); err != nil {
+		return 0, nil, err
+	}
+	l, err := s.Patch(r.Context(), job, req, actor(p))
+	return http.StatusOK, l, err
+}
+
+func (s *Service) hPools(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	ps, err := s.Pools(r.Context())
+	return http.StatusOK, ps, err
+}
+
+func (s *Service) hHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.st.Client().Ping(ctx).Err(); err != nil {
+		writeError(w, &httpError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable, msg: "the lease store is unavailable"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintln(w, `{"status":"ok"}`)
+}
+
+// Serve runs the API until ctx ends, then shuts down gracefully.
+func (s *Service) Serve(ctx context.Context, srv *http.Server, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if s.cfg.Server.TLSCert != "" {
+			err = srv.ListenAndServeTLS(s.cfg.Server.TLSCert, s.cfg.Server.TLSKey)
+		} else {
+			err = srv.ListenAndServe()
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	s.Wait()
+	return err
+}

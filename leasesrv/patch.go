@@ -1,0 +1,54 @@
+package leasesrv
+
+import (
+	"context"
+	"slices"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+)
+
+// Patch moves hosts into or out of a live lease (migration, seed DC 10). A
+// host in a new site is accepted only when the lease's VLAN is free there.
+// Hosts that join have the VLAN before Patch returns.
+func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, actor string) (*api.Lease, error) {
+	if err := api.CheckJob(job); err != nil {
+		return nil, badInput("job: %v", err)
+	}
+	if len(r.AddHosts) == 0 && len(r.RemoveHosts) == 0 {
+		return nil, badInput("add_hosts and remove_hosts are both empty")
+	}
+	l, err := s.st.Get(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	names := slices.Clone(l.Hosts)
+	if len(r.AddHosts) > 0 {
+		add, _, err := s.resolveHosts(r.AddHosts)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, add...)
+	}
+	if len(r.RemoveHosts) > 0 {
+		remove, _, err := s.resolveHosts(r.RemoveHosts)
+		if err != nil {
+			return nil, err
+		}
+		names = slices.DeleteFunc(names, func(h string) bool { return slices.Contains(remove, h) })
+	}
+	hosts, sites, err := s.resolveHosts(names)
+	if err != nil {
+		return nil, badInput("remove_hosts: a lease keeps at least one host")
+	}
+	if l.State == api.StateActive {
+		next := *l
+		next.Hosts, next.Sites = hosts, sites
+		if err := s.net.Apply(ctx, &next); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.st.Patch(ctx, job, r.Token, hosts, sites, actor); err != nil {
+		return nil, err
+	}
+	return s.st.Get(ctx, job)
+}

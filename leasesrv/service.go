@@ -1,0 +1,437 @@
+// Package leasesrv is the lease server (the seed's SBF): it grants each
+// cluster job one VLAN free at every site the job spans, has the network
+// configured for it, and takes it all back when the job ends, when its
+// walltime runs out, or when an administrator forces it. Leases live in Redis
+// (package store); switches are reached through a Network.
+package leasesrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/leasesrv/store"
+)
+
+// Network configures and removes what a lease needs on the devices. Both
+// calls are idempotent, so a retry or a replay after a crash is harmless.
+type Network interface {
+	Apply(ctx context.Context, l *api.Lease) error
+	Teardown(ctx context.Context, l *api.Lease) error
+}
+
+// NoNetwork is the network of a site whose hosts are all pre-provisioned: a
+// lease only reserves its VLAN.
+type NoNetwork struct{}
+
+func (NoNetwork) Apply(context.Context, *api.Lease) error    { return nil }
+func (NoNetwork) Teardown(context.Context, *api.Lease) error { return nil }
+
+// Service is the lease logic between the HTTP API and the store.
+type Service struct {
+	cfg     *config.Config
+	st      *store.Store
+	net     Network
+	log     *slog.Logger
+	metrics *metrics
+
+	mu      sync.Mutex
+	working map[string]chan struct{} // job -> closed when this process's worker ends
+	wg      sync.WaitGroup
+	stop    context.Context
+}
+
+// NewService ties the pieces together. stop ends background workers.
+func NewService(stop context.Context, cfg *config.Config, st *store.Store, net Network, log *slog.Logger) *Service {
+	if net == nil {
+		net = NoNetwork{}
+	}
+	return &Service{cfg: cfg, st: st, net: net, log: log, metrics: newMetrics(), working: map[string]chan struct{}{}, stop: stop}
+}
+
+// Store is the service's store.
+func (s *Service) Store() *store.Store { return s.st }
+
+// Wait blocks until every background worker of this process has ended.
+func (s *Service) Wait() { s.wg.Wait() }
+
+// SyncPools writes the configured pools into the store.
+func (s *Service) SyncPools(ctx context.Context) error {
+	for site := range s.cfg.Sites {
+		if err := s.st.SyncPool(ctx, site, s.cfg.SitePool(site)); err != nil {
+			return fmt.Errorf("sync pool of site %s: %w", site, err)
+		}
+	}
+	return nil
+}
+
+// InputError is a request the server refuses as malformed (HTTP 400).
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func badInput(format string, args ...any) error { return &InputError{Msg: fmt.Sprintf(format, args...)} }
+
+// Hosts resolves names as the schedulers write them to [hosts] names, sorted
+// and distinct, and returns their sites.
+func (s *Service) resolveHosts(names []string) (hosts, sites []string, err error) {
+	if len(names) == 0 {
+		return nil, nil, badInput("hosts: at least one host is needed")
+	}
+	if len(names) > 4096 {
+		return nil, nil, badInput("hosts: %d hosts; at most 4096", len(names))
+	}
+	for _, n := range names {
+		h := s.cfg.HostName(n)
+		if h == "" {
+			return nil, nil, badInput("hosts: unknown host %q", n)
+		}
+		hosts = append(hosts, h)
+		sites = append(sites, s.cfg.Hosts[h].Site)
+	}
+	sort.Strings(hosts)
+	sort.Strings(sites)
+	return slices.Compact(hosts), slices.Compact(sites), nil
+}
+
+// Attribute keys a cluster request may carry (the hooks' request string).
+var attributeKeys = []string{"services", "image", "publish", "name"}
+
+func (s *Service) checkAttributes(attrs map[string]string) error {
+	for k, v := range attrs {
+		if !slices.Contains(attributeKeys, k) {
+			return badInput("attributes: unknown attribute %q (known: %s)", k, strings.Join(attributeKeys, ", "))
+		}
+		if len(v) > 128 || strings.ContainsAny(v, "\x00\r\n") {
+			return badInput("attributes.%s: at most 128 characters on one line", k)
+		}
+	}
+	if sv := attrs["services"]; sv != "" {
+		for _, name := range strings.Split(sv, "+") {
+			if s.cfg.Services[name] == nil {
+				return badInput("attributes.services: unknown service %q", name)
+			}
+		}
+	}
+	switch p := attrs["publish"]; p {
+	case "", "none", "tunnel":
+	case "direct":
+		if !slices.Contains(s.cfg.Publish.CertifiedImages, attrs["image"]) {
+			return badInput("attributes.publish: direct publishing needs a certified image; %q is not on the administrators' list, so publish through a tunnel", attrs["image"])
+		}
+	default:
+		return badInput("attributes.publish: %q is not none, tunnel or direct", p)
+	}
+	return nil
+}
+
+// Create grants a lease to a job or returns the live one it has.
+func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string) (*api.Lease, bool, error) {
+	if err := api.CheckJob(r.Job); err != nil {
+		return nil, false, badInput("job: %v", err)
+	}
+	if len(r.Owner) > 64 || strings.ContainsAny(r.Owner, "\x00\r\n") {
+		return nil, false, badInput("owner: at most 64 characters on one line")
+	}
+	hosts, sites, err := s.resolveHosts(r.Hosts)
+	if err != nil {
+		return nil, false, err
+	}
+	ttl, err := s.ttl(r.TTLSeconds)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.checkAttributes(r.Attributes); err != nil {
+		return nil, false, err
+	}
+	l, created, err := s.st.Create(ctx, store.Grant{Job: r.Job, Owner: r.Owner, Hosts: hosts, Sites: sites,
+		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor})
+	s.metrics.op("create", err)
+	if created {
+		s.log.Info("lease granted", "job", l.Job, "vlan", l.VLAN, "sites", strings.Join(l.Sites, ","), "token", l.Token, "actor", actor)
+	}
+	return l, created, err
+}
+
+func (s *Service) ttl(seconds int64) (time.Duration, error) {
+	p := s.cfg.Lease
+	if seconds == 0 {
+		return p.DefaultTTL.Duration, nil
+	}
+	if seconds < 0 || seconds > int64(p.MaxTTL.Seconds()) || seconds < int64(p.MinTTL.Seconds()) {
+		return 0, badInput("ttl_seconds: %d is outside %d .. %d", seconds, int64(p.MinTTL.Seconds()), int64(p.MaxTTL.Seconds()))
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
+
+// Get reads one lease.
+func (s *Service) Get(ctx context.Context, job string) (*api.Lease, error) {
+	if err := api.CheckJob(job); err != nil {
+		return nil, badInput("job: %v", err)
+	}
+	return s.st.Get(ctx, job)
+}
+
+// ErrNetworkFault: the network could not be configured; the lease failed.
+var ErrNetworkFault = errors.New("the network could not be configured")
+
+// window is how long a worker may take before the reaper of any server takes
+// the work over: the commit budget plus one more device timeout for rollback.
+func (s *Service) window() time.Duration {
+	return s.cfg.Lease.CommitTimeout.Duration + 2*s.cfg.Server.SwitchTimeout.Duration
+}
+
+// Commit has the network configured and waits up to the commit timeout. It
+// returns the lease active, still committing (the caller polls), or failed
+// with ErrNetworkFault.
+func (s *Service) Commit(ctx context.Context, job string, token int64, force bool, actor string) (*api.Lease, error) {
+	if err := api.CheckJob(job); err != nil {
+		return nil, badInput("job: %v", err)
+	}
+	res, err := s.st.BeginCommit(ctx, job, token, force, s.window(), actor)
+	s.metrics.op("commit", err)
+	if err != nil {
+		return nil, err
+	}
+	if res == "started" {
+		l, err := s.st.Get(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		s.spawn(job, func(wctx context.Context) { s.apply(wctx, l, actor) })
+	}
+	switch res {
+	case "started", api.StateCommitting:
+		return s.settled(ctx, job, api.StateCommitting)
+	case api.StateActive:
+		return s.st.Get(ctx, job)
+	case api.StateFailed:
+		l, err := s.st.Get(ctx, job)
+		if err == nil {
+			err = ErrNetworkFault
+		}
+		return l, err
+	}
+	return nil, &store.StateError{State: res}
+}
+
+// settled waits up to the commit timeout for a lease to leave a state.
+func (s *Service) settled(ctx context.Context, job, state string) (*api.Lease, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Lease.CommitTimeout.Duration)
+	defer cancel()
+	s.mu.Lock()
+	done := s.working[job]
+	s.mu.Unlock()
+	for {
+		l, err := s.st.Get(context.WithoutCancel(ctx), job)
+		if err != nil || l.State != state {
+			if err == nil && l.State == api.StateFailed {
+				err = ErrNetworkFault
+			}
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return l, nil
+		case <-done:
+			done = nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// spawn runs a worker that outlives the request that started it.
+func (s *Service) spawn(job string, f func(ctx context.Context)) {
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.working[job] = done
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			if s.working[job] == done {
+				delete(s.working, job)
+			}
+			s.mu.Unlock()
+			close(done)
+		}()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.stop), s.window())
+		defer cancel()
+		f(ctx)
+	}()
+}
+
+func (s *Service) apply(ctx context.Context, l *api.Lease, actor string) {
+	p := s.cfg.Lease
+	actx, cancel := context.WithTimeout(ctx, p.CommitTimeout.Duration)
+	err := s.net.Apply(actx, l)
+	cancel()
+	if err == nil {
+		err = s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateActive, "", p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
+		if err == nil {
+			s.log.Info("lease active", "job", l.Job, "vlan", l.VLAN)
+			return
+		}
+		s.log.Warn("lease moved on while it was committed", "job", l.Job, "err", err)
+	} else {
+		s.log.Warn("commit failed, rolling back", "job", l.Job, "vlan", l.VLAN, "err", err)
+	}
+	s.rollback(ctx, l, "network_fault: "+oneLine(err), actor)
+}
+
+// rollback removes what a failed or abandoned commit left and fails the lease.
+func (s *Service) rollback(ctx context.Context, l *api.Lease, reason, actor string) {
+	p := s.cfg.Lease
+	if err := s.net.Teardown(ctx, l); err != nil {
+		// The lease stays committing; the reaper retries when its window ends.
+		s.log.Error("rollback incomplete, will retry", "job", l.Job, "vlan", l.VLAN, "err", err)
+		return
+	}
+	if err := s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateFailed, reason, p.Quarantine.Duration, p.HistoryRetention.Duration, actor); err != nil {
+		s.log.Info("rollback settled elsewhere", "job", l.Job, "err", err)
+	}
+}
+
+// Renew sets a new TTL from now.
+func (s *Service) Renew(ctx context.Context, job string, token, ttlSeconds int64, actor string) (*api.Lease, error) {
+	if err := api.CheckJob(job); err != nil {
+		return nil, badInput("job: %v", err)
+	}
+	ttl, err := s.ttl(ttlSeconds)
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.Renew(ctx, job, token, ttl, actor)
+	s.metrics.op("renew", err)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.Get(ctx, job)
+}
+
+// Release ends a lease (force: without its token) and waits up to the commit
+// timeout for the network to be cleaned.
+func (s *Service) Release(ctx context.Context, job string, token int64, force bool, actor string) (*api.Lease, error) {
+	if err := api.CheckJob(job); err != nil {
+		return nil, badInput("job: %v", err)
+	}
+	reason := "released"
+	if force {
+		reason = "forced"
+	}
+	p := s.cfg.Lease
+	res, _, err := s.st.BeginRelease(ctx, job, token, force, reason, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
+	s.metrics.op("release", err)
+	if err != nil {
+		return nil, err
+	}
+	if res == "started" {
+		l, err := s.st.Get(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		s.spawn(job, func(wctx context.Context) { s.teardown(wctx, l, actor) })
+	}
+	if res == "started" || res == api.StateReleasing {
+		l, err := s.settled(ctx, job, api.StateReleasing)
+		if errors.Is(err, ErrNetworkFault) {
+			err = nil
+		}
+		return l, err
+	}
+	return s.st.Get(ctx, job)
+}
+
+// teardown removes a releasing lease's network and frees its VLAN. When a
+// device does not answer, the lease stays releasing and its VLAN taken; the
+// reaper retries when the window ends.
+func (s *Service) teardown(ctx context.Context, l *api.Lease, actor string) {
+	p := s.cfg.Lease
+	if err := s.net.Teardown(ctx, l); err != nil {
+		s.log.Error("teardown incomplete, will retry", "job", l.Job, "vlan", l.VLAN, "err", err)
+		return
+	}
+	if err := s.st.Settle(ctx, l.Job, l.Token, api.StateReleasing, api.StateReleased, l.Reason, p.Quarantine.Duration, p.HistoryRetention.Duration, actor); err != nil {
+		s.log.Info("teardown settled elsewhere", "job", l.Job, "err", err)
+		return
+	}
+	s.log.Info("lease released", "job", l.Job, "vlan", l.VLAN, "reason", l.Reason)
+}
+
+// Reap finishes every lease whose deadline passed: expired leases are torn
+// down, holds past the hold timeout aborted, abandoned commits rolled back,
+// stuck teardowns retried. Safe to run in every server at once.
+func (s *Service) Reap(ctx context.Context) (int, error) {
+	p := s.cfg.Lease
+	claimed, err := s.st.Claim(ctx, 256, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range claimed {
+		s.mu.Lock()
+		busy := s.working[c.Job] != nil
+		s.mu.Unlock()
+		if busy {
+			continue // this process is still on it
+		}
+		l, err := s.st.Get(ctx, c.Job)
+		if err != nil || l.Token != c.Token {
+			continue
+		}
+		s.metrics.reaped(c.State)
+		s.log.Info("reaper takes over", "job", c.Job, "state", c.State, "reason", l.Reason)
+		switch c.State {
+		case api.StateCommitting:
+			s.spawn(c.Job, func(wctx context.Context) { s.rollback(wctx, l, "commit_abandoned", "reaper") })
+		case api.StateReleasing:
+			s.spawn(c.Job, func(wctx context.Context) { s.teardown(wctx, l, "reaper") })
+		}
+	}
+	if _, err := s.st.Purge(ctx, 256); err != nil {
+		return len(claimed), err
+	}
+	return len(claimed), nil
+}
+
+// RunReaper reaps every interval until ctx ends.
+func (s *Service) RunReaper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Reap(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("reaper pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Pools reports every site's pool.
+func (s *Service) Pools(ctx context.Context) ([]api.Pool, error) {
+	sites := make([]string, 0, len(s.cfg.Sites))
+	for site := range s.cfg.Sites {
+		sites = append(sites, site)
+	}
+	sort.Strings(sites)
+	return s.st.Pools(ctx, sites)
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

@@ -1,0 +1,57 @@
+-- create: grant a lease to a job, or return the one it has.
+-- ARGV: prefix, job, owner, hosts(json), sites(csv), ttl_ms, attrs(json),
+--       hold_ms, now, actor
+local job, lk = ARGV[2], KEYS[1]
+local now = clock(ARGV[9])
+local state = redis.call('HGET', lk, 'state')
+local failed = 0
+if state then
+  if live(state) then
+    if redis.call('HGET', lk, 'hosts') == ARGV[4] then return {'exists'} end
+    return {'conflict'}
+  end
+  failed = tonumber(redis.call('HGET', lk, 'failed_starts') or '0')
+end
+
+local sites = split(ARGV[5])
+local order = {}
+for i, site in ipairs(sites) do
+  unquarantine(site, now)
+  order[i] = {site = site, n = redis.call('ZCARD', P .. 'free:' .. site)}
+end
+table.sort(order, function(a, b) return a.n < b.n end)
+
+-- Walk the smallest free set in ascending VLAN order and take the first VLAN
+-- free in every other site too: cheap whether the pools are full or empty.
+local vid = nil
+local smallest = P .. 'free:' .. order[1].site
+local offset, batch = 0, 128
+while vid == nil do
+  local cands = redis.call('ZRANGE', smallest, offset, offset + batch - 1)
+  if #cands == 0 then break end
+  for _, c in ipairs(cands) do
+    local ok = true
+    for i = 2, #order do
+      if not redis.call('ZSCORE', P .. 'free:' .. order[i].site, c) then ok = false; break end
+    end
+    if ok then vid = c; break end
+  end
+  offset = offset + batch
+end
+if vid == nil then return {'exhausted'} end
+
+for _, site in ipairs(sites) do
+  redis.call('ZREM', P .. 'free:' .. site, vid)
+  redis.call('HSET', P .. 'used:' .. site, vid, job)
+end
+local token = redis.call('INCR', P .. 'fence')
+local ttl, hold = tonumber(ARGV[6]), tonumber(ARGV[8])
+redis.call('DEL', lk)
+redis.call('HSET', lk, 'job', job, 'owner', ARGV[3], 'hosts', ARGV[4], 'sites', ARGV[5],
+  'vlan', vid, 'state', 'held', 'token', token, 'created_at', now, 'updated_at', now,
+  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', ARGV[7], 'reason', '')
+redis.call('ZADD', P .. 'due', now + math.min(hold, ttl), job)
+redis.call('ZREM', P .. 'purge', job)
+redis.call('SADD', P .. 'jobs', job)
+history(job, now, ARGV[10], 'create', 'held', 'vlan ' .. vid .. ' token ' .. token)
+return {'created'}
