@@ -1,0 +1,265 @@
+package ssh
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed dialects/*.toml
+var dialectFiles embed.FS
+
+// Dialect is one vendor CLI described as data: its prompts, the commands
+// around a batch, the templates that render a change, and the patterns that
+// mark a command's output as a failure.
+type Dialect struct {
+	Name string `toml:"name"`
+	// Parser names the Go function that reads the State output ("ios", ...).
+	Parser string `toml:"parser"`
+	// Modes says whether ports have a trunk/access mode that must be checked.
+	Modes       bool     `toml:"modes"`
+	State       []string `toml:"state"`
+	PagingOff   []string `toml:"paging_off"`
+	Enable      string   `toml:"enable"`
+	ConfigEnter []string `toml:"config_enter"`
+	ConfigExit  []string `toml:"config_exit"`
+	// Commit is sent after a batch only when no line of it failed; Abort
+	// instead when one did.
+	Commit []string `toml:"commit"`
+	Abort  []string `toml:"abort"`
+	Save   []string `toml:"save"`
+	More   string   `toml:"more"`
+	Errors []string `toml:"errors"`
+	// PortsPerCommand splits tag/untag into commands of at most this many ports.
+	PortsPerCommand int `toml:"ports_per_command"`
+	// Batch, when set, wraps chunks of BatchLines rendered lines into one
+	// command (a shell pipeline into `bridge -batch -`).
+	Batch      string `toml:"batch"`
+	BatchLines int    `toml:"batch_lines"`
+	Prompts    struct {
+		Exec     string `toml:"exec"`
+		Enable   string `toml:"enable"`
+		Config   string `toml:"config"`
+		Password string `toml:"password"`
+	} `toml:"prompts"`
+	Commands struct {
+		Create string `toml:"create"`
+		Tag    string `toml:"tag"`
+		Untag  string `toml:"untag"`
+		Delete string `toml:"delete"`
+	} `toml:"commands"`
+
+	promptRE, execRE, passwordRE, moreRE *regexp.Regexp
+	errorREs                             []*regexp.Regexp
+	create, tag, untag, del, batch       *template.Template
+	parse                                parser
+}
+
+var funcs = template.FuncMap{"join": strings.Join}
+
+// LoadDialect reads and checks one dialect file.
+func LoadDialect(name string, b []byte) (*Dialect, error) {
+	d := &Dialect{}
+	md, err := toml.Decode(string(b), d)
+	if err != nil {
+		return nil, fmt.Errorf("dialect %s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("dialect %s: unknown key %s", name, und[0])
+	}
+	if d.Name != name {
+		return nil, fmt.Errorf("dialect %s: file names itself %q", name, d.Name)
+	}
+	if d.parse = parsers[d.Parser]; d.parse == nil {
+		return nil, fmt.Errorf("dialect %s: unknown parser %q", name, d.Parser)
+	}
+	if d.PortsPerCommand < 1 {
+		d.PortsPerCommand = 1
+	}
+	if d.BatchLines < 1 {
+		d.BatchLines = 64
+	}
+	var prompts []string
+	for _, p := range []string{d.Prompts.Config, d.Prompts.Enable, d.Prompts.Exec} {
+		if p != "" {
+			prompts = append(prompts, "(?:"+p+")")
+		}
+	}
+	if len(prompts) == 0 {
+		return nil, fmt.Errorf("dialect %s: no prompts", name)
+	}
+	re := func(what, s string) *regexp.Regexp {
+		if s == "" || err != nil {
+			return nil
+		}
+		r, e := regexp.Compile("(?m)" + s)
+		if e != nil {
+			err = fmt.Errorf("dialect %s: %s: %w", name, what, e)
+		}
+		return r
+	}
+	d.promptRE = re("prompts", strings.Join(prompts, "|"))
+	d.execRE = re("prompts.exec", d.Prompts.Exec)
+	d.passwordRE = re("prompts.password", d.Prompts.Password)
+	d.moreRE = re("more", d.More)
+	for _, e := range d.Errors {
+		d.errorREs = append(d.errorREs, re("errors", e))
+	}
+	tmpl := func(what, s string) *template.Template {
+		if err != nil {
+			return nil
+		}
+		t, e := template.New(what).Funcs(funcs).Option("missingkey=error").Parse(s)
+		if e != nil {
+			err = fmt.Errorf("dialect %s: commands.%s: %w", name, what, e)
+		}
+		return t
+	}
+	d.create = tmpl("create", d.Commands.Create)
+	d.tag = tmpl("tag", d.Commands.Tag)
+	d.untag = tmpl("untag", d.Commands.Untag)
+	d.del = tmpl("delete", d.Commands.Delete)
+	d.batch = tmpl("batch", d.Batch)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+var dialects = func() map[string]*Dialect {
+	m := map[string]*Dialect{}
+	ents, err := dialectFiles.ReadDir("dialects")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range ents {
+		b, err := dialectFiles.ReadFile(path.Join("dialects", e.Name()))
+		if err != nil {
+			panic(err)
+		}
+		name := strings.TrimSuffix(e.Name(), ".toml")
+		d, err := LoadDialect(name, b)
+		if err != nil {
+			panic(err)
+		}
+		m[name] = d
+	}
+	return m
+}()
+
+// Dialects lists the dialect names the driver knows.
+func Dialects() []string {
+	var names []string
+	for n := range dialects {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup returns a built-in dialect.
+func Lookup(name string) (*Dialect, bool) {
+	d, ok := dialects[name]
+	return d, ok
+}
+
+// tmplData is what the command templates see.
+type tmplData struct {
+	VLAN    int
+	Name    string   // the name the VLAN gets when it is created
+	Current string   // the name the device knows it by (Name if it has none yet)
+	Ports   []string // the ports of this command
+	Port    string   // Ports[0]
+	Members []string // ports that still carry the VLAN (for delete)
+}
+
+// plan is what a change needs on the device, after comparing with its state.
+type plan struct {
+	VLAN          int
+	Name, Current string
+	Create        bool
+	Tag, Untag    []string
+	Delete        bool
+	Members       []string
+}
+
+// Render turns a plan into the command lines of one batch (without entering
+// or leaving configuration mode).
+func (d *Dialect) render(p plan) ([]string, error) {
+	var lines []string
+	run := func(t *template.Template, ports []string) error {
+		if t == nil {
+			return nil
+		}
+		data := tmplData{VLAN: p.VLAN, Name: p.Name, Current: p.Current, Ports: ports, Members: p.Members}
+		if len(ports) > 0 {
+			data.Port = ports[0]
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, data); err != nil {
+			return fmt.Errorf("render %s for %s: %w", t.Name(), d.Name, err)
+		}
+		for _, l := range strings.Split(b.String(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		return nil
+	}
+	each := func(t *template.Template, ports []string) error {
+		for i := 0; i < len(ports); i += d.PortsPerCommand {
+			if err := run(t, ports[i:min(i+d.PortsPerCommand, len(ports))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if p.Create {
+		if err := run(d.create, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := each(d.tag, p.Tag); err != nil {
+		return nil, err
+	}
+	if err := each(d.untag, p.Untag); err != nil {
+		return nil, err
+	}
+	if p.Delete {
+		if err := run(d.del, nil); err != nil {
+			return nil, err
+		}
+	}
+	if d.batch == nil || len(lines) == 0 {
+		return lines, nil
+	}
+	var out []string
+	for i := 0; i < len(lines); i += d.BatchLines {
+		var b bytes.Buffer
+		if err := d.batch.Execute(&b, lines[i:min(i+d.BatchLines, len(lines))]); err != nil {
+			return nil, fmt.Errorf("render batch for %s: %w", d.Name, err)
+		}
+		out = append(out, b.String())
+	}
+	return out, nil
+}
+
+// failed returns the first output line that matches an error pattern.
+func (d *Dialect) failed(output string) (string, bool) {
+	for _, l := range strings.Split(output, "\n") {
+		l = strings.TrimSpace(l)
+		for _, re := range d.errorREs {
+			if re.MatchString(l) {
+				return l, true
+			}
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,449 @@
+// Package ssh is the switch driver that speaks a vendor CLI over SSH. Each
+// CLI is a Dialect described as data (dialects/*.toml: prompts, paging, the
+// commands around a batch, command templates and error patterns); the driver
+// keeps one interactive session per switch, reads the device's state, checks
+// that every port to tag is a trunk, and sends each change as one batch.
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/switchdrv"
+)
+
+func init() { switchdrv.Register("ssh", New) }
+
+// IdleClose is how long a session stays open after its last use.
+const IdleClose = 30 * time.Second
+
+// Driver is the SSH driver for one switch.
+type Driver struct {
+	cfg     config.Switch
+	name    string
+	dialect *Dialect
+	log     *slog.Logger
+	managed func(int) bool
+
+	mu          sync.Mutex // one operation, and one session, at a time
+	sess        *session
+	idle        *time.Timer
+	saveTimer   *time.Timer
+	savePending bool
+	closed      bool
+}
+
+var _ switchdrv.Driver = (*Driver)(nil)
+
+// New opens the driver for one [switches.NAME] table with driver = "ssh".
+// It does not connect: the first operation does.
+func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
+	d, ok := dialects[cfg.Dialect]
+	if !ok {
+		return nil, fmt.Errorf("switch %s: unknown dialect %q (known: %s)", opts.Name, cfg.Dialect, strings.Join(Dialects(), ", "))
+	}
+	c := *cfg
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		c.Address = net.JoinHostPort(c.Address, "22")
+	}
+	if c.Timeout.Duration <= 0 {
+		c.Timeout.Duration = switchdrv.DefaultTimeout
+	}
+	if c.VLANName == "" {
+		c.VLANName = "vc-{vid}"
+	}
+	if c.KnownHosts == "" && !c.InsecureIgnoreHostKeyForTests {
+		return nil, fmt.Errorf("switch %s: known_hosts is not set: the switch's host key must be checked", opts.Name)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Managed == nil {
+		opts.Managed = func(int) bool { return true }
+	}
+	return &Driver{cfg: c, name: opts.Name, dialect: d, managed: opts.Managed,
+		log: opts.Logger.With("switch", opts.Name, "dialect", d.Name)}, nil
+}
+
+func (d *Driver) fail(kind switchdrv.Kind, vid int, port string, err error) error {
+	return &switchdrv.Error{Switch: d.name, VLAN: vid, Port: port, Kind: kind, Err: err}
+}
+
+// wrap turns session failures into driver errors.
+func (d *Driver) wrap(vid int, err error) error {
+	var f *dialFailure
+	if errors.As(err, &f) {
+		return d.fail(f.kind, vid, "", f.err)
+	}
+	var e *switchdrv.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return d.fail(switchdrv.BadAnswer, vid, "", err)
+}
+
+// check refuses a change that must not reach the device: a VLAN outside the
+// managed ranges, or a name or port outside the safe character set.
+func (d *Driver) check(c *switchdrv.Change) error {
+	bad := func(port string, format string, a ...any) error {
+		return d.fail(switchdrv.Rejected, c.VLAN, port, fmt.Errorf("not sent to the device: "+format, a...))
+	}
+	if c.VLAN < config.MinVLAN || c.VLAN > config.MaxVLAN || !d.managed(c.VLAN) {
+		return bad("", "vlan %d is not in the ranges this project manages", c.VLAN)
+	}
+	if c.Name == "" {
+		c.Name = switchdrv.RenderName(d.cfg.VLANName, c.VLAN)
+	}
+	if !config.PortRE.MatchString(c.Name) {
+		return bad("", "vlan name %q: use letters, digits and / : . _ -", c.Name)
+	}
+	if c.Delete && len(c.Add) > 0 {
+		return bad("", "a change cannot both add ports and delete the VLAN")
+	}
+	seen := map[string]string{}
+	for _, l := range []struct {
+		what  string
+		ports []string
+	}{{"add", c.Add}, {"remove", c.Remove}} {
+		for _, p := range l.ports {
+			if !config.PortRE.MatchString(p) {
+				return bad(p, "port name %q: use letters, digits and / : . _ -", p)
+			}
+			if w, dup := seen[p]; dup && w != l.what {
+				return bad(p, "port is both added and removed")
+			}
+			seen[p] = l.what
+		}
+	}
+	return nil
+}
+
+// Apply makes the change in one session: one read of the device's state,
+// one batch of commands, and for committing dialects one commit.
+func (d *Driver) Apply(ctx context.Context, c switchdrv.Change) error {
+	c.Add, c.Remove = slices.Clone(c.Add), slices.Clone(c.Remove)
+	if err := d.check(&c); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
+	defer cancel()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, st, err := d.state(ctx, c.VLAN)
+	if err != nil {
+		return err
+	}
+	p, err := d.plan(c, st)
+	if err != nil {
+		return err
+	}
+	lines, err := d.dialect.render(p)
+	if err != nil {
+		return d.fail(switchdrv.BadAnswer, c.VLAN, "", err)
+	}
+	if len(lines) == 0 {
+		d.log.DebugContext(ctx, "vlan already as asked", "vlan", c.VLAN)
+		return nil
+	}
+	if err := d.send(ctx, s, c, lines); err != nil {
+		d.drop()
+		return err
+	}
+	d.log.InfoContext(ctx, "vlan changed", "vlan", c.VLAN, "tagged", len(p.Tag), "untagged", len(p.Untag), "created", p.Create, "deleted", p.Delete, "commands", len(lines))
+	d.scheduleSave()
+	return nil
+}
+
+// plan compares the change with the device's state: only what differs is sent.
+func (d *Driver) plan(c switchdrv.Change, st *State) (plan, error) {
+	if st.Modes != nil {
+		for _, p := range c.Add {
+			switch m, ok := st.Modes[p]; {
+			case !ok:
+				return plan{}, d.fail(switchdrv.Rejected, c.VLAN, p, errors.New("the switch has no such port (or it has no switching configuration)"))
+			case m != "trunk":
+				return plan{}, d.fail(switchdrv.Rejected, c.VLAN, p, fmt.Errorf("port is in %s mode, not trunk: the site sets port modes, the driver never changes them", m))
+			}
+		}
+	}
+	p := plan{VLAN: c.VLAN, Name: c.Name, Current: c.Name}
+	cur := st.VLANs[c.VLAN]
+	var tagged []string
+	if cur != nil {
+		tagged = cur.Tagged
+		if cur.Name != "" {
+			p.Current = cur.Name
+		}
+	}
+	p.Create = cur == nil && !c.Delete
+	for _, port := range c.Add {
+		if !slices.Contains(tagged, port) && !slices.Contains(p.Tag, port) {
+			p.Tag = append(p.Tag, port)
+		}
+	}
+	for _, port := range c.Remove {
+		if slices.Contains(tagged, port) && !slices.Contains(p.Untag, port) {
+			p.Untag = append(p.Untag, port)
+		}
+	}
+	if c.Delete && cur != nil {
+		p.Delete = true
+		for _, port := range append(slices.Clone(cur.Tagged), cur.Untagged...) {
+			if !slices.Contains(p.Untag, port) && !slices.Contains(p.Members, port) {
+				p.Members = append(p.Members, port)
+			}
+		}
+	}
+	return p, nil
+}
+
+// send runs one batch in configuration mode and checks every command's output.
+func (d *Driver) send(ctx context.Context, s *session, c switchdrv.Change, lines []string) error {
+	dl := d.dialect
+	batch := append(slices.Clone(dl.ConfigEnter), lines...)
+	if len(dl.Commit) == 0 {
+		batch = append(batch, dl.ConfigExit...)
+	}
+	rs, err := s.run(ctx, batch)
+	if err != nil {
+		return d.wrap(c.VLAN, err)
+	}
+	failure := d.firstFailure(c, rs)
+	if len(dl.Commit) == 0 {
+		return failure
+	}
+	finish := append(slices.Clone(dl.Commit), dl.ConfigExit...)
+	if failure != nil {
+		finish = append(slices.Clone(dl.Abort), dl.ConfigExit...)
+	}
+	rs, err = s.run(ctx, finish)
+	if err != nil {
+		return errors.Join(failure, d.wrap(c.VLAN, err))
+	}
+	if failure != nil {
+		return failure
+	}
+	return d.firstFailure(c, rs)
+}
+
+// firstFailure matches each command's output against the error patterns and
+// names the command and, where it can tell, the port.
+func (d *Driver) firstFailure(c switchdrv.Change, rs []result) error {
+	for _, r := range rs {
+		line, bad := d.dialect.failed(r.text)
+		if !bad {
+			continue
+		}
+		return d.fail(switchdrv.Rejected, c.VLAN, portOf(c, line, r.cmd), fmt.Errorf("command %q: %s", r.cmd, line))
+	}
+	return nil
+}
+
+// portOf finds the change's port that an error message or its command names.
+func portOf(c switchdrv.Change, msg, cmd string) string {
+	ports := append(slices.Clone(c.Add), c.Remove...)
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" ,'\"\t", r) })
+	}
+	for _, tok := range split(msg) {
+		tok = strings.TrimRight(tok, ".")
+		if slices.Contains(ports, tok) {
+			return tok
+		}
+	}
+	var in []string
+	for _, tok := range split(cmd) {
+		if slices.Contains(ports, tok) && !slices.Contains(in, tok) {
+			in = append(in, tok)
+		}
+	}
+	if len(in) == 1 {
+		return in[0]
+	}
+	return ""
+}
+
+// state returns a live session and the device's state, reopening a session
+// that the device closed while it was idle.
+func (d *Driver) state(ctx context.Context, vid int) (*session, *State, error) {
+	if d.closed {
+		return nil, nil, d.fail(switchdrv.Rejected, vid, "", errors.New("driver is closed"))
+	}
+	for attempt := 0; ; attempt++ {
+		reused := d.sess != nil
+		s, err := d.session(ctx)
+		if err != nil {
+			return nil, nil, d.wrap(vid, err)
+		}
+		rs, err := s.run(ctx, d.dialect.State)
+		if err != nil {
+			d.drop()
+			var f *dialFailure
+			if reused && attempt == 0 && errors.As(err, &f) && f.kind != switchdrv.TimedOut {
+				continue
+			}
+			return nil, nil, d.wrap(vid, err)
+		}
+		outs := make([]string, len(rs))
+		for i, r := range rs {
+			if line, bad := d.dialect.failed(r.text); bad {
+				d.drop()
+				return nil, nil, d.fail(switchdrv.Rejected, vid, "", fmt.Errorf("command %q: %s", r.cmd, line))
+			}
+			outs[i] = r.text
+		}
+		st, err := d.dialect.Parse(outs)
+		if err != nil {
+			return nil, nil, d.fail(switchdrv.BadAnswer, vid, "", err)
+		}
+		return s, st, nil
+	}
+}
+
+// session returns the open session or dials a new one.
+func (d *Driver) session(ctx context.Context) (*session, error) {
+	if s := d.sess; s != nil {
+		if !s.broken && s.drain() {
+			d.touch()
+			return s, nil
+		}
+		d.drop()
+	}
+	s, err := dial(ctx, &d.cfg, d.dialect)
+	if err != nil {
+		return nil, err
+	}
+	d.log.DebugContext(ctx, "ssh session opened", "address", d.cfg.Address)
+	d.sess = s
+	d.touch()
+	return s, nil
+}
+
+// touch (re)starts the idle timer that closes the session.
+func (d *Driver) touch() {
+	if d.idle == nil {
+		d.idle = time.AfterFunc(IdleClose, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.drop()
+		})
+		return
+	}
+	d.idle.Reset(IdleClose)
+}
+
+// drop closes the session; the next operation opens a new one.
+func (d *Driver) drop() {
+	if d.sess != nil {
+		d.sess.close()
+		d.sess = nil
+	}
+}
+
+func (d *Driver) scheduleSave() {
+	if !d.cfg.Save || len(d.dialect.Save) == 0 {
+		return
+	}
+	d.savePending = true
+	if d.saveTimer == nil {
+		d.saveTimer = time.AfterFunc(d.cfg.SaveDelay.Duration, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout.Duration)
+			defer cancel()
+			if err := d.Save(ctx); err != nil {
+				d.log.Error("save configuration", "err", err)
+			}
+		})
+		return
+	}
+	d.saveTimer.Reset(d.cfg.SaveDelay.Duration)
+}
+
+// Save writes the running configuration to the startup configuration now if
+// a change is waiting for the debounced save (save = true).
+func (d *Driver) Save(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.saveLocked(ctx)
+}
+
+func (d *Driver) saveLocked(ctx context.Context) error {
+	if !d.savePending {
+		return nil
+	}
+	s, err := d.session(ctx)
+	if err != nil {
+		return d.wrap(0, err)
+	}
+	rs, err := s.run(ctx, d.dialect.Save)
+	if err != nil {
+		d.drop()
+		return d.wrap(0, err)
+	}
+	for _, r := range rs {
+		if line, bad := d.dialect.failed(r.text); bad {
+			return d.fail(switchdrv.Rejected, 0, "", fmt.Errorf("save: command %q: %s", r.cmd, line))
+		}
+	}
+	d.savePending = false
+	d.log.InfoContext(ctx, "configuration saved")
+	return nil
+}
+
+// VLAN reads one VLAN from the device.
+func (d *Driver) VLAN(ctx context.Context, vid int) (switchdrv.VLAN, bool, error) {
+	vs, err := d.VLANs(ctx)
+	if err != nil {
+		return switchdrv.VLAN{}, false, err
+	}
+	for _, v := range vs {
+		if v.ID == vid {
+			return v, true, nil
+		}
+	}
+	return switchdrv.VLAN{}, false, nil
+}
+
+// VLANs lists the VLANs on the device with their tagged and untagged ports.
+func (d *Driver) VLANs(ctx context.Context) ([]switchdrv.VLAN, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
+	defer cancel()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, st, err := d.state(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	return st.sorted(), nil
+}
+
+// Close saves a pending change and closes the session.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if d.saveTimer != nil {
+		d.saveTimer.Stop()
+	}
+	if d.idle != nil {
+		d.idle.Stop()
+	}
+	var err error
+	if d.savePending {
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout.Duration)
+		err = d.saveLocked(ctx)
+		cancel()
+	}
+	d.drop()
+	return err
+}

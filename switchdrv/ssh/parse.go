@@ -1,0 +1,424 @@
+package ssh
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/virtcloud/virtcloud/switchdrv"
+)
+
+// State is what the driver reads from a device before it changes anything:
+// the VLAN table and, for dialects whose ports have one, each port's mode.
+type State struct {
+	VLANs map[int]*switchdrv.VLAN
+	// Modes maps a port to "trunk", "access" or what else the device says;
+	// nil when the dialect has no port modes.
+	Modes map[string]string
+}
+
+// parser reads the outputs of a dialect's State commands, one per command.
+type parser func(outputs []string) (*State, error)
+
+var parsers = map[string]parser{
+	"ios":          parseIOS,
+	"procurve":     parseProCurve,
+	"junos":        parseJunos,
+	"linux-bridge": parseLinuxBridge,
+}
+
+// Parse runs a dialect's parser on the outputs of its State commands.
+func (d *Dialect) Parse(outputs []string) (*State, error) {
+	if len(outputs) != len(d.State) {
+		return nil, fmt.Errorf("parse %s: %d outputs for %d commands", d.Name, len(outputs), len(d.State))
+	}
+	return d.parse(outputs)
+}
+
+func (s *State) vlan(id int) *switchdrv.VLAN {
+	v := s.VLANs[id]
+	if v == nil {
+		v = &switchdrv.VLAN{ID: id}
+		s.VLANs[id] = v
+	}
+	return v
+}
+
+// sorted returns the VLANs ordered by ID with sorted, duplicate-free port lists.
+func (s *State) sorted() []switchdrv.VLAN {
+	var out []switchdrv.VLAN
+	for _, v := range s.VLANs {
+		c := *v
+		c.Tagged = sortPorts(c.Tagged)
+		c.Untagged = sortPorts(c.Untagged)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b switchdrv.VLAN) int { return a.ID - b.ID })
+	return out
+}
+
+func sortPorts(ps []string) []string {
+	ps = slices.Clone(ps)
+	slices.SortFunc(ps, comparePorts)
+	return slices.Compact(ps)
+}
+
+// comparePorts orders port names naturally: Gi1/0/2 before Gi1/0/10.
+func comparePorts(a, b string) int {
+	for a != "" && b != "" {
+		na, ra := leadingNumber(a)
+		nb, rb := leadingNumber(b)
+		if na >= 0 && nb >= 0 {
+			if na != nb {
+				return na - nb
+			}
+			a, b = ra, rb
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func leadingNumber(s string) (int, string) {
+	i := 0
+	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return -1, s
+	}
+	n, _ := strconv.Atoi(s[:i])
+	return n, s[i:]
+}
+
+// vlanRanges is a VLAN list such as "1,100,200-205".
+type vlanRanges [][2]int
+
+func parseVLANList(s string) (vlanRanges, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		return nil, nil
+	}
+	var out vlanRanges
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 1 || b < a || b > 4095 {
+			return nil, fmt.Errorf("bad VLAN list %q", s)
+		}
+		out = append(out, [2]int{a, b})
+	}
+	return out, nil
+}
+
+func (r vlanRanges) has(vid int) bool {
+	for _, x := range r {
+		if vid >= x[0] && vid <= x[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// lines splits output into lines without carriage returns.
+func lines(s string) []string {
+	return strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
+}
+
+// column returns the text of line from the column where header has title.
+func column(line string, at int) string {
+	if at < 0 || at >= len(line) {
+		return ""
+	}
+	f := strings.Fields(line[at:])
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// parseIOS reads `show interfaces status`, `show interfaces trunk` and
+// `show vlan brief` (or EOS `show vlan`). Tagged members of a VLAN are the
+// trunk ports whose allowed list includes it; untagged ones the access ports.
+func parseIOS(out []string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}}
+	// Interface modes.
+	vcol := -1
+	for _, l := range lines(out[0]) {
+		if strings.HasPrefix(l, "Port ") && strings.Contains(l, " Vlan ") {
+			vcol = strings.Index(l, " Vlan ") + 1
+			continue
+		}
+		f := strings.Fields(l)
+		if vcol < 0 || len(f) == 0 || strings.HasPrefix(l, " ") || strings.HasPrefix(l, "-") {
+			continue
+		}
+		mode := column(l, vcol)
+		if _, err := strconv.Atoi(mode); err == nil {
+			mode = "access"
+		}
+		if mode == "" {
+			return nil, fmt.Errorf("interface status: no Vlan column in %q", l)
+		}
+		st.Modes[f[0]] = mode
+	}
+	if vcol < 0 {
+		return nil, fmt.Errorf("interface status: no header line")
+	}
+	// Allowed VLANs per trunk port.
+	allowed := map[string]string{}
+	var order []string
+	in, last := false, ""
+	for _, l := range lines(out[1]) {
+		switch {
+		case strings.HasPrefix(l, "Port ") && strings.Contains(l, "Vlans allowed on trunk"):
+			in = true
+		case strings.TrimSpace(l) == "" || strings.HasPrefix(l, "Port "):
+			in, last = false, ""
+		case in && (l[0] == ' ' || l[0] == '\t') && last != "":
+			allowed[last] += strings.TrimSpace(l)
+		case in:
+			f := strings.Fields(l)
+			last = f[0]
+			if len(f) > 1 {
+				allowed[last] = strings.Join(f[1:], "")
+			} else {
+				allowed[last] = ""
+			}
+			order = append(order, last)
+		}
+	}
+	trunks := map[string]vlanRanges{}
+	for _, p := range order {
+		r, err := parseVLANList(allowed[p])
+		if err != nil {
+			return nil, fmt.Errorf("interface trunk: port %s: %w", p, err)
+		}
+		trunks[p] = r
+	}
+	// The VLAN table.
+	ncol, scol, pcol := -1, -1, -1
+	var cur *switchdrv.VLAN
+	for _, l := range lines(out[2]) {
+		if strings.HasPrefix(l, "VLAN") && strings.Contains(l, "Name") && strings.Contains(l, "Ports") {
+			ncol, scol, pcol = strings.Index(l, "Name"), strings.Index(l, "Status"), strings.Index(l, "Ports")
+			continue
+		}
+		if pcol < 0 || strings.TrimSpace(l) == "" || strings.HasPrefix(l, "-") {
+			continue
+		}
+		portsText := ""
+		if l[0] >= '0' && l[0] <= '9' {
+			id, err := strconv.Atoi(strings.Fields(l)[0])
+			if err != nil || id < 1 || id > 4094 {
+				return nil, fmt.Errorf("vlan table: bad VLAN line %q", l)
+			}
+			cur = st.vlan(id)
+			if ncol < len(l) && scol > ncol {
+				cur.Name = strings.TrimSpace(l[ncol:min(scol, len(l))])
+			}
+			if pcol < len(l) {
+				portsText = l[pcol:]
+			}
+		} else if cur != nil && (l[0] == ' ' || l[0] == '\t') {
+			portsText = l
+		} else {
+			continue
+		}
+		for _, p := range strings.Split(portsText, ",") {
+			if p = strings.TrimSpace(p); p != "" && st.Modes[p] != "trunk" {
+				cur.Untagged = append(cur.Untagged, p)
+			}
+		}
+	}
+	if pcol < 0 {
+		return nil, fmt.Errorf("vlan table: no header line")
+	}
+	for id, v := range st.VLANs {
+		for _, p := range order {
+			if st.Modes[p] == "trunk" && trunks[p].has(id) {
+				v.Tagged = append(v.Tagged, p)
+			}
+		}
+	}
+	return st, nil
+}
+
+// expandPorts expands a ProCurve port list such as "1-4,A1-A3,1/5".
+func expandPorts(s string) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			out = append(out, part)
+			continue
+		}
+		pl, nl := splitNumber(lo)
+		ph, nh := splitNumber(hi)
+		if pl != ph || nl < 0 || nh < nl || nh-nl > 4096 {
+			return nil, fmt.Errorf("bad port range %q", part)
+		}
+		for n := nl; n <= nh; n++ {
+			out = append(out, pl+strconv.Itoa(n))
+		}
+	}
+	return out, nil
+}
+
+// splitNumber splits "A12" into "A" and 12; -1 when there is no number.
+func splitNumber(s string) (string, int) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	if i == len(s) || len(s)-i > 6 {
+		return s, -1
+	}
+	n, _ := strconv.Atoi(s[i:])
+	return s[:i], n
+}
+
+// parseProCurve reads the vlan blocks of `show running-config`.
+func parseProCurve(out []string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}}
+	var cur *switchdrv.VLAN
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if l[0] != ' ' {
+			cur = nil
+			if f[0] == "vlan" && len(f) == 2 {
+				id, err := strconv.Atoi(f[1])
+				if err != nil || id < 1 || id > 4094 {
+					return nil, fmt.Errorf("running-config: bad vlan line %q", l)
+				}
+				cur = st.vlan(id)
+			}
+			continue
+		}
+		if cur == nil || len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "name":
+			cur.Name = strings.Trim(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "name")), `"`)
+		case "tagged", "untagged":
+			ps, err := expandPorts(strings.Join(f[1:], ""))
+			if err != nil {
+				return nil, fmt.Errorf("running-config: vlan %d: %w", cur.ID, err)
+			}
+			if f[0] == "tagged" {
+				cur.Tagged = append(cur.Tagged, ps...)
+			} else {
+				cur.Untagged = append(cur.Untagged, ps...)
+			}
+		}
+	}
+	return st, nil
+}
+
+// parseJunos reads `show configuration | display set` of an ELS switch.
+func parseJunos(out []string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}}
+	byName := map[string]int{}
+	members := map[string][]string{}
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 5 && f[0] == "set" && f[1] == "vlans" && f[3] == "vlan-id":
+			id, err := strconv.Atoi(f[4])
+			if err != nil || id < 1 || id > 4094 {
+				return nil, fmt.Errorf("configuration: bad vlan-id in %q", l)
+			}
+			st.vlan(id).Name = f[2]
+			byName[f[2]] = id
+		case len(f) >= 8 && f[0] == "set" && f[1] == "interfaces" && f[3] == "unit" && f[5] == "family" && f[6] == "ethernet-switching":
+			p := f[2]
+			if _, ok := st.Modes[p]; !ok {
+				st.Modes[p] = "access" // the ELS default
+			}
+			switch {
+			case len(f) == 9 && f[7] == "interface-mode":
+				st.Modes[p] = f[8]
+			case len(f) == 10 && f[7] == "vlan" && f[8] == "members":
+				members[p] = append(members[p], f[9])
+			}
+		}
+	}
+	for p, ms := range members {
+		for _, m := range ms {
+			id, ok := byName[m]
+			if !ok {
+				n, err := strconv.Atoi(m)
+				if err != nil {
+					continue // a member that names no VLAN does not commit; ignore it
+				}
+				id = n
+			}
+			v := st.VLANs[id]
+			if v == nil {
+				continue
+			}
+			if st.Modes[p] == "trunk" {
+				v.Tagged = append(v.Tagged, p)
+			} else {
+				v.Untagged = append(v.Untagged, p)
+			}
+		}
+	}
+	return st, nil
+}
+
+// parseLinuxBridge reads `bridge -j vlan show`.
+func parseLinuxBridge(out []string) (*State, error) {
+	var ports []struct {
+		IfName string `json:"ifname"`
+		VLANs  []struct {
+			VLAN    int      `json:"vlan"`
+			VLANEnd int      `json:"vlanEnd"`
+			Flags   []string `json:"flags"`
+		} `json:"vlans"`
+	}
+	s := strings.TrimSpace(out[0])
+	if i := strings.IndexByte(s, '['); i > 0 {
+		s = s[i:]
+	}
+	if err := json.Unmarshal([]byte(s), &ports); err != nil {
+		return nil, fmt.Errorf("bridge vlan show: %w", err)
+	}
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}}
+	for _, p := range ports {
+		for _, v := range p.VLANs {
+			end := max(v.VLAN, v.VLANEnd)
+			if v.VLAN < 1 || end > 4094 {
+				return nil, fmt.Errorf("bridge vlan show: port %s: bad vlan %d-%d", p.IfName, v.VLAN, end)
+			}
+			for id := v.VLAN; id <= end; id++ {
+				vl := st.vlan(id)
+				if slices.Contains(v.Flags, "Egress Untagged") {
+					vl.Untagged = append(vl.Untagged, p.IfName)
+				} else {
+					vl.Tagged = append(vl.Tagged, p.IfName)
+				}
+			}
+		}
+	}
+	return st, nil
+}

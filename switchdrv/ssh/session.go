@@ -1,0 +1,388 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/switchdrv"
+)
+
+// session is one interactive shell on a switch, read until its prompts.
+type session struct {
+	d      *Dialect
+	client *xssh.Client
+	sess   *xssh.Session
+	stdin  io.Writer
+	out    chan []byte // chunks read from the shell; closed at EOF
+	buf    []byte
+	broken bool // state unknown (timeout, EOF): never reuse
+}
+
+var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+// classify turns a dial or handshake failure into a driver error kind.
+type dialFailure struct {
+	kind switchdrv.Kind
+	err  error
+}
+
+func (f *dialFailure) Error() string { return f.err.Error() }
+func (f *dialFailure) Unwrap() error { return f.err }
+
+// clientConfig builds the SSH client configuration of one switch.
+// handshake records how far an SSH handshake got, to classify its failure.
+type handshake struct {
+	hostKeyFailed bool
+	authTried     bool
+}
+
+func clientConfig(cfg *config.Switch, hs *handshake) (*xssh.ClientConfig, error) {
+	cc := &xssh.ClientConfig{User: cfg.Username, Timeout: cfg.Timeout.Duration}
+	password := func() (string, error) { hs.authTried = true; return cfg.Password, nil }
+	if cfg.KeyFile != "" {
+		b, err := os.ReadFile(cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read key_file: %w", err)
+		}
+		signer, err := xssh.ParsePrivateKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("key_file %s: %w", cfg.KeyFile, err)
+		}
+		cc.Auth = append(cc.Auth, xssh.PublicKeysCallback(func() ([]xssh.Signer, error) {
+			hs.authTried = true
+			return []xssh.Signer{signer}, nil
+		}))
+	}
+	if cfg.Password != "" {
+		cc.Auth = append(cc.Auth, xssh.PasswordCallback(password),
+			xssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
+				hs.authTried = true
+				ans := make([]string, len(qs))
+				for i := range qs {
+					ans[i] = cfg.Password
+				}
+				return ans, nil
+			}))
+	}
+	var check xssh.HostKeyCallback
+	switch {
+	case cfg.InsecureIgnoreHostKeyForTests:
+		check = xssh.InsecureIgnoreHostKey() // only by the loudly named test option
+	case cfg.KnownHosts == "":
+		return nil, errors.New("known_hosts is not set: the switch's host key must be checked")
+	default:
+		kh, err := knownhosts.New(cfg.KnownHosts)
+		if err != nil {
+			return nil, fmt.Errorf("read known_hosts: %w", err)
+		}
+		check = kh
+		algos, err := hostKeyAlgorithms(kh, cfg.Address)
+		if err == nil && len(algos) > 0 {
+			cc.HostKeyAlgorithms = algos
+		}
+	}
+	cc.HostKeyCallback = func(host string, remote net.Addr, key xssh.PublicKey) error {
+		if err := check(host, remote, key); err != nil {
+			hs.hostKeyFailed = true
+			var ke *knownhosts.KeyError
+			if errors.As(err, &ke) && len(ke.Want) > 0 {
+				return fmt.Errorf("host key mismatch for %s: the switch presented a %s key that %s does not list for it (a changed device or an attack; update known_hosts only after checking): %w",
+					host, key.Type(), cfg.KnownHosts, err)
+			}
+			if errors.As(err, &ke) {
+				return fmt.Errorf("host %s is not in %s: add its key first: %w", host, cfg.KnownHosts, err)
+			}
+			return fmt.Errorf("host key of %s: %w", host, err)
+		}
+		return nil
+	}
+	return cc, nil
+}
+
+// hostKeyAlgorithms asks for the key types known_hosts holds for the address,
+// so that the server presents one of them.
+func hostKeyAlgorithms(kh xssh.HostKeyCallback, addr string) ([]string, error) {
+	var algos []string
+	err := kh(addr, &net.TCPAddr{IP: net.IPv4zero}, probeKey{})
+	var ke *knownhosts.KeyError
+	if !errors.As(err, &ke) {
+		return nil, err
+	}
+	for _, k := range ke.Want {
+		switch t := k.Key.Type(); t {
+		case xssh.KeyAlgoRSA:
+			algos = append(algos, xssh.KeyAlgoRSASHA512, xssh.KeyAlgoRSASHA256, t)
+		default:
+			algos = append(algos, t)
+		}
+	}
+	return algos, nil
+}
+
+// probeKey is a key no known_hosts file lists, used to read what it lists.
+type probeKey struct{}
+
+func (probeKey) Type() string                        { return "probe" }
+func (probeKey) Marshal() []byte                     { return []byte("probe") }
+func (probeKey) Verify([]byte, *xssh.Signature) error { return errors.New("probe") }
+
+// dial opens the SSH connection and the shell, logs in to the privileged
+// mode and turns paging off.
+func dial(ctx context.Context, cfg *config.Switch, d *Dialect) (*session, error) {
+	var hs handshake
+	cc, err := clientConfig(cfg, &hs)
+	if err != nil {
+		return nil, &dialFailure{switchdrv.Rejected, err}
+	}
+	var nd net.Dialer
+	conn, err := nd.DialContext(ctx, "tcp", cfg.Address)
+	if err != nil {
+		return nil, &dialFailure{switchdrv.NoAnswer, fmt.Errorf("connect %s: %w", cfg.Address, err)}
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	c, chans, reqs, err := xssh.NewClientConn(conn, cfg.Address, cc)
+	stopped := stop()
+	if err != nil {
+		conn.Close()
+		switch {
+		case !stopped || ctx.Err() != nil:
+			return nil, &dialFailure{switchdrv.TimedOut, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
+		case hs.hostKeyFailed:
+			return nil, &dialFailure{switchdrv.CredentialsRefused, err}
+		case hs.authTried:
+			return nil, &dialFailure{switchdrv.CredentialsRefused, fmt.Errorf("ssh login as %s refused: %w", cfg.Username, err)}
+		}
+		return nil, &dialFailure{switchdrv.NoAnswer, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
+	}
+	client := xssh.NewClient(c, chans, reqs)
+	s := &session{d: d, client: client, out: make(chan []byte, 64)}
+	if err := s.start(ctx, cfg); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) start(ctx context.Context, cfg *config.Switch) error {
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return &dialFailure{switchdrv.Rejected, fmt.Errorf("open ssh session: %w", err)}
+	}
+	s.sess = sess
+	modes := xssh.TerminalModes{xssh.ECHO: 1, xssh.TTY_OP_ISPEED: 38400, xssh.TTY_OP_OSPEED: 38400}
+	if err := sess.RequestPty("vt100", 0, 511, modes); err != nil {
+		return &dialFailure{switchdrv.Rejected, fmt.Errorf("request pty: %w", err)}
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	sess.Stderr = io.Discard
+	s.stdin = stdin
+	go func() {
+		defer close(s.out)
+		for {
+			b := make([]byte, 32<<10)
+			n, err := stdout.Read(b)
+			if n > 0 {
+				s.out <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := sess.Shell(); err != nil {
+		return &dialFailure{switchdrv.Rejected, fmt.Errorf("start shell: %w", err)}
+	}
+	// The login banner ends at the first prompt.
+	first, err := s.read(ctx, 1, true)
+	if err != nil {
+		return err
+	}
+	if s.d.Enable != "" && s.d.execRE != nil && s.d.execRE.MatchString(first[0].prompt) {
+		if err := s.enable(ctx, cfg.EnablePassword); err != nil {
+			return err
+		}
+	}
+	if len(s.d.PagingOff) > 0 {
+		if _, err := s.run(ctx, s.d.PagingOff); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enable enters the privileged mode, answering the password prompt.
+func (s *session) enable(ctx context.Context, password string) error {
+	if err := s.write(s.d.Enable + "\n"); err != nil {
+		return err
+	}
+	for range 3 {
+		rs, err := s.read(ctx, 1, true)
+		if err != nil {
+			return err
+		}
+		r := rs[0]
+		switch {
+		case r.password:
+			if err := s.write(password + "\n"); err != nil {
+				return err
+			}
+		case s.d.execRE.MatchString(r.prompt):
+			return &dialFailure{switchdrv.CredentialsRefused, fmt.Errorf("enable refused: %s", lastLine(r.text))}
+		default:
+			return nil
+		}
+	}
+	return &dialFailure{switchdrv.CredentialsRefused, errors.New("enable password refused")}
+}
+
+func lastLine(s string) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(ls[len(ls)-1])
+}
+
+func (s *session) write(text string) error {
+	if _, err := io.WriteString(s.stdin, text); err != nil {
+		s.broken = true
+		return &dialFailure{switchdrv.NoAnswer, fmt.Errorf("send: %w", err)}
+	}
+	return nil
+}
+
+// result is the output of one command and the prompt that ended it.
+type result struct {
+	cmd, text, prompt string
+	password          bool
+}
+
+// run sends commands in one write (the device reads them as typed ahead)
+// and splits what comes back at the prompts: one round trip for the lot.
+func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	if err := s.write(strings.Join(cmds, "\n") + "\n"); err != nil {
+		return nil, err
+	}
+	rs, err := s.read(ctx, len(cmds), false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]result, len(rs))
+	for i, r := range rs {
+		// The first line is the device's echo of the command.
+		_, text, _ := strings.Cut(r.text, "\n")
+		out[i] = result{cmd: cmds[i], text: text, prompt: r.prompt}
+	}
+	return out, nil
+}
+
+// read collects output until n prompts have arrived, the last one at the
+// end of what the device sent. With single set, a password prompt counts too.
+func (s *session) read(ctx context.Context, n int, single bool) ([]result, error) {
+	for {
+		if rs, ok := s.split(n, single); ok {
+			return rs, nil
+		}
+		select {
+		case b, ok := <-s.out:
+			if !ok {
+				s.broken = true
+				return nil, &dialFailure{switchdrv.BadAnswer, fmt.Errorf("the switch closed the session; it last sent %q", tail(s.buf))}
+			}
+			s.buf = append(s.buf, b...)
+			s.clean()
+		case <-ctx.Done():
+			s.broken = true
+			return nil, &dialFailure{switchdrv.TimedOut, fmt.Errorf("waiting for the prompt (last output %q): %w", tail(s.buf), ctx.Err())}
+		}
+	}
+}
+
+func tail(b []byte) string {
+	return string(b[max(0, len(b)-120):])
+}
+
+// clean drops terminal noise and answers the pager.
+func (s *session) clean() {
+	b := ansiRE.ReplaceAll(s.buf, nil)
+	b = []byte(strings.NewReplacer("\r", "", "\b", "").Replace(string(b)))
+	if s.d.moreRE != nil {
+		if loc := s.d.moreRE.FindIndex(b); loc != nil {
+			b = append(b[:loc[0]:loc[0]], b[loc[1]:]...)
+			s.write(" ")
+		}
+	}
+	s.buf = b
+}
+
+// split cuts the buffer at prompts once n of them are there and nothing
+// follows the last one.
+func (s *session) split(n int, single bool) ([]result, bool) {
+	text := string(s.buf)
+	if single && s.d.passwordRE != nil {
+		if loc := s.d.passwordRE.FindStringIndex(text); loc != nil && strings.TrimSpace(text[loc[1]:]) == "" {
+			s.buf = nil
+			return []result{{text: text[:loc[0]], password: true}}, true
+		}
+	}
+	locs := s.d.promptRE.FindAllStringIndex(text, -1)
+	if len(locs) < n {
+		return nil, false
+	}
+	if len(locs) > n {
+		locs = locs[len(locs)-n:]
+	}
+	end := locs[n-1]
+	if strings.TrimSpace(text[end[1]:]) != "" {
+		return nil, false
+	}
+	rs := make([]result, n)
+	start := 0
+	for i, loc := range locs {
+		rs[i] = result{text: text[start:loc[0]], prompt: strings.TrimSpace(text[loc[0]:loc[1]])}
+		start = loc[1]
+	}
+	s.buf = nil
+	return rs, true
+}
+
+func (s *session) close() {
+	if s.sess != nil {
+		s.sess.Close()
+	}
+	s.client.Close()
+}
+
+// drain discards what an idle session printed (log messages) and reports
+// whether the device still has it open.
+func (s *session) drain() bool {
+	for {
+		select {
+		case _, ok := <-s.out:
+			if !ok {
+				return false
+			}
+		default:
+			s.buf = nil
+			return true
+		}
+	}
+}
