@@ -1,0 +1,328 @@
+// Package vcctl is the vcctl command line, kept apart from its main so tests
+// run it in-process against a real lease server.
+package vcctl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/client"
+)
+
+// Exit codes, documented in --help.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1 // the server refused the request
+	ExitUsage       = 2 // bad arguments
+	ExitUnreachable = 3 // no answer from the server
+	ExitNotFound    = 4 // no such lease
+)
+
+const exitHelp = `EXIT CODES:
+   0  success
+   1  the server refused the request (the message says why)
+   2  bad arguments
+   3  the server could not be reached or its store is down
+   4  no such lease`
+
+// Main runs vcctl and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	cli.AppHelpTemplate = cli.AppHelpTemplate + "\n" + exitHelp + "\n"
+	app := &cli.App{
+		Name:      "vcctl",
+		Usage:     "see and force VirtCloud leases, pools and switches",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "server", Value: "http://127.0.0.1:7480", EnvVars: []string{"VIRTCLOUD_SERVER"}, Usage: "lease server `URL`"},
+			&cli.StringFlag{Name: "token", EnvVars: []string{"VIRTCLOUD_TOKEN"}, Usage: "API `TOKEN` (prefer the environment: arguments show in ps)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+			&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "give up after `DURATION`"},
+		},
+		Before: func(c *cli.Context) error {
+			if o := c.String("output"); o != "table" && o != "json" {
+				return cli.Exit(fmt.Sprintf("--output must be table or json, not %q", o), ExitUsage)
+			}
+			return nil
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "lease",
+				Usage: "leases of cluster jobs",
+				Subcommands: []*cli.Command{
+					{Name: "list", Aliases: []string{"ls"}, Usage: "list leases", Action: leaseList},
+					{Name: "show", Usage: "show one lease", ArgsUsage: "JOB", Action: leaseShow,
+						Flags: []cli.Flag{&cli.BoolFlag{Name: "history", Usage: "also show the lease's audit trail"}}},
+					{Name: "create", Usage: "grant a lease", Action: leaseCreate, Flags: []cli.Flag{
+						&cli.StringFlag{Name: "job", Required: true},
+						&cli.StringFlag{Name: "owner"},
+						&cli.StringSliceFlag{Name: "host", Required: true, Usage: "a host of the cluster (repeat)"},
+						&cli.DurationFlag{Name: "ttl", Usage: "lifetime (default: the server's)"},
+						&cli.StringSliceFlag{Name: "attr", Usage: "KEY=VALUE attribute (repeat)"},
+					}},
+					{Name: "commit", Usage: "configure the network of a lease and wait until it is active", ArgsUsage: "JOB", Action: leaseCommit,
+						Flags: []cli.Flag{&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"}}},
+					{Name: "renew", Usage: "set a new lifetime from now", ArgsUsage: "JOB", Action: leaseRenew, Flags: []cli.Flag{
+						&cli.DurationFlag{Name: "ttl", Required: true},
+						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
+					}},
+					{Name: "release", Aliases: []string{"rm"}, Usage: "end a lease", ArgsUsage: "JOB", Action: leaseRelease, Flags: []cli.Flag{
+						&cli.BoolFlag{Name: "force", Usage: "without the lease's token (admins)"},
+						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
+					}},
+				},
+			},
+			{
+				Name:  "pool",
+				Usage: "VLAN pools of the sites",
+				Subcommands: []*cli.Command{
+					{Name: "show", Aliases: []string{"ls"}, Usage: "free, held, active and quarantined VLANs per site", Action: poolShow},
+				},
+			},
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	app.Commands = append(app.Commands, extraCommands...)
+	err := app.Run(args)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "vcctl: %s\n", oneLine(err))
+	return exitCode(err)
+}
+
+// extraCommands are added by other files (switch, audit).
+var extraCommands []*cli.Command
+
+func exitCode(err error) int {
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	case client.Code(err) == api.CodeNotFound:
+		return ExitNotFound
+	case client.Unreachable(err):
+		return ExitUnreachable
+	case client.Code(err) != "":
+		return ExitFailure
+	case strings.Contains(err.Error(), "Required flag") || strings.Contains(err.Error(), "flag provided but not defined"):
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func conn(c *cli.Context) (*client.Client, context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	cl := client.New(c.String("server"), c.String("token"))
+	cl.WithHTTPClient(&http.Client{Timeout: c.Duration("timeout")})
+	return cl, ctx, cancel
+}
+
+func arg(c *cli.Context, name string) (string, error) {
+	if c.NArg() != 1 {
+		return "", cli.Exit(fmt.Sprintf("%s needs exactly one %s", c.Command.FullName(), name), ExitUsage)
+	}
+	return c.Args().First(), nil
+}
+
+func emit(c *cli.Context, v any, table func(w *tabwriter.Writer)) error {
+	if c.String("output") == "json" {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+func leaseRows(w *tabwriter.Writer, ls []api.Lease) {
+	fmt.Fprintln(w, "JOB\tOWNER\tVLAN\tSTATE\tSITES\tHOSTS\tEXPIRES\tFAILED")
+	for _, l := range ls {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\n", l.Job, l.Owner, l.VLAN, l.State,
+			strings.Join(l.Sites, ","), strings.Join(l.Hosts, ","), l.ExpiresAt.Local().Format(time.DateTime), l.FailedStarts)
+	}
+}
+
+func leaseList(c *cli.Context) error {
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	ls, err := cl.List(ctx)
+	if err != nil {
+		return err
+	}
+	return emit(c, ls, func(w *tabwriter.Writer) { leaseRows(w, ls) })
+}
+
+func leaseShow(c *cli.Context) error {
+	job, err := arg(c, "JOB")
+	if err != nil {
+		return err
+	}
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	l, err := cl.Get(ctx, job)
+	if err != nil {
+		return err
+	}
+	if !c.Bool("history") {
+		return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
+	}
+	ev, err := cl.History(ctx, job)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		*api.Lease
+		History []api.Event `json:"history"`
+	}{l, ev}
+	return emit(c, out, func(w *tabwriter.Writer) {
+		leaseDetail(w, l)
+		fmt.Fprintln(w, "\nWHEN\tWHO\tACTION\tRESULT\tDETAIL")
+		for _, e := range ev {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05.000"), e.Actor, e.Action, e.Result, e.Detail)
+		}
+	})
+}
+
+func leaseDetail(w *tabwriter.Writer, l *api.Lease) {
+	row := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
+	row("job", l.Job)
+	row("owner", l.Owner)
+	row("vlan", fmt.Sprint(l.VLAN))
+	row("state", l.State)
+	if l.Reason != "" {
+		row("reason", l.Reason)
+	}
+	row("sites", strings.Join(l.Sites, ", "))
+	row("hosts", strings.Join(l.Hosts, ", "))
+	row("token", fmt.Sprint(l.Token))
+	row("created", l.CreatedAt.Local().Format(time.DateTime))
+	row("expires", l.ExpiresAt.Local().Format(time.DateTime))
+	row("failed starts", fmt.Sprint(l.FailedStarts))
+	for k, v := range l.Attributes {
+		row("attribute "+k, v)
+	}
+}
+
+func leaseCreate(c *cli.Context) error {
+	attrs := map[string]string{}
+	for _, kv := range c.StringSlice("attr") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return cli.Exit(fmt.Sprintf("--attr %q: use KEY=VALUE", kv), ExitUsage)
+		}
+		attrs[k] = v
+	}
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	l, created, err := cl.Create(ctx, client.CreateRequest{Job: c.String("job"), Owner: c.String("owner"),
+		Hosts: c.StringSlice("host"), TTLSeconds: int64(c.Duration("ttl").Seconds()), Attributes: attrs})
+	if err != nil {
+		return err
+	}
+	if !created && c.String("output") == "table" {
+		fmt.Fprintln(c.App.ErrWriter, "vcctl: the job already had this lease")
+	}
+	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
+}
+
+// leaseToken is the lease's fencing token: given, or read from the server
+// (an admin acting by hand).
+func leaseToken(ctx context.Context, c *cli.Context, cl *client.Client, job string) (int64, error) {
+	if t := c.Int64("lease-token"); t != 0 {
+		return t, nil
+	}
+	l, err := cl.Get(ctx, job)
+	if err != nil {
+		return 0, err
+	}
+	return l.Token, nil
+}
+
+func leaseCommit(c *cli.Context) error {
+	job, err := arg(c, "JOB")
+	if err != nil {
+		return err
+	}
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	tok, err := leaseToken(ctx, c, cl, job)
+	if err != nil {
+		return err
+	}
+	l, err := cl.WaitActive(ctx, job, tok)
+	if err != nil {
+		return err
+	}
+	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
+}
+
+func leaseRenew(c *cli.Context) error {
+	job, err := arg(c, "JOB")
+	if err != nil {
+		return err
+	}
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	tok, err := leaseToken(ctx, c, cl, job)
+	if err != nil {
+		return err
+	}
+	l, err := cl.Renew(ctx, job, tok, int64(c.Duration("ttl").Seconds()))
+	if err != nil {
+		return err
+	}
+	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
+}
+
+func leaseRelease(c *cli.Context) error {
+	job, err := arg(c, "JOB")
+	if err != nil {
+		return err
+	}
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	var l *api.Lease
+	if c.Bool("force") {
+		l, err = cl.ForceRelease(ctx, job)
+	} else {
+		var tok int64
+		if tok, err = leaseToken(ctx, c, cl, job); err == nil {
+			l, err = cl.Release(ctx, job, tok)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
+}
+
+func poolShow(c *cli.Context) error {
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	ps, err := cl.Pools(ctx)
+	if err != nil {
+		return err
+	}
+	return emit(c, ps, func(w *tabwriter.Writer) {
+		fmt.Fprintln(w, "SITE\tSIZE\tFREE\tHELD\tACTIVE\tQUARANTINED")
+		for _, p := range ps {
+			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\n", p.Site, p.Size, p.Free, p.Held, p.Active, p.Quarantined)
+		}
+	})
+}
