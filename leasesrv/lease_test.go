@@ -1,0 +1,321 @@
+package leasesrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/client"
+)
+
+func TestConcurrentCreatesNeverShareAVLAN(t *testing.T) {
+	e := newEnv(t, nil)
+	var wg sync.WaitGroup
+	vlans := make([]int, 64)
+	errs := make([]error, 64)
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hosts := [][]string{{"skirit82-1"}, {"skirit82-1", "skurut9-1"}, {"skurut9-1"}}[i%3]
+			l, _, err := e.client(schedTok).Create(context.Background(), client.CreateRequest{Job: fmt.Sprintf("%d.pbs", i), Hosts: hosts})
+			errs[i] = err
+			if err == nil {
+				vlans[i] = l.VLAN
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	// brno leases and praha leases may reuse a VLAN only when they share no
+	// site; every lease here shares a site with the two-site ones, so check
+	// per site.
+	seen := map[string]map[int]string{"brno": {}, "praha": {}}
+	for i, v := range vlans {
+		hosts := [][]string{{"brno"}, {"brno", "praha"}, {"praha"}}[i%3]
+		for _, site := range hosts {
+			if other, dup := seen[site][v]; dup {
+				t.Fatalf("VLAN %d given twice at %s: to job %d and %s", v, site, i, other)
+			}
+			seen[site][v] = fmt.Sprint(i)
+		}
+	}
+}
+
+func TestAllocationPicksAVLANFreeAtEverySite(t *testing.T) {
+	e := newEnv(t, nil)
+	// brno 100-199 less 150, plus 250; praha 120-220; plzen 180-260.
+	l := e.create("1.pbs", "skirit82-1", "skurut9-1", "konos23-1")
+	if l.VLAN < 180 || l.VLAN > 199 {
+		t.Fatalf("VLAN %d is not in the three sites' intersection 180-199", l.VLAN)
+	}
+	if !slices.Equal(l.Sites, []string{"brno", "plzen", "praha"}) {
+		t.Fatalf("sites %v", l.Sites)
+	}
+	// Exhaust the three-site intersection (180-199: 20 VLANs, one taken).
+	for i := range 19 {
+		e.create(fmt.Sprintf("x%d", i), "skirit83-1", "skurut9-1", "konos23-1")
+	}
+	_, _, err := e.client(schedTok).Create(context.Background(), client.CreateRequest{Job: "late", Hosts: []string{"skirit82-1", "konos23-1", "skurut9-1"}})
+	wantCode(t, err, api.CodePoolExhausted)
+	// brno with plzen still has 250.
+	if l := e.create("two", "skirit82-1", "konos23-1"); l.VLAN != 250 {
+		t.Fatalf("brno+plzen got VLAN %d, want 250 (the only one left in both)", l.VLAN)
+	}
+	// brno alone still has plenty.
+	if l := e.create("one", "skirit82-1"); l.VLAN >= 180 && l.VLAN <= 199 {
+		t.Fatalf("brno alone got taken VLAN %d", l.VLAN)
+	}
+}
+
+func TestCreateIsIdempotentPerJob(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.client(schedTok)
+	ctx := context.Background()
+	first, created, err := c.Create(ctx, client.CreateRequest{Job: "7[2].pbs.example.org", Hosts: []string{"skirit82-1", "skurut9-1"}})
+	if err != nil || !created {
+		t.Fatalf("first create: created=%v err=%v", created, err)
+	}
+	// Same hosts, other order, an alias: the same lease.
+	again, created, err := c.Create(ctx, client.CreateRequest{Job: "7[2].pbs.example.org", Hosts: []string{"skurut9-1", "skirit82-1.example.org"}})
+	if err != nil || created || again.Token != first.Token || again.VLAN != first.VLAN {
+		t.Fatalf("second create: created=%v err=%v lease=%+v", created, err, again)
+	}
+	// Committed: still the same.
+	if _, err := c.WaitActive(ctx, first.Job, first.Token); err != nil {
+		t.Fatal(err)
+	}
+	if again, _, _ = c.Create(ctx, client.CreateRequest{Job: first.Job, Hosts: first.Hosts}); again.State != api.StateActive || again.Token != first.Token {
+		t.Fatalf("create on an active lease: %+v", again)
+	}
+	// Other hosts: conflict.
+	_, _, err = c.Create(ctx, client.CreateRequest{Job: first.Job, Hosts: []string{"skirit82-1"}})
+	wantCode(t, err, api.CodeConflict)
+	// Released: a new grant with a new token.
+	if _, err := c.Release(ctx, first.Job, first.Token); err != nil {
+		t.Fatal(err)
+	}
+	next, created, err := c.Create(ctx, client.CreateRequest{Job: first.Job, Hosts: first.Hosts})
+	if err != nil || !created || next.Token <= first.Token {
+		t.Fatalf("create after release: created=%v err=%v token %d after %d", created, err, next.Token, first.Token)
+	}
+}
+
+func TestFailedStartsSurviveNewGrants(t *testing.T) {
+	net := newCountingNetwork()
+	net.failApply = errors.New("switch brno-sw1 did not answer")
+	e := newEnv(t, net)
+	c := e.client(schedTok)
+	ctx := context.Background()
+	for want := 1; want <= 3; want++ {
+		l := e.create("9.pbs", "skirit82-1")
+		if l.FailedStarts != want-1 {
+			t.Fatalf("grant %d: failed_starts %d, want %d", want, l.FailedStarts, want-1)
+		}
+		_, err := c.Commit(ctx, l.Job, l.Token)
+		wantCode(t, err, api.CodeNetworkFault)
+		if got := e.get("9.pbs"); got.State != api.StateFailed || got.FailedStarts != want {
+			t.Fatalf("after failure %d: %+v", want, got)
+		}
+		// Commit again on the failed lease answers the same.
+		_, err = c.Commit(ctx, l.Job, l.Token)
+		wantCode(t, err, api.CodeNetworkFault)
+	}
+}
+
+func TestExpiryReleasesWithoutAnyoneAsking(t *testing.T) {
+	net := newCountingNetwork()
+	e := newEnv(t, net)
+	l := e.activate("5.pbs", "skirit82-1")
+	e.clock.advance(59 * time.Minute)
+	e.reap()
+	if got := e.get(l.Job); got.State != api.StateActive {
+		t.Fatalf("lease ended before its TTL: %+v", got)
+	}
+	e.clock.advance(2 * time.Minute)
+	e.reap()
+	got := e.get(l.Job)
+	if got.State != api.StateReleased || got.Reason != "expired" || net.torn[l.Job] != 1 {
+		t.Fatalf("after expiry: %+v, teardowns %d", got, net.torn[l.Job])
+	}
+	if owner, _ := e.svc.Store().Owner(context.Background(), "brno", l.VLAN); owner != "" {
+		t.Fatalf("VLAN %d still owned by %s", l.VLAN, owner)
+	}
+}
+
+func TestRenewMovesTheExpiry(t *testing.T) {
+	e := newEnv(t, nil)
+	l := e.activate("5.pbs", "skirit82-1")
+	e.clock.advance(50 * time.Minute)
+	if _, err := e.client(node82Tok).Renew(context.Background(), l.Job, l.Token, 3600); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(50 * time.Minute)
+	e.reap()
+	if got := e.get(l.Job); got.State != api.StateActive {
+		t.Fatalf("renewed lease expired: %+v", got)
+	}
+	_, err := e.client(node82Tok).Renew(context.Background(), l.Job, l.Token, 10*24*3600*10)
+	wantCode(t, err, api.CodeBadRequest)
+}
+
+func TestHoldTimeoutAbortsAnUncommittedLease(t *testing.T) {
+	e := newEnv(t, nil)
+	l := e.create("6.pbs", "skirit82-1")
+	e.clock.advance(time.Minute)
+	e.reap()
+	if got := e.get(l.Job); got.State != api.StateHeld {
+		t.Fatalf("hold aborted early: %+v", got)
+	}
+	e.clock.advance(2 * time.Minute)
+	e.reap()
+	got := e.get(l.Job)
+	if got.State != api.StateFailed || got.Reason != "hold_timeout" || got.FailedStarts != 1 {
+		t.Fatalf("after hold timeout: %+v", got)
+	}
+	_, err := e.client(schedTok).Commit(context.Background(), l.Job, l.Token)
+	wantCode(t, err, api.CodeNetworkFault)
+}
+
+func TestQuarantineKeepsAReleasedVLANAwhile(t *testing.T) {
+	e := newEnv(t, nil)
+	// A one-VLAN intersection: brno+plzen share 180-199 and 250; take them
+	// all but 250, then release 250's lease and ask again.
+	for i := range 20 {
+		e.create(fmt.Sprintf("fill%d", i), "skirit82-1", "konos23-1")
+	}
+	last := e.create("last", "skirit82-1", "konos23-1")
+	if last.VLAN != 250 {
+		t.Fatalf("expected the last shared VLAN 250, got %d", last.VLAN)
+	}
+	if _, err := e.client(schedTok).Release(context.Background(), last.Job, last.Token); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := e.client(schedTok).Create(context.Background(), client.CreateRequest{Job: "next", Hosts: []string{"skirit82-1", "konos23-1"}})
+	wantCode(t, err, api.CodePoolExhausted)
+	pools, _ := e.client(viewerTok).Pools(context.Background())
+	if pools[0].Site != "brno" || pools[0].Quarantined != 1 {
+		t.Fatalf("pools %+v", pools)
+	}
+	e.clock.advance(11 * time.Minute)
+	if l := e.create("next", "skirit82-1", "konos23-1"); l.VLAN != 250 {
+		t.Fatalf("after quarantine got %d, want 250", l.VLAN)
+	}
+}
+
+func TestStaleTokenIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.client(schedTok)
+	ctx := context.Background()
+	old := e.activate("8.pbs", "skirit82-1")
+	if _, err := c.Release(ctx, old.Job, old.Token); err != nil {
+		t.Fatal(err)
+	}
+	cur := e.activate("8.pbs", "skirit82-1")
+	_, err := c.Release(ctx, cur.Job, old.Token)
+	wantCode(t, err, api.CodeStaleToken)
+	_, err = c.Renew(ctx, cur.Job, old.Token, 600)
+	wantCode(t, err, api.CodeStaleToken)
+	_, err = c.Commit(ctx, cur.Job, old.Token)
+	wantCode(t, err, api.CodeStaleToken)
+	if got := e.get(cur.Job); got.State != api.StateActive || got.Token != cur.Token {
+		t.Fatalf("a stale token changed the lease: %+v", got)
+	}
+	// An admin forces without any token.
+	if l, err := e.client(adminTok).ForceRelease(ctx, cur.Job); err != nil || l.State != api.StateReleased || l.Reason != "forced" {
+		t.Fatalf("force: %+v %v", l, err)
+	}
+}
+
+func TestHostBoundTokenCannotTouchOtherHosts(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	n := e.client(node82Tok)
+	_, _, err := n.Create(ctx, client.CreateRequest{Job: "1.pbs", Hosts: []string{"skurut9-1"}})
+	wantCode(t, err, api.CodeForbidden)
+	theirs := e.create("2.pbs", "skurut9-1")
+	_, err = n.Release(ctx, theirs.Job, theirs.Token)
+	wantCode(t, err, api.CodeForbidden)
+	_, err = n.Commit(ctx, theirs.Job, theirs.Token)
+	wantCode(t, err, api.CodeForbidden)
+	// Its own host, even in a lease with others: allowed.
+	l, _, err := n.Create(ctx, client.CreateRequest{Job: "3.pbs", Hosts: []string{"skirit82-1", "skurut9-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.WaitActive(ctx, l.Job, l.Token); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTwoServersShareOneRedisAndReapEachLeaseOnce(t *testing.T) {
+	net1, net2 := newCountingNetwork(), newCountingNetwork()
+	a := newEnv(t, net1)
+	b := newEnvOn(t, a.redis, a.clock, net2)
+	const n = 40
+	for i := range n {
+		srv := []*env{a, b}[i%2]
+		srv.activate(fmt.Sprintf("%d.pbs", i), "skirit82-1", "skurut9-1")
+	}
+	a.clock.advance(2 * time.Hour)
+	var wg sync.WaitGroup
+	for _, e := range []*env{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				e.svc.Reap(context.Background())
+			}
+			e.svc.Wait()
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		job := fmt.Sprintf("%d.pbs", i)
+		if got := a.get(job); got.State != api.StateReleased {
+			t.Fatalf("%s: %s", job, got.State)
+		}
+		if torn := net1.torn[job] + net2.torn[job]; torn != 1 {
+			t.Fatalf("%s torn down %d times", job, torn)
+		}
+	}
+}
+
+func TestReaperRollsBackAnAbandonedCommit(t *testing.T) {
+	e := newEnv(t, nil)
+	l := e.create("4.pbs", "skirit82-1")
+	// A server that died mid-commit: the store says committing, nobody works.
+	if _, err := e.svc.Store().BeginCommit(context.Background(), l.Job, l.Token, false, time.Minute, "dead"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(2 * time.Minute)
+	e.reap()
+	if got := e.get(l.Job); got.State != api.StateFailed || got.Reason != "commit_abandoned" {
+		t.Fatalf("abandoned commit: %+v", got)
+	}
+}
+
+func TestHistoryIsKeptThenPurged(t *testing.T) {
+	e := newEnv(t, nil)
+	l := e.activate("3.pbs", "skirit82-1")
+	if _, err := e.client(schedTok).Release(context.Background(), l.Job, l.Token); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := e.client(viewerTok).History(context.Background(), l.Job)
+	if err != nil || len(ev) < 4 {
+		t.Fatalf("history %+v %v", ev, err)
+	}
+	e.clock.advance(2 * time.Hour)
+	e.reap()
+	_, err = e.client(viewerTok).Get(context.Background(), l.Job)
+	wantCode(t, err, api.CodeNotFound)
+}
