@@ -57,6 +57,7 @@ type Driver struct {
 	ports    *portMap // loaded on first use, reloaded once when a name is unknown
 	answered bool     // a request of the current operation was answered
 	received bool     // a packet arrived during the current operation
+	report   string   // OID of the last unauthenticated SNMPv3 report received
 }
 
 // New opens a driver for one [switches.NAME] table with driver = "snmp".
@@ -168,10 +169,13 @@ func (d *Driver) op(ctx context.Context, vid int, f func(ctx context.Context) er
 	defer d.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	d.answered, d.received = false, false
+	d.answered, d.received, d.report = false, false, ""
 	if d.g.Conn == nil {
 		if err := d.g.Connect(); err != nil {
 			return &switchdrv.Error{Switch: d.name, VLAN: vid, Kind: switchdrv.NoAnswer, Err: fmt.Errorf("connect: %w", err)}
+		}
+		if d.g.Version == gosnmp.Version3 {
+			d.g.Conn = &reportConn{Conn: d.g.Conn, d: d}
 		}
 	}
 	d.g.Context = ctx
@@ -185,7 +189,11 @@ func (d *Driver) op(ctx context.Context, vid int, f func(ctx context.Context) er
 	if errors.As(err, &pe) {
 		return &switchdrv.Error{Switch: d.name, VLAN: vid, Port: pe.port, Kind: switchdrv.Rejected, Err: err}
 	}
-	return &switchdrv.Error{Switch: d.name, VLAN: vid, Kind: d.kind(err), Err: err}
+	k := d.kind(err)
+	if k == switchdrv.CredentialsRefused && d.report != "" {
+		err = fmt.Errorf("agent reported %s: %w", reportName(d.report), err)
+	}
+	return &switchdrv.Error{Switch: d.name, VLAN: vid, Kind: k, Err: err}
 }
 
 // kind classifies a transport or protocol failure.
@@ -197,7 +205,12 @@ func (d *Driver) kind(err error) switchdrv.Kind {
 	case errors.Is(err, gosnmp.ErrWrongDigest), errors.Is(err, gosnmp.ErrUnknownUsername),
 		errors.Is(err, gosnmp.ErrDecryption), errors.Is(err, gosnmp.ErrUnknownSecurityLevel),
 		errors.Is(err, gosnmp.ErrUnknownSecurityModels):
-		// SNMPv3 report PDUs (usmStatsWrongDigests and friends).
+		// SNMPv3 report PDUs (usmStatsWrongDigests and friends), as gosnmp
+		// returns them while it does not know the agent's engine ID yet.
+		return switchdrv.CredentialsRefused
+	case d.report != "" && !d.answered:
+		// Once it knows the engine ID, gosnmp discards unauthenticated
+		// reports as "not authentic"; reportConn saw them arrive.
 		return switchdrv.CredentialsRefused
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, gosnmp.ErrMaxRetriesExceeded), errors.Is(err, context.Canceled):
 		if d.answered {
@@ -213,6 +226,64 @@ func (d *Driver) kind(err error) switchdrv.Kind {
 		return switchdrv.NoAnswer // ICMP port unreachable and the like
 	}
 	return switchdrv.BadAnswer
+}
+
+// Reports that belong to normal SNMPv3 operation (engine discovery, clock
+// synchronisation) rather than to a refusal.
+var routineReports = map[string]bool{
+	".1.3.6.1.6.3.15.1.1.2.0": true, // usmStatsNotInTimeWindows
+	".1.3.6.1.6.3.15.1.1.4.0": true, // usmStatsUnknownEngineIDs
+}
+
+var reportNames = map[string]string{
+	".1.3.6.1.6.3.15.1.1.1.0": "usmStatsUnsupportedSecLevels (the user does not allow this security level)",
+	".1.3.6.1.6.3.15.1.1.3.0": "usmStatsUnknownUserNames (no such user)",
+	".1.3.6.1.6.3.15.1.1.5.0": "usmStatsWrongDigests (wrong auth_key or auth_protocol)",
+	".1.3.6.1.6.3.15.1.1.6.0": "usmStatsDecryptionErrors (wrong priv_key or priv_protocol)",
+}
+
+func reportName(oid string) string {
+	if n, ok := reportNames[oid]; ok {
+		return n
+	}
+	return "report " + oid
+}
+
+// reportConn watches the SNMPv3 packets gosnmp receives for unauthenticated
+// report PDUs, so a refusal can be told from silence: gosnmp checks each
+// answer's digest with the user's key and drops these reports before its
+// caller sees them.
+type reportConn struct {
+	net.Conn
+	d *Driver
+}
+
+func (c *reportConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		if oid := unauthenticatedReport(b[:n]); oid != "" && !routineReports[oid] {
+			c.d.report = oid
+		}
+	}
+	return n, err
+}
+
+// unauthenticatedReport returns the varbind OID of a noAuthNoPriv SNMPv3
+// report PDU, or "". Encrypted packets do not decode without keys: those
+// are answers, not reports, and yield "".
+func unauthenticatedReport(b []byte) (oid string) {
+	defer func() {
+		if recover() != nil {
+			oid = ""
+		}
+	}()
+	dec := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel, MsgFlags: gosnmp.NoAuthNoPriv,
+		SecurityParameters: &gosnmp.UsmSecurityParameters{UserName: "-"}}
+	p, err := dec.SnmpDecodePacket(b)
+	if err != nil || p.Version != gosnmp.Version3 || p.MsgFlags&gosnmp.AuthNoPriv != 0 || p.PDUType != gosnmp.Report || len(p.Variables) != 1 {
+		return ""
+	}
+	return p.Variables[0].Name
 }
 
 // failure is an error whose kind the driver decided itself.

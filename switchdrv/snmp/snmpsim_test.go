@@ -20,7 +20,7 @@ import (
 // Users of the v3 agent: one per protocol pair, with the driver's name for
 // the same privacy protocol (snmpsim's AES256 is the Reeder form).
 var v3Users = []struct {
-	sim              snmpsim.V3User
+	sim             snmpsim.V3User
 	authProto, priv string
 }{
 	{snmpsim.V3User{Name: "sha-aes", AuthProto: "SHA", AuthKey: "auth-key-1", PrivProto: "AES", PrivKey: "priv-key-1"}, "SHA", "AES"},
