@@ -1,0 +1,185 @@
+// Package hooks is the one code path behind vc-prologue, vc-epilogue and
+// vc-periodic. The resource managers' front ends (Torque, OpenPBS, Slurm)
+// only turn arguments and environment into an Invocation; this package
+// decides whether the job is a cluster job, creates, commits and releases
+// its lease, has this host's bridge built through the dom0 package, and maps
+// every failure to a Class that ExitCode turns into each manager's exit code.
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/virtcloud/virtcloud/hooks/request"
+	"github.com/virtcloud/virtcloud/internal/config"
+)
+
+// Env is everything a hook takes from the outside world. Main fills it from
+// the process; tests fill it themselves.
+type Env struct {
+	Args   []string
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+	// Logger gets the hook's diagnostics (nil: text to Stderr).
+	Logger *slog.Logger
+	// OpenHost opens this host's networking from a [dom0] table; nil, or a
+	// configuration without [dom0], means no host networking here.
+	OpenHost func(cfg *config.Dom0, log *slog.Logger) (Host, error)
+	// Hostname names this machine (default os.Hostname).
+	Hostname func() (string, error)
+	// Now is the clock for spool records (default time.Now).
+	Now func() time.Time
+	// Sleep waits between retries (default: a timer that honours ctx).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Invocation is what a front end made of one run.
+type Invocation struct {
+	Manager Manager
+	Program Program
+	Role    Role
+	Job     string
+	User    string
+	Queue   string
+	// Request is the raw request string ("" when the job has none).
+	Request  string
+	Walltime time.Duration
+	// Hosts resolves the job's scheduler host names; only cluster jobs call it.
+	Hosts func(ctx context.Context) ([]string, error)
+	// StdErrFile is where the job's stderr goes, when a controller hook can
+	// tell the user something (Slurm).
+	getenv func(string) string
+}
+
+// Owner reports whether this run creates and releases the lease for the
+// whole job, as opposed to only this host's part.
+func (inv *Invocation) Owner() bool {
+	return inv.Role == RoleFirst || inv.Role == RoleController
+}
+
+// Main runs one hook and returns its exit status, printing "prog: message"
+// on stderr when it fails.
+func Main(p Program, env Env) int {
+	env.defaults()
+	prog := filepath.Base(env.Args[0])
+	inv, err := Run(context.Background(), p, env)
+	m, r := Standalone, RolePeriodic
+	if inv != nil {
+		m, r = inv.Manager, inv.Role
+	}
+	code := ExitCode(m, p, r, ClassOf(err))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", prog, err)
+	}
+	return code
+}
+
+func (env *Env) defaults() {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if env.Hostname == nil {
+		env.Hostname = os.Hostname
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Sleep == nil {
+		env.Sleep = sleep
+	}
+	if len(env.Args) == 0 {
+		env.Args = []string{"hook"}
+	}
+}
+
+// Run is one hook run. It returns the invocation (nil when the arguments
+// could not even be read) and an error carrying its Class.
+func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
+	env.defaults()
+	if p == Periodic {
+		return &Invocation{Manager: Standalone, Program: Periodic, Role: RolePeriodic}, runPeriodic(ctx, env)
+	}
+	inv, err := parseInvocation(p, env)
+	if err != nil {
+		return inv, err
+	}
+	// Ordinary jobs stop here, having read only the configuration.
+	cfg, cluster, err := loadFor(inv, env)
+	if err != nil || !cluster {
+		return inv, err
+	}
+	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger.With("job", inv.Job)}
+	if p == Prologue {
+		return inv, h.prologue(ctx)
+	}
+	return inv, h.epilogue(ctx)
+}
+
+// ConfigPath is the configuration file hooks read.
+func ConfigPath(getenv func(string) string) string {
+	if p := getenv("VIRTCLOUD_CONFIG"); p != "" {
+		return p
+	}
+	return config.DefaultPath
+}
+
+// loadConfig reads the hooks' part of the configuration, refusing a file
+// others may read: it holds a token.
+func loadConfig(getenv func(string) string) (*config.Config, error) {
+	path := ConfigPath(getenv)
+	if err := config.CheckPrivate(path); err != nil {
+		return nil, fail(HostFault, "%w", err)
+	}
+	cfg, err := config.LoadPart(path, "hooks")
+	if err != nil {
+		return nil, fail(HostFault, "%w", err)
+	}
+	return cfg, nil
+}
+
+// loadFor reads the configuration and says whether the job is a cluster job:
+// one in a [hooks] queue or with a request string.
+func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
+	cfg, err := loadConfig(env.Getenv)
+	if err != nil {
+		if inv.Request == "" && inv.Program == Epilogue {
+			// An epilogue never fails; an ordinary job's epilogue has
+			// nothing to say either.
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	cluster := inv.Request != "" || slices.Contains(cfg.Hooks.Queues, inv.Queue)
+	return cfg, cluster, nil
+}
+
+// IsRequest reports whether a resource or comment value asks for a cluster.
+func IsRequest(s string) bool { return request.Is(s) }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+

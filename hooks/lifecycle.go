@@ -1,0 +1,346 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/virtcloud/virtcloud/hooks/request"
+	"github.com/virtcloud/virtcloud/hooks/spool"
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/client"
+	"github.com/virtcloud/virtcloud/internal/config"
+)
+
+// Host is this host's networking as the hooks need it, implemented over the
+// dom0 package (hooks/dom0host) and faked in tests.
+type Host interface {
+	// Setup builds the job's bridge and writes its job file for the
+	// VM-booting layer; it returns the bridge name.
+	Setup(ctx context.Context, j HostJob) (bridge string, err error)
+	// Cleanup removes the job's file and the bridge it kept; a job with
+	// nothing left here is no error.
+	Cleanup(ctx context.Context, job string) error
+	// Jobs lists the job files on this host.
+	Jobs(ctx context.Context) ([]HostJob, error)
+}
+
+// HostJob is one job file.
+type HostJob struct {
+	Job    string
+	VLAN   int
+	Bridge string
+	State  string
+	Token  int64
+	Server string
+}
+
+// releaseBudget bounds an epilogue's talk with the lease server: past it the
+// release is queued for vc-periodic and the epilogue returns.
+const releaseBudget = 10 * time.Second
+
+type hook struct {
+	inv *Invocation
+	env Env
+	cfg *config.Config
+	log *slog.Logger
+}
+
+func (h *hook) hc() *config.Hooks  { return h.cfg.Hooks }
+func (h *hook) spool() spool.Dir   { return spool.Dir{Path: h.hc().SpoolDir} }
+func (h *hook) api() *client.Client { return client.New(h.hc().Server, h.hc().Token) }
+
+func (h *hook) openHost() (Host, error) {
+	if h.cfg.Dom0 == nil || h.env.OpenHost == nil || h.inv.Role == RoleController {
+		return nil, nil
+	}
+	host, err := h.env.OpenHost(h.cfg.Dom0, h.log)
+	if err != nil {
+		return nil, fail(HostFault, "host networking: %w", err)
+	}
+	return host, nil
+}
+
+// prologue makes the job's cluster exist before the job starts. Every
+// failure is classified; the caller maps the class to an exit code.
+func (h *hook) prologue(ctx context.Context) error {
+	err := h.start(ctx)
+	if err == nil {
+		return nil
+	}
+	job := h.inv.Job
+	if ClassOf(err) == Transient && h.inv.Role != RolePresetup {
+		n, serr := h.spool().AddFailedStart(job)
+		if serr != nil {
+			h.log.Warn("count failed start", "err", serr)
+		}
+		if max := h.hc().MaxFailedStarts; n >= max {
+			err = fail(Refused, "job %s: %d failed starts (max_failed_starts %d), giving up: %w", job, n, max, err)
+		}
+	}
+	switch {
+	case ClassOf(err) == Refused && h.inv.Manager == Slurm && h.inv.Role == RoleController:
+		h.cancelSlurm(ctx, err)
+	case ClassOf(err) == HostFault && h.inv.Manager == Torque && h.inv.Role == RoleFirst:
+		h.markTorqueNode(ctx, err)
+	}
+	return err
+}
+
+func (h *hook) start(ctx context.Context) error {
+	inv, hc := h.inv, h.hc()
+	ctx, cancel := context.WithTimeout(ctx, hc.Budget.Duration)
+	defer cancel()
+	attrs := map[string]string{}
+	if inv.Request != "" {
+		var err error
+		if attrs, err = request.Parse(inv.Request); err != nil {
+			return fail(Refused, "job %s: %w", inv.Job, err)
+		}
+	}
+	if max := hc.MaxFailedStarts; h.spool().FailedStarts(inv.Job) >= max {
+		return fail(Refused, "job %s failed to start %d times already (max_failed_starts); not trying again", inv.Job, max)
+	}
+	hosts, err := inv.Hosts(ctx)
+	if err != nil {
+		return fail(Transient, "%w", err)
+	}
+	if len(hosts) == 0 {
+		return fail(Refused, "job %s has no execution hosts", inv.Job)
+	}
+	if inv.Manager == Slurm {
+		if inv.Walltime, _, err = slurmWalltime(ctx, inv.getenv, inv.Job); err != nil {
+			return fail(Transient, "%w", err)
+		}
+	}
+	req := client.CreateRequest{Job: inv.Job, Owner: inv.User, Hosts: hosts,
+		TTLSeconds: int64(h.ttl(inv.Walltime).Seconds()), Attributes: attrs}
+	c := h.api()
+	if inv.Role == RolePresetup {
+		// Best effort: Torque ignores this script's status and output.
+		_, _, err := c.Create(ctx, req)
+		return classifyAPI(err)
+	}
+	l, err := h.acquire(ctx, c, req)
+	if err != nil {
+		return err
+	}
+	host, err := h.openHost()
+	if err != nil {
+		return err
+	}
+	bridge := ""
+	if host != nil {
+		bridge, err = host.Setup(ctx, HostJob{Job: inv.Job, VLAN: l.VLAN, State: l.State, Token: l.Token, Server: hc.Server})
+		if err != nil {
+			return fail(HostFault, "job %s: bridge for VLAN %d: %w", inv.Job, l.VLAN, err)
+		}
+	}
+	rec := spool.Job{Job: inv.Job, Token: l.Token, VLAN: l.VLAN, Bridge: bridge, Manager: string(inv.Manager),
+		TTLSeconds: req.TTLSeconds, Owner: inv.Owner()}
+	if err := h.spool().PutJob(rec); err != nil {
+		return fail(HostFault, "%w", err)
+	}
+	line := fmt.Sprintf("virtcloud: job %s cluster VLAN %d", inv.Job, l.VLAN)
+	if bridge != "" {
+		line += " on bridge " + bridge
+	}
+	fmt.Fprintln(h.env.Stdout, line)
+	return nil
+}
+
+// ttl is min(walltime + grace, max_ttl), or the default TTL without a walltime.
+func (h *hook) ttl(walltime time.Duration) time.Duration {
+	p := h.cfg.Lease
+	if walltime <= 0 {
+		return p.DefaultTTL.Duration
+	}
+	return max(min(walltime+p.Grace.Duration, p.MaxTTL.Duration), p.MinTTL.Duration)
+}
+
+// acquire creates or gets the job's lease, commits it and waits until it is
+// active, retrying transient faults with backoff until the budget ends.
+func (h *hook) acquire(ctx context.Context, c *client.Client, req client.CreateRequest) (*client.Lease, error) {
+	backoff := 250 * time.Millisecond
+	for {
+		l, err := h.tryAcquire(ctx, c, req)
+		if ClassOf(err) != Transient {
+			return l, err
+		}
+		h.log.Warn("lease not active yet, retrying", "err", err, "in", backoff)
+		if h.env.Sleep(ctx, backoff) != nil {
+			return nil, fail(Transient, "job %s: no active lease within the %s budget: %w", req.Job, h.hc().Budget, err)
+		}
+		backoff = min(2*backoff, 4*time.Second)
+	}
+}
+
+func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.CreateRequest) (*client.Lease, error) {
+	l, _, err := c.Create(ctx, req)
+	if err != nil {
+		return nil, classifyAPI(err)
+	}
+	if max := h.hc().MaxFailedStarts; l.FailedStarts >= max {
+		return nil, fail(Refused, "job %s: the network failed to start %d times (max_failed_starts %d), giving up", req.Job, l.FailedStarts, max)
+	}
+	if l.State == api.StateActive {
+		return l, nil
+	}
+	l, err = c.WaitActive(ctx, req.Job, l.Token)
+	return l, classifyAPI(err)
+}
+
+// classifyAPI sorts lease server answers: no answer, a network fault or an
+// exhausted pool may pass; a bad request or a refusal will not.
+func classifyAPI(err error) error {
+	if err == nil {
+		return nil
+	}
+	if client.Unreachable(err) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Class: Transient, Err: fmt.Errorf("lease server: %w", err)}
+	}
+	var ae *client.APIError
+	if !errors.As(err, &ae) {
+		return &Error{Class: Transient, Err: fmt.Errorf("lease server: %w", err)}
+	}
+	switch {
+	case ae.Status == http.StatusUnauthorized:
+		return &Error{Class: HostFault, Err: fmt.Errorf("lease server refused this host's token: %w", err)}
+	case ae.Code == api.CodeBadRequest, ae.Code == api.CodeForbidden, ae.Code == api.CodeConflict, ae.Code == api.CodeTooLarge:
+		return &Error{Class: Refused, Err: fmt.Errorf("lease server: %w", err)}
+	}
+	return &Error{Class: Transient, Err: fmt.Errorf("lease server: %w", err)}
+}
+
+// epilogue cleans up this host and, on the owner, releases the lease. It
+// never fails: what cannot be done now is queued for vc-periodic.
+func (h *hook) epilogue(ctx context.Context) error {
+	job := h.inv.Job
+	sp := h.spool()
+	rec, found, err := sp.GetJob(job)
+	if err != nil {
+		h.log.Warn("read spool", "err", err)
+	}
+	var errs []error
+	host, err := h.openHost()
+	if err != nil {
+		errs = append(errs, err)
+	} else if host != nil {
+		if err := host.Cleanup(ctx, job); err != nil {
+			errs = append(errs, fmt.Errorf("job %s: local cleanup: %w", job, err))
+		}
+	}
+	if h.inv.Owner() {
+		token := int64(0)
+		if found {
+			token = rec.Token
+		}
+		if err := h.release(ctx, job, token); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := sp.RemoveJob(job); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// release ends the job's lease, or queues the release when the server is
+// out of reach. token 0 means unknown: the lease's current one is used.
+func (h *hook) release(ctx context.Context, job string, token int64) error {
+	ctx, cancel := context.WithTimeout(ctx, min(releaseBudget, h.hc().Budget.Duration))
+	defer cancel()
+	err := deliverRelease(ctx, h.api(), spool.Release{Job: job, Token: token, QueuedAt: h.env.Now()})
+	if err == nil {
+		return nil
+	}
+	if ClassOf(err) != Transient {
+		return err
+	}
+	if qerr := h.spool().QueueRelease(spool.Release{Job: job, Token: token, QueuedAt: h.env.Now()}); qerr != nil {
+		return errors.Join(err, qerr)
+	}
+	fmt.Fprintf(h.env.Stderr, "virtcloud: job %s: lease server unreachable, release queued for vc-periodic\n", job)
+	return nil
+}
+
+// deliverRelease releases one lease. A lease that is gone, already released
+// or re-granted with another token needs nothing more: success.
+func deliverRelease(ctx context.Context, c *client.Client, r spool.Release) error {
+	token := r.Token
+	if token == 0 {
+		l, err := c.Get(ctx, r.Job)
+		if client.Code(err) == api.CodeNotFound {
+			return nil
+		}
+		if err != nil {
+			return classifyAPI(err)
+		}
+		// A lease granted after the release was queued belongs to a
+		// requeued run of the job: not ours to end.
+		if !api.Live(l.State) || l.CreatedAt.After(r.QueuedAt) {
+			return nil
+		}
+		token = l.Token
+	}
+	_, err := c.Release(ctx, r.Job, token)
+	switch client.Code(err) {
+	case api.CodeNotFound, api.CodeStaleToken, api.CodeBadState:
+		return nil
+	}
+	if err != nil {
+		return classifyAPI(err)
+	}
+	return nil
+}
+
+// cancelSlurm carries out a refusal on Slurm: PrologSlurmctld cannot abort a
+// batch job by its exit status, so it cancels the job and leaves the reason
+// where the user looks: the job's stderr file.
+func (h *hook) cancelSlurm(ctx context.Context, cause error) {
+	job := h.inv.Job
+	msg := fmt.Sprintf("virtcloud: job %s cancelled: %v\n", job, cause)
+	if out, err := command(ctx, h.inv.getenv, "scontrol", "-o", "show", "job", job); err == nil {
+		for _, key := range []string{"StdErr", "StdOut"} {
+			if p, ok := jobField(string(out), key); ok && strings.HasPrefix(p, "/") {
+				if err := appendFile(p, msg); err != nil {
+					h.log.Warn("tell the user", "file", p, "err", err)
+				}
+				break
+			}
+		}
+	}
+	if _, err := command(ctx, h.inv.getenv, "scancel", job); err != nil {
+		h.log.Error("scancel", "err", err)
+	}
+}
+
+// markTorqueNode takes this node out of service when it cannot build its
+// part of a cluster: otherwise pbs_mom requeues the job onto it at once.
+func (h *hook) markTorqueNode(ctx context.Context, cause error) {
+	name := h.hc().Host
+	if name == "" {
+		name, _ = h.env.Hostname()
+	}
+	note := "virtcloud: " + strings.ReplaceAll(cause.Error(), "\n", " ")
+	if _, err := command(ctx, h.inv.getenv, "pbsnodes", "-o", "-N", note, name); err != nil {
+		h.log.Error("mark node offline", "node", name, "err", err)
+	}
+}
+
+func appendFile(path, msg string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(msg)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,134 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/virtcloud/virtcloud/hooks/spool"
+	"github.com/virtcloud/virtcloud/hooks/torque"
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/client"
+)
+
+// startsRetention is how long a job's count of failed starts is kept.
+const startsRetention = 24 * time.Hour
+
+// runPeriodic delivers queued releases, renews the leases this host owns
+// (the walltime may have changed) and removes host leftovers of leases that
+// no longer exist. It reports every failure, and does all it can first.
+func runPeriodic(ctx context.Context, env Env) error {
+	cfg, err := loadConfig(env.Getenv)
+	if err != nil {
+		return err
+	}
+	inv := &Invocation{Manager: Standalone, Program: Periodic, Role: RolePeriodic, getenv: env.Getenv}
+	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Hooks.Budget.Duration)
+	defer cancel()
+	c, sp := h.api(), h.spool()
+	var errs []error
+	rels, err := sp.Releases()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, r := range rels {
+		if err := deliverRelease(ctx, c, r); err != nil {
+			errs = append(errs, fmt.Errorf("release job %s: %w", r.Job, err))
+			continue
+		}
+		h.log.Info("queued release delivered", "job", r.Job)
+		sp.DoneRelease(r.Job)
+	}
+	jobs, err := sp.Jobs()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, j := range jobs {
+		if j.Owner {
+			if err := h.renew(ctx, c, j); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := h.gc(ctx, c); err != nil {
+		errs = append(errs, err)
+	}
+	sp.PruneStarts(env.Now(), startsRetention)
+	if len(errs) > 0 {
+		return fail(Transient, "%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// renew extends a running job's lease by its current walltime (qalter and
+// scontrol may have changed it) plus grace. A lease that is gone or was
+// re-granted is forgotten here.
+func (h *hook) renew(ctx context.Context, c *client.Client, j spool.Job) error {
+	ttl := time.Duration(j.TTLSeconds) * time.Second
+	if w := h.currentWalltime(ctx, j); w > 0 {
+		ttl = h.ttl(w)
+	}
+	_, err := c.Renew(ctx, j.Job, j.Token, int64(ttl.Seconds()))
+	switch client.Code(err) {
+	case api.CodeNotFound, api.CodeStaleToken, api.CodeBadState:
+		h.log.Info("lease gone, forgetting job", "job", j.Job, "err", err)
+		return h.spool().RemoveJob(j.Job)
+	}
+	if err != nil {
+		return fmt.Errorf("renew job %s: %w", j.Job, err)
+	}
+	return nil
+}
+
+// currentWalltime asks the job's manager; 0 when it cannot tell.
+func (h *hook) currentWalltime(ctx context.Context, j spool.Job) time.Duration {
+	switch Manager(j.Manager) {
+	case Slurm:
+		if d, _, err := slurmWalltime(ctx, h.inv.getenv, j.Job); err == nil {
+			return d
+		}
+	case Torque:
+		if out, err := command(ctx, h.inv.getenv, "qstat", "-f", j.Job); err == nil {
+			if v, ok := torque.QstatField(string(out), "Resource_List.walltime"); ok {
+				if d, err := torque.Walltime(v); err == nil {
+					return d
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// gc removes job files and bridges of leases that ended without an
+// epilogue here (vc-dom0 gc): only on the lease server's word, never when it
+// cannot be asked.
+func (h *hook) gc(ctx context.Context, c *client.Client) error {
+	host, err := h.openHost()
+	if err != nil || host == nil {
+		return err
+	}
+	jobs, err := host.Jobs(ctx)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	var errs []error
+	for _, j := range jobs {
+		l, err := c.Get(ctx, j.Job)
+		switch {
+		case client.Code(err) == api.CodeNotFound:
+		case err != nil:
+			errs = append(errs, fmt.Errorf("gc job %s: %w", j.Job, err))
+			continue
+		case api.Live(l.State) && (j.Token == 0 || l.Token == j.Token):
+			continue
+		}
+		h.log.Info("removing leftovers of an ended lease", "job", j.Job, "vlan", j.VLAN)
+		if err := host.Cleanup(ctx, j.Job); err != nil {
+			errs = append(errs, fmt.Errorf("gc job %s: %w", j.Job, err))
+		}
+		h.spool().RemoveJob(j.Job)
+	}
+	return errors.Join(errs...)
+}
