@@ -182,4 +182,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-

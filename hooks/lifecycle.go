@@ -51,8 +51,8 @@ type hook struct {
 	log *slog.Logger
 }
 
-func (h *hook) hc() *config.Hooks  { return h.cfg.Hooks }
-func (h *hook) spool() spool.Dir   { return spool.Dir{Path: h.hc().SpoolDir} }
+func (h *hook) hc() *config.Hooks   { return h.cfg.Hooks }
+func (h *hook) spool() spool.Dir    { return spool.Dir{Path: h.hc().SpoolDir} }
 func (h *hook) api() *client.Client { return client.New(h.hc().Server, h.hc().Token) }
 
 func (h *hook) openHost() (Host, error) {
