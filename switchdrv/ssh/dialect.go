@@ -113,7 +113,7 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 		d.errorREs = append(d.errorREs, re("errors", e))
 	}
 	tmpl := func(what, s string) *template.Template {
-		if err != nil {
+		if err != nil || strings.TrimSpace(s) == "" {
 			return nil
 		}
 		t, e := template.New(what).Funcs(funcs).Option("missingkey=error").Parse(s)

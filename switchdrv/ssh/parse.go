@@ -349,7 +349,7 @@ func parseJunos(out []string) (*State, error) {
 			}
 			st.vlan(id).Name = f[2]
 			byName[f[2]] = id
-		case len(f) >= 8 && f[0] == "set" && f[1] == "interfaces" && f[3] == "unit" && f[5] == "family" && f[6] == "ethernet-switching":
+		case len(f) >= 7 && f[0] == "set" && f[1] == "interfaces" && f[3] == "unit" && f[5] == "family" && f[6] == "ethernet-switching":
 			p := f[2]
 			if _, ok := st.Modes[p]; !ok {
 				st.Modes[p] = "access" // the ELS default

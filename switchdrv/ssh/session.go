@@ -133,8 +133,8 @@ func hostKeyAlgorithms(kh xssh.HostKeyCallback, addr string) ([]string, error) {
 // probeKey is a key no known_hosts file lists, used to read what it lists.
 type probeKey struct{}
 
-func (probeKey) Type() string                        { return "probe" }
-func (probeKey) Marshal() []byte                     { return []byte("probe") }
+func (probeKey) Type() string                         { return "probe" }
+func (probeKey) Marshal() []byte                      { return []byte("probe") }
 func (probeKey) Verify([]byte, *xssh.Signature) error { return errors.New("probe") }
 
 // dial opens the SSH connection and the shell, logs in to the privileged

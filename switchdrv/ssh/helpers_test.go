@@ -1,0 +1,90 @@
+package ssh
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/switchdrv"
+	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
+)
+
+// portNames returns n port names of a dialect, as its emulator names them.
+func portNames(dialect string, n int) []string {
+	var ps []string
+	for i := 1; i <= n; i++ {
+		switch dialect {
+		case "cisco-ios":
+			ps = append(ps, "Gi1/0/"+strconv.Itoa(i))
+		case "arista-eos":
+			ps = append(ps, "Et"+strconv.Itoa(i))
+		case "procurve":
+			ps = append(ps, strconv.Itoa(i))
+		case "junos":
+			ps = append(ps, "ge-0/0/"+strconv.Itoa(i-1))
+		case "linux-bridge":
+			ps = append(ps, "swp"+strconv.Itoa(i))
+		}
+	}
+	return ps
+}
+
+type rig struct {
+	emu *sshemu.Emulator
+	drv *Driver
+	cfg *config.Switch
+}
+
+// newRig starts an emulator of the dialect and opens a driver on it with a
+// known_hosts file holding the emulator's key.
+func newRig(t testing.TB, dialect string, mod func(*sshemu.Config, *config.Switch)) *rig {
+	t.Helper()
+	ec := sshemu.Config{Dialect: dialect}
+	cfg := &config.Switch{Driver: "ssh", Dialect: dialect, Username: "admin", Password: "secret",
+		VLANName: "vc-{vid}", Timeout: config.Duration{Duration: 10 * time.Second}}
+	if mod != nil {
+		mod(&ec, cfg)
+	}
+	emu, err := sshemu.Start(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	cfg.Address = emu.Addr()
+	if cfg.KnownHosts == "" && !cfg.InsecureIgnoreHostKeyForTests {
+		cfg.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+		if err := emu.WriteKnownHosts(cfg.KnownHosts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := New(cfg, switchdrv.Options{Name: "sw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return &rig{emu: emu, drv: d.(*Driver), cfg: cfg}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// emuVLAN returns the emulator's view of one VLAN.
+func emuVLAN(r *rig, vid int) (switchdrv.VLAN, bool) {
+	for _, v := range r.emu.VLANs() {
+		if v.ID == vid {
+			return v, true
+		}
+	}
+	return switchdrv.VLAN{}, false
+}
+
+func fmtVLAN(v switchdrv.VLAN) string {
+	return fmt.Sprintf("%d %q tagged=%v untagged=%v", v.ID, v.Name, v.Tagged, v.Untagged)
+}

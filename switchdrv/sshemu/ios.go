@@ -1,0 +1,533 @@
+package sshemu
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/virtcloud/virtcloud/switchdrv"
+)
+
+// iosDev models Cisco IOS and (eos set) Arista EOS: VLANs with names, and
+// ports that are trunks with an allowed VLAN list or access ports in one VLAN.
+type iosDev struct {
+	cfg   *Config
+	eos   bool
+	short string // port name prefix as shown: Gi1/0/, Et
+	long  string // the full interface type: GigabitEthernet, Ethernet
+	vlans map[int]string
+	ports map[string]*iosPort
+	order []string
+}
+
+type iosPort struct {
+	mode    string // trunk | access
+	access  int
+	allowed vlanSet // nil: all VLANs
+}
+
+func newIOS(cfg *Config, eos bool) *iosDev {
+	d := &iosDev{cfg: cfg, eos: eos, vlans: map[int]string{1: "default"}, ports: map[string]*iosPort{}}
+	d.short, d.long = "Gi", "GigabitEthernet"
+	if eos {
+		d.short, d.long = "Et", "Ethernet"
+	}
+	if len(cfg.Ports) == 0 {
+		if eos {
+			cfg.Ports = defaultPorts("Et", 1)
+		} else {
+			cfg.Ports = defaultPorts("Gi1/0/", 1)
+		}
+	}
+	for _, p := range cfg.Ports {
+		d.ports[p] = &iosPort{mode: "trunk", access: 1, allowed: vlanSet{1: true}}
+		d.order = append(d.order, p)
+	}
+	if !eos {
+		for id, n := range map[int]string{1002: "fddi-default", 1003: "token-ring-default", 1004: "fddinet-default", 1005: "trnet-default"} {
+			d.vlans[id] = n
+		}
+	}
+	return d
+}
+
+func (d *iosDev) prompt(c *cli) string {
+	if c.mode == "" {
+		c.mode, c.more = "enable", " --More-- "
+		if d.cfg.EnablePassword != "" {
+			c.mode = "exec"
+		}
+	}
+	h := d.cfg.Hostname
+	switch c.mode {
+	case "exec":
+		return h + ">"
+	case "enable":
+		return h + "#"
+	case "config-vlan":
+		if d.eos {
+			return fmt.Sprintf("%s(config-vlan-%d)#", h, c.vlan)
+		}
+		return h + "(config-vlan)#"
+	case "config-if":
+		if d.eos {
+			return h + "(config-if-" + c.ports[0] + ")#"
+		}
+		if len(c.ports) > 1 {
+			return h + "(config-if-range)#"
+		}
+		return h + "(config-if)#"
+	}
+	return h + "(config)#"
+}
+
+func (d *iosDev) genericError(c *cli, line string) string {
+	if d.eos {
+		return "% Invalid input\n"
+	}
+	return caret(d.prompt(c), line, strings.Fields(line)[0]) + "% Invalid input detected at '^' marker.\n\n"
+}
+
+func (d *iosDev) portError(c *cli, line, port string) string {
+	if d.eos {
+		return "% Invalid input\n"
+	}
+	return caret(d.prompt(c), line, port) + "% Invalid input detected at '^' marker.\n\n"
+}
+
+func (d *iosDev) incomplete() string { return "% Incomplete command.\n\n" }
+
+// canon maps a typed interface name (gi1/0/1, GigabitEthernet1/0/1) to the
+// port's shown name.
+func (d *iosDev) canon(s string) (string, bool) {
+	if _, ok := d.ports[s]; ok {
+		return s, true
+	}
+	i := 0
+	for i < len(s) && (s[i] < '0' || s[i] > '9') {
+		i++
+	}
+	typed, rest := strings.ToLower(s[:i]), s[i:]
+	if len(typed) < 2 || !strings.HasPrefix(strings.ToLower(d.long), typed) {
+		return "", false
+	}
+	if want := d.short + rest; d.ports[want] != nil {
+		return want, true
+	}
+	return "", false
+}
+
+// portSpec parses "Gi1/0/1 - 4 , Gi1/0/7" or "Et1,Et3-5".
+func (d *iosDev) portSpec(spec string) ([]string, string, bool) {
+	var out []string
+	parts := strings.Split(spec, ",")
+	if !d.eos && len(parts) > 5 {
+		return nil, strings.TrimSpace(parts[5]), false
+	}
+	for _, part := range parts {
+		part = strings.ReplaceAll(strings.TrimSpace(part), " ", "")
+		if part == "" {
+			return nil, part, false
+		}
+		first, last, isRange := strings.Cut(part, "-")
+		p, ok := d.canon(first)
+		if !ok {
+			return nil, first, false
+		}
+		if !isRange {
+			out = append(out, p)
+			continue
+		}
+		prefix, a, _ := splitNum(p)
+		b, err := strconv.Atoi(last)
+		if err != nil || b < a {
+			return nil, last, false
+		}
+		for n := a; n <= b; n++ {
+			q := prefix + strconv.Itoa(n)
+			if d.ports[q] == nil {
+				return nil, last, false
+			}
+			out = append(out, q)
+		}
+	}
+	return out, "", true
+}
+
+func (d *iosDev) run(c *cli, line string) (string, bool) {
+	f := strings.Fields(line)
+	invalid := func(word string) (string, bool) {
+		if d.eos {
+			return "% Invalid input\n", false
+		}
+		return caret(d.prompt(c), line, word) + "% Invalid input detected at '^' marker.\n\n", false
+	}
+	switch {
+	case f[0] == "end" && strings.HasPrefix(c.mode, "config"):
+		c.mode = "enable"
+		return "", false
+	case f[0] == "exit" || f[0] == "logout" || f[0] == "quit":
+		switch c.mode {
+		case "exec", "enable":
+			return "", true
+		case "config":
+			c.mode = "enable"
+		default:
+			c.mode = "config"
+		}
+		return "", false
+	case f[0] == "terminal" && len(f) == 3 && (f[1] == "length" || f[1] == "width"):
+		n, err := strconv.Atoi(f[2])
+		if err != nil || n < 0 || n > 32767 {
+			return invalid(f[2])
+		}
+		if f[1] == "length" {
+			c.paging, c.pageLen = n > 0, max(n, 2)
+		}
+		return "", false
+	case f[0] == "terminal":
+		return d.incomplete(), false
+	}
+	if c.mode == "exec" || c.mode == "enable" {
+		return d.runExec(c, line, f, invalid)
+	}
+	return d.runConfig(c, line, f, invalid)
+}
+
+func (d *iosDev) runExec(c *cli, line string, f []string, invalid func(string) (string, bool)) (string, bool) {
+	switch strings.Join(f, " ") {
+	case "show interfaces status":
+		return d.showStatus(), false
+	case "show interfaces trunk":
+		return d.showTrunk(), false
+	case "show vlan brief", "show vlan":
+		return d.showVLAN(), false
+	case "show":
+		return d.incomplete(), false
+	}
+	if c.mode == "exec" {
+		return invalid(f[0])
+	}
+	switch strings.Join(f, " ") {
+	case "configure terminal", "conf t", "configure":
+		c.mode = "config"
+		return "Enter configuration commands, one per line.  End with CNTL/Z.\n", false
+	case "write memory", "write", "copy running-config startup-config":
+		if d.eos {
+			return "Copy completed successfully.\n", false
+		}
+		return "Building configuration...\n[OK]\n", false
+	}
+	return invalid(f[0])
+}
+
+func (d *iosDev) runConfig(c *cli, line string, f []string, invalid func(string) (string, bool)) (string, bool) {
+	switch {
+	case f[0] == "vlan":
+		if len(f) < 2 {
+			return d.incomplete(), false
+		}
+		ids, ok := parseList(strings.Join(f[1:], ""))
+		if !ok {
+			return invalid(f[1])
+		}
+		for _, id := range ids {
+			if _, ok := d.vlans[id]; !ok {
+				d.vlans[id] = fmt.Sprintf("VLAN%04d", id)
+			}
+		}
+		c.mode, c.vlan = "config-vlan", ids[0]
+		return "", false
+	case f[0] == "no" && len(f) >= 2 && f[1] == "vlan":
+		if len(f) < 3 {
+			return d.incomplete(), false
+		}
+		ids, ok := parseList(strings.Join(f[2:], ""))
+		if !ok {
+			return invalid(f[2])
+		}
+		for _, id := range ids {
+			if id == 1 || id >= 1002 && id <= 1005 && !d.eos {
+				return fmt.Sprintf("%%Default VLAN %d may not be deleted.\n", id), false
+			}
+			delete(d.vlans, id)
+		}
+		c.mode = "config"
+		return "", false
+	case f[0] == "interface":
+		spec := strings.TrimSpace(strings.TrimPrefix(line, "interface"))
+		if !d.eos && len(f) > 1 && f[1] == "range" {
+			spec = strings.TrimSpace(strings.TrimPrefix(spec, "range"))
+		} else if !d.eos && strings.ContainsAny(spec, ",-") {
+			return invalid(spec)
+		}
+		if spec == "" {
+			return d.incomplete(), false
+		}
+		ports, bad, ok := d.portSpec(spec)
+		if !ok {
+			return invalid(bad)
+		}
+		c.mode, c.ports = "config-if", ports
+		return "", false
+	case f[0] == "name" && c.mode == "config-vlan":
+		if len(f) != 2 || len(f[1]) > 32 {
+			return invalid(f[len(f)-1])
+		}
+		d.vlans[c.vlan] = f[1]
+		return "", false
+	case f[0] == "switchport" && c.mode == "config-if":
+		return d.switchport(c, line, f, invalid)
+	case f[0] == "description" && c.mode == "config-if":
+		return "", false
+	}
+	return invalid(f[0])
+}
+
+func (d *iosDev) switchport(c *cli, line string, f []string, invalid func(string) (string, bool)) (string, bool) {
+	rest := strings.Join(f[1:], " ")
+	switch {
+	case rest == "mode trunk" || rest == "mode access":
+		for _, p := range c.ports {
+			d.ports[p].mode = f[2]
+		}
+		return "", false
+	case strings.HasPrefix(rest, "access vlan "):
+		id, err := strconv.Atoi(f[3])
+		if err != nil || id < 1 || id > 4094 {
+			return invalid(f[3])
+		}
+		for _, p := range c.ports {
+			d.ports[p].access = id
+		}
+		return "", false
+	case strings.HasPrefix(rest, "trunk allowed vlan"):
+		if len(f) < 5 {
+			return d.incomplete(), false
+		}
+		op, list := "set", f[4]
+		switch f[4] {
+		case "add", "remove", "except":
+			if len(f) < 6 {
+				return d.incomplete(), false
+			}
+			op, list = f[4], strings.Join(f[5:], "")
+		case "all", "none":
+			op = f[4]
+		}
+		var ids []int
+		if op != "all" && op != "none" {
+			var ok bool
+			if ids, ok = parseList(list); !ok {
+				return invalid(list)
+			}
+		}
+		for _, p := range c.ports {
+			pt := d.ports[p]
+			switch op {
+			case "all":
+				pt.allowed = nil
+			case "none":
+				pt.allowed = vlanSet{}
+			case "set":
+				pt.allowed = vlanSet{}
+				for _, id := range ids {
+					pt.allowed[id] = true
+				}
+			case "add":
+				if pt.allowed != nil {
+					for _, id := range ids {
+						pt.allowed[id] = true
+					}
+				}
+			case "remove":
+				if pt.allowed == nil {
+					pt.allowed = vlanSet{}
+					for id := 1; id <= 4094; id++ {
+						pt.allowed[id] = true
+					}
+				}
+				for _, id := range ids {
+					delete(pt.allowed, id)
+				}
+			}
+		}
+		return "", false
+	}
+	return invalid(f[1])
+}
+
+func (d *iosDev) allowedText(p *iosPort) string {
+	if p.allowed == nil {
+		return "1-4094"
+	}
+	return formatList(p.allowed.ids())
+}
+
+func (d *iosDev) carries(p *iosPort, id int) bool {
+	return p.allowed == nil || p.allowed[id]
+}
+
+func (d *iosDev) showStatus() string {
+	var b strings.Builder
+	if d.eos {
+		b.WriteString("Port       Name   Status       Vlan     Duplex Speed  Type            Flags Encapsulation\n")
+	} else {
+		b.WriteString("\nPort      Name               Status       Vlan       Duplex  Speed Type\n")
+	}
+	for _, name := range d.order {
+		p := d.ports[name]
+		vlan := "trunk"
+		if p.mode == "access" {
+			vlan = strconv.Itoa(p.access)
+		}
+		if d.eos {
+			fmt.Fprintf(&b, "%-10s %-6s %-12s %-8s %-6s %-6s %-15s\n", name, "", "connected", vlan, "full", "10G", "10GBASE-T")
+		} else {
+			fmt.Fprintf(&b, "%-9s %-18s %-12s %-10s %6s %6s %s\n", name, "", "connected", vlan, "a-full", "a-1000", "10/100/1000BaseTX")
+		}
+	}
+	return b.String()
+}
+
+func (d *iosDev) showTrunk() string {
+	var trunks []string
+	for _, name := range d.order {
+		if d.ports[name].mode == "trunk" {
+			trunks = append(trunks, name)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\nPort        Mode             Encapsulation  Status        Native vlan\n")
+	for _, name := range trunks {
+		fmt.Fprintf(&b, "%-11s %-16s %-14s %-13s %d\n", name, "on", "802.1q", "trunking", 1)
+	}
+	section := func(title string, active bool) {
+		fmt.Fprintf(&b, "\nPort        %s\n", title)
+		for _, name := range trunks {
+			p := d.ports[name]
+			var ids []string
+			if !active {
+				ids = strings.Split(d.allowedText(p), ",")
+			} else {
+				var act []int
+				for id := range d.vlans {
+					if d.carries(p, id) {
+						act = append(act, id)
+					}
+				}
+				ids = strings.Split(formatList(act), ",")
+			}
+			fmt.Fprintf(&b, "%-11s %s\n", name, wrapList(ids, ",", 60, 12))
+		}
+	}
+	section("Vlans allowed on trunk", false)
+	section("Vlans allowed and active in management domain", true)
+	section("Vlans in spanning tree forwarding state and not pruned", true)
+	return b.String()
+}
+
+func (d *iosDev) showVLAN() string {
+	var b strings.Builder
+	if d.eos {
+		b.WriteString("VLAN  Name                             Status    Ports\n----- -------------------------------- --------- -------------------------------\n")
+	} else {
+		b.WriteString("\nVLAN Name                             Status    Ports\n---- -------------------------------- --------- -------------------------------\n")
+	}
+	var ids []int
+	for id := range d.vlans {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		var members []string
+		for _, name := range d.order {
+			p := d.ports[name]
+			if p.mode == "access" && p.access == id || d.eos && p.mode == "trunk" && d.carries(p, id) {
+				members = append(members, name)
+			}
+		}
+		status := "active"
+		if id >= 1002 && id <= 1005 {
+			status = "act/unsup"
+		}
+		var list string
+		if d.eos {
+			list = wrapList(members, ", ", 31, 49)
+			fmt.Fprintf(&b, "%-5d %-32s %-9s %s\n", id, d.vlans[id], status, list)
+		} else {
+			list = wrapList(members, ", ", 31, 48)
+			fmt.Fprintf(&b, "%-4d %-32s %-9s %s\n", id, d.vlans[id], status, list)
+		}
+	}
+	return b.String()
+}
+
+func (d *iosDev) table() []switchdrv.VLAN {
+	var out []switchdrv.VLAN
+	for id, name := range d.vlans {
+		v := switchdrv.VLAN{ID: id, Name: name}
+		for _, pn := range d.order {
+			p := d.ports[pn]
+			switch {
+			case p.mode == "trunk" && d.carries(p, id):
+				v.Tagged = append(v.Tagged, pn)
+			case p.mode == "access" && p.access == id:
+				v.Untagged = append(v.Untagged, pn)
+			}
+		}
+		out = append(out, v)
+	}
+	return sortVLANs(out)
+}
+
+func (d *iosDev) portMode(port string) (string, bool) {
+	p := d.ports[port]
+	if p == nil {
+		return "", false
+	}
+	return p.mode, true
+}
+
+func (d *iosDev) setPortMode(port, mode string) error {
+	p := d.ports[port]
+	if p == nil || mode != "trunk" && mode != "access" {
+		return fmt.Errorf("sshemu: no port %q or bad mode %q", port, mode)
+	}
+	p.mode = mode
+	return nil
+}
+
+func (d *iosDev) addVLAN(vid int, name string, tagged []string) error {
+	d.vlans[vid] = name
+	for _, t := range tagged {
+		p := d.ports[t]
+		if p == nil {
+			return fmt.Errorf("sshemu: no port %q", t)
+		}
+		if p.allowed != nil {
+			p.allowed[vid] = true
+		}
+	}
+	return nil
+}
+
+// enable runs `enable`, asking for the enable password when one is set.
+func (d *iosDev) enable(c *cli) string {
+	if c.mode != "exec" {
+		return ""
+	}
+	for range 3 {
+		c.write("Password: ")
+		pw, err := c.readLine(false)
+		if err != nil {
+			return ""
+		}
+		if pw == d.cfg.EnablePassword {
+			c.mode = "enable"
+			return ""
+		}
+	}
+	return "% Bad secrets\n\n"
+}
