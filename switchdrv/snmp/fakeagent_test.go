@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 type fakeAgent struct {
 	addr  string
 	conn  net.PacketConn
-	delay time.Duration
+	delay atomic.Int64 // nanoseconds before each answer: a slow link
 
 	mu   sync.Mutex
 	mib  map[string]gosnmp.SnmpPDU
@@ -67,7 +68,7 @@ func (a *fakeAgent) serve() {
 			return
 		}
 		if out := a.handle(append([]byte(nil), buf[:n]...)); out != nil {
-			time.Sleep(a.delay)
+			time.Sleep(time.Duration(a.delay.Load()))
 			a.conn.WriteTo(out, from)
 		}
 	}
