@@ -1,4 +1,4 @@
-package leasesrv
+package leasesrv_test
 
 import (
 	"context"
@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 )
 
-func rawRequest(t *testing.T, e *env, method, path, token, body string) (int, api.ErrorDetail) {
+func rawRequest(t *testing.T, e *leasetest.Server, method, path, token, body string) (int, api.ErrorDetail) {
 	t.Helper()
-	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, e.URL+path, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -29,8 +30,8 @@ func rawRequest(t *testing.T, e *env, method, path, token, body string) (int, ap
 }
 
 func TestAPIErrorPaths(t *testing.T) {
-	e := newEnv(t, nil)
-	live := e.create("live.pbs", "skirit82-1")
+	e := leasetest.Start(t, leasetest.Options{})
+	live := e.Create("live.pbs", "skirit82-1")
 	tok := live.Token
 	cases := []struct {
 		name, method, path, token, body string
@@ -39,32 +40,32 @@ func TestAPIErrorPaths(t *testing.T) {
 	}{
 		{"no token", "GET", "/v1/leases", "", "", 401, api.CodeUnauthorized},
 		{"wrong token", "GET", "/v1/leases", "not-a-token-at-all-xx", "", 401, api.CodeUnauthorized},
-		{"viewer writes", "POST", "/v1/leases", viewerTok, `{"job":"1","hosts":["skirit82-1"]}`, 403, api.CodeForbidden},
-		{"node forces", "DELETE", "/v1/leases/live.pbs?force=true", nodeTok, "", 403, api.CodeForbidden},
-		{"unknown field", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"],"vlan":5}`, 400, api.CodeBadRequest},
-		{"not json", "POST", "/v1/leases", schedTok, `job=1`, 400, api.CodeBadRequest},
-		{"empty body", "POST", "/v1/leases", schedTok, ``, 400, api.CodeBadRequest},
-		{"trailing data", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"]} {}`, 400, api.CodeBadRequest},
-		{"wrong type", "POST", "/v1/leases", schedTok, `{"job":1,"hosts":["skirit82-1"]}`, 400, api.CodeBadRequest},
-		{"bad job charset", "POST", "/v1/leases", schedTok, `{"job":"1; rm -rf /","hosts":["skirit82-1"]}`, 400, api.CodeBadRequest},
-		{"job too long", "POST", "/v1/leases", schedTok, `{"job":"` + strings.Repeat("9", 129) + `","hosts":["skirit82-1"]}`, 400, api.CodeBadRequest},
-		{"no hosts", "POST", "/v1/leases", schedTok, `{"job":"1"}`, 400, api.CodeBadRequest},
-		{"unknown host", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["nowhere"]}`, 400, api.CodeBadRequest},
-		{"ttl too long", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"],"ttl_seconds":999999999}`, 400, api.CodeBadRequest},
-		{"ttl too short", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"],"ttl_seconds":5}`, 400, api.CodeBadRequest},
-		{"negative ttl", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"],"ttl_seconds":-1}`, 400, api.CodeBadRequest},
-		{"unknown attribute", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"],"attributes":{"vlan":"5"}}`, 400, api.CodeBadRequest},
-		{"direct publish of a user image", "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"],"attributes":{"publish":"direct","image":"mine"}}`, 400, api.CodeBadRequest},
-		{"too large", "POST", "/v1/leases", schedTok, `{"job":"1","owner":"` + strings.Repeat("a", 70000) + `"}`, 413, api.CodeTooLarge},
-		{"no such lease", "GET", "/v1/leases/404.pbs", viewerTok, "", 404, api.CodeNotFound},
-		{"bad job in path", "GET", "/v1/leases/a%20b", viewerTok, "", 400, api.CodeBadRequest},
-		{"commit no such lease", "POST", "/v1/leases/404.pbs/commit", schedTok, `{"token":1}`, 404, api.CodeNotFound},
-		{"stale token", "POST", "/v1/leases/live.pbs/commit", schedTok, `{"token":999999}`, 409, api.CodeStaleToken},
-		{"renew without ttl", "POST", "/v1/leases/live.pbs/renew", schedTok, `{"token":1}`, 400, api.CodeBadRequest},
-		{"delete without force", "DELETE", "/v1/leases/live.pbs", adminTok, "", 400, api.CodeBadRequest},
-		{"patch nothing", "PATCH", "/v1/leases/live.pbs", schedTok, `{"token":1}`, 400, api.CodeBadRequest},
-		{"conflict", "POST", "/v1/leases", schedTok, `{"job":"live.pbs","hosts":["skurut9-1"]}`, 409, api.CodeConflict},
-		{"no endpoint", "GET", "/v2/leases", schedTok, "", 404, api.CodeNotFound},
+		{"viewer writes", "POST", "/v1/leases", leasetest.ViewerToken, `{"job":"1","hosts":["skirit82-1"]}`, 403, api.CodeForbidden},
+		{"node forces", "DELETE", "/v1/leases/live.pbs?force=true", leasetest.NodeToken, "", 403, api.CodeForbidden},
+		{"unknown field", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"],"vlan":5}`, 400, api.CodeBadRequest},
+		{"not json", "POST", "/v1/leases", leasetest.SchedulerToken, `job=1`, 400, api.CodeBadRequest},
+		{"empty body", "POST", "/v1/leases", leasetest.SchedulerToken, ``, 400, api.CodeBadRequest},
+		{"trailing data", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"]} {}`, 400, api.CodeBadRequest},
+		{"wrong type", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":1,"hosts":["skirit82-1"]}`, 400, api.CodeBadRequest},
+		{"bad job charset", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1; rm -rf /","hosts":["skirit82-1"]}`, 400, api.CodeBadRequest},
+		{"job too long", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"` + strings.Repeat("9", 129) + `","hosts":["skirit82-1"]}`, 400, api.CodeBadRequest},
+		{"no hosts", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1"}`, 400, api.CodeBadRequest},
+		{"unknown host", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["nowhere"]}`, 400, api.CodeBadRequest},
+		{"ttl too long", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"],"ttl_seconds":999999999}`, 400, api.CodeBadRequest},
+		{"ttl too short", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"],"ttl_seconds":5}`, 400, api.CodeBadRequest},
+		{"negative ttl", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"],"ttl_seconds":-1}`, 400, api.CodeBadRequest},
+		{"unknown attribute", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"],"attributes":{"vlan":"5"}}`, 400, api.CodeBadRequest},
+		{"direct publish of a user image", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"],"attributes":{"publish":"direct","image":"mine"}}`, 400, api.CodeBadRequest},
+		{"too large", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","owner":"` + strings.Repeat("a", 70000) + `"}`, 413, api.CodeTooLarge},
+		{"no such lease", "GET", "/v1/leases/404.pbs", leasetest.ViewerToken, "", 404, api.CodeNotFound},
+		{"bad job in path", "GET", "/v1/leases/a%20b", leasetest.ViewerToken, "", 400, api.CodeBadRequest},
+		{"commit no such lease", "POST", "/v1/leases/404.pbs/commit", leasetest.SchedulerToken, `{"token":1}`, 404, api.CodeNotFound},
+		{"stale token", "POST", "/v1/leases/live.pbs/commit", leasetest.SchedulerToken, `{"token":999999}`, 409, api.CodeStaleToken},
+		{"renew without ttl", "POST", "/v1/leases/live.pbs/renew", leasetest.SchedulerToken, `{"token":1}`, 400, api.CodeBadRequest},
+		{"delete without force", "DELETE", "/v1/leases/live.pbs", leasetest.AdminToken, "", 400, api.CodeBadRequest},
+		{"patch nothing", "PATCH", "/v1/leases/live.pbs", leasetest.SchedulerToken, `{"token":1}`, 400, api.CodeBadRequest},
+		{"conflict", "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"live.pbs","hosts":["skurut9-1"]}`, 409, api.CodeConflict},
+		{"no endpoint", "GET", "/v2/leases", leasetest.SchedulerToken, "", 404, api.CodeNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -75,28 +76,28 @@ func TestAPIErrorPaths(t *testing.T) {
 		})
 	}
 	// Nothing above changed anything.
-	ls, err := e.client(viewerTok).List(context.Background())
+	ls, err := e.Client(leasetest.ViewerToken).List(context.Background())
 	if err != nil || len(ls) != 1 || ls[0].Token != tok || ls[0].State != api.StateHeld {
 		t.Fatalf("bad requests changed state: %+v %v", ls, err)
 	}
 }
 
 func TestAcceptedJobIDs(t *testing.T) {
-	e := newEnv(t, nil)
+	e := leasetest.Start(t, leasetest.Options{})
 	for _, job := range []string{"123.pbs-server.example.org", "123[4].server", "123[].server", "1234_5", "1234+0", "77"} {
-		if l := e.create(job, "skirit82-1"); l.Job != job {
+		if l := e.Create(job, "skirit82-1"); l.Job != job {
 			t.Fatalf("job %q came back as %q", job, l.Job)
 		}
-		if _, err := e.client(viewerTok).Get(context.Background(), job); err != nil {
+		if _, err := e.Client(leasetest.ViewerToken).Get(context.Background(), job); err != nil {
 			t.Fatalf("get %q: %v", job, err)
 		}
 	}
 }
 
 func TestStoreDownAnswers503(t *testing.T) {
-	e := newEnv(t, nil)
-	e.redis.Stop()
-	status, detail := rawRequest(t, e, "POST", "/v1/leases", schedTok, `{"job":"1","hosts":["skirit82-1"]}`)
+	e := leasetest.Start(t, leasetest.Options{})
+	e.Redis.Stop()
+	status, detail := rawRequest(t, e, "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"1","hosts":["skirit82-1"]}`)
 	if status != 503 || detail.Code != api.CodeUnavailable {
 		t.Fatalf("got %d %+v", status, detail)
 	}
@@ -107,9 +108,9 @@ func TestStoreDownAnswers503(t *testing.T) {
 }
 
 func TestMetricsAreExported(t *testing.T) {
-	e := newEnv(t, nil)
-	e.create("1.pbs", "skirit82-1")
-	resp, err := http.Get(e.url + "/metrics")
+	e := leasetest.Start(t, leasetest.Options{})
+	e.Create("1.pbs", "skirit82-1")
+	resp, err := http.Get(e.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

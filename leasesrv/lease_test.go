@@ -1,4 +1,4 @@
-package leasesrv
+package leasesrv_test
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
+	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 )
 
 func TestConcurrentCreatesNeverShareAVLAN(t *testing.T) {
-	e := newEnv(t, nil)
+	e := leasetest.Start(t, leasetest.Options{})
 	var wg sync.WaitGroup
 	vlans := make([]int, 64)
 	errs := make([]error, 64)
@@ -23,7 +24,7 @@ func TestConcurrentCreatesNeverShareAVLAN(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			hosts := [][]string{{"skirit82-1"}, {"skirit82-1", "skurut9-1"}, {"skurut9-1"}}[i%3]
-			l, _, err := e.client(schedTok).Create(context.Background(), client.CreateRequest{Job: fmt.Sprintf("%d.pbs", i), Hosts: hosts})
+			l, _, err := e.Client(leasetest.SchedulerToken).Create(context.Background(), client.CreateRequest{Job: fmt.Sprintf("%d.pbs", i), Hosts: hosts})
 			errs[i] = err
 			if err == nil {
 				vlans[i] = l.VLAN
@@ -52,9 +53,9 @@ func TestConcurrentCreatesNeverShareAVLAN(t *testing.T) {
 }
 
 func TestAllocationPicksAVLANFreeAtEverySite(t *testing.T) {
-	e := newEnv(t, nil)
+	e := leasetest.Start(t, leasetest.Options{})
 	// brno 100-199 less 150, plus 250; praha 120-220; plzen 180-260.
-	l := e.create("1.pbs", "skirit82-1", "skurut9-1", "konos23-1")
+	l := e.Create("1.pbs", "skirit82-1", "skurut9-1", "konos23-1")
 	if l.VLAN < 180 || l.VLAN > 199 {
 		t.Fatalf("VLAN %d is not in the three sites' intersection 180-199", l.VLAN)
 	}
@@ -63,23 +64,23 @@ func TestAllocationPicksAVLANFreeAtEverySite(t *testing.T) {
 	}
 	// Exhaust the three-site intersection (180-199: 20 VLANs, one taken).
 	for i := range 19 {
-		e.create(fmt.Sprintf("x%d", i), "skirit83-1", "skurut9-1", "konos23-1")
+		e.Create(fmt.Sprintf("x%d", i), "skirit83-1", "skurut9-1", "konos23-1")
 	}
-	_, _, err := e.client(schedTok).Create(context.Background(), client.CreateRequest{Job: "late", Hosts: []string{"skirit82-1", "konos23-1", "skurut9-1"}})
-	wantCode(t, err, api.CodePoolExhausted)
+	_, _, err := e.Client(leasetest.SchedulerToken).Create(context.Background(), client.CreateRequest{Job: "late", Hosts: []string{"skirit82-1", "konos23-1", "skurut9-1"}})
+	leasetest.WantCode(t, err, api.CodePoolExhausted)
 	// brno with plzen still has 250.
-	if l := e.create("two", "skirit82-1", "konos23-1"); l.VLAN != 250 {
+	if l := e.Create("two", "skirit82-1", "konos23-1"); l.VLAN != 250 {
 		t.Fatalf("brno+plzen got VLAN %d, want 250 (the only one left in both)", l.VLAN)
 	}
 	// brno alone still has plenty.
-	if l := e.create("one", "skirit82-1"); l.VLAN >= 180 && l.VLAN <= 199 {
+	if l := e.Create("one", "skirit82-1"); l.VLAN >= 180 && l.VLAN <= 199 {
 		t.Fatalf("brno alone got taken VLAN %d", l.VLAN)
 	}
 }
 
 func TestCreateIsIdempotentPerJob(t *testing.T) {
-	e := newEnv(t, nil)
-	c := e.client(schedTok)
+	e := leasetest.Start(t, leasetest.Options{})
+	c := e.Client(leasetest.SchedulerToken)
 	ctx := context.Background()
 	first, created, err := c.Create(ctx, client.CreateRequest{Job: "7[2].pbs.example.org", Hosts: []string{"skirit82-1", "skurut9-1"}})
 	if err != nil || !created {
@@ -99,7 +100,7 @@ func TestCreateIsIdempotentPerJob(t *testing.T) {
 	}
 	// Other hosts: conflict.
 	_, _, err = c.Create(ctx, client.CreateRequest{Job: first.Job, Hosts: []string{"skirit82-1"}})
-	wantCode(t, err, api.CodeConflict)
+	leasetest.WantCode(t, err, api.CodeConflict)
 	// Released: a new grant with a new token.
 	if _, err := c.Release(ctx, first.Job, first.Token); err != nil {
 		t.Fatal(err)
@@ -113,140 +114,140 @@ func TestCreateIsIdempotentPerJob(t *testing.T) {
 func TestFailedStartsSurviveNewGrants(t *testing.T) {
 	net := newCountingNetwork()
 	net.failApply = errors.New("switch brno-sw1 did not answer")
-	e := newEnv(t, net)
-	c := e.client(schedTok)
+	e := leasetest.Start(t, leasetest.Options{Network: net})
+	c := e.Client(leasetest.SchedulerToken)
 	ctx := context.Background()
 	for want := 1; want <= 3; want++ {
-		l := e.create("9.pbs", "skirit82-1")
+		l := e.Create("9.pbs", "skirit82-1")
 		if l.FailedStarts != want-1 {
 			t.Fatalf("grant %d: failed_starts %d, want %d", want, l.FailedStarts, want-1)
 		}
 		_, err := c.Commit(ctx, l.Job, l.Token)
-		wantCode(t, err, api.CodeNetworkFault)
-		if got := e.get("9.pbs"); got.State != api.StateFailed || got.FailedStarts != want {
+		leasetest.WantCode(t, err, api.CodeNetworkFault)
+		if got := e.Get("9.pbs"); got.State != api.StateFailed || got.FailedStarts != want {
 			t.Fatalf("after failure %d: %+v", want, got)
 		}
 		// Commit again on the failed lease answers the same.
 		_, err = c.Commit(ctx, l.Job, l.Token)
-		wantCode(t, err, api.CodeNetworkFault)
+		leasetest.WantCode(t, err, api.CodeNetworkFault)
 	}
 }
 
 func TestExpiryReleasesWithoutAnyoneAsking(t *testing.T) {
 	net := newCountingNetwork()
-	e := newEnv(t, net)
-	l := e.activate("5.pbs", "skirit82-1")
-	e.clock.advance(59 * time.Minute)
-	e.reap()
-	if got := e.get(l.Job); got.State != api.StateActive {
+	e := leasetest.Start(t, leasetest.Options{Network: net})
+	l := e.Activate("5.pbs", "skirit82-1")
+	e.Clock.Advance(59 * time.Minute)
+	e.Reap()
+	if got := e.Get(l.Job); got.State != api.StateActive {
 		t.Fatalf("lease ended before its TTL: %+v", got)
 	}
-	e.clock.advance(2 * time.Minute)
-	e.reap()
-	got := e.get(l.Job)
+	e.Clock.Advance(2 * time.Minute)
+	e.Reap()
+	got := e.Get(l.Job)
 	if got.State != api.StateReleased || got.Reason != "expired" || net.torn[l.Job] != 1 {
 		t.Fatalf("after expiry: %+v, teardowns %d", got, net.torn[l.Job])
 	}
-	if owner, _ := e.svc.Store().Owner(context.Background(), "brno", l.VLAN); owner != "" {
+	if owner, _ := e.Svc.Store().Owner(context.Background(), "brno", l.VLAN); owner != "" {
 		t.Fatalf("VLAN %d still owned by %s", l.VLAN, owner)
 	}
 }
 
 func TestRenewMovesTheExpiry(t *testing.T) {
-	e := newEnv(t, nil)
-	l := e.activate("5.pbs", "skirit82-1")
-	e.clock.advance(50 * time.Minute)
-	if _, err := e.client(node82Tok).Renew(context.Background(), l.Job, l.Token, 3600); err != nil {
+	e := leasetest.Start(t, leasetest.Options{})
+	l := e.Activate("5.pbs", "skirit82-1")
+	e.Clock.Advance(50 * time.Minute)
+	if _, err := e.Client(leasetest.Node82Token).Renew(context.Background(), l.Job, l.Token, 3600); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(50 * time.Minute)
-	e.reap()
-	if got := e.get(l.Job); got.State != api.StateActive {
+	e.Clock.Advance(50 * time.Minute)
+	e.Reap()
+	if got := e.Get(l.Job); got.State != api.StateActive {
 		t.Fatalf("renewed lease expired: %+v", got)
 	}
-	_, err := e.client(node82Tok).Renew(context.Background(), l.Job, l.Token, 10*24*3600*10)
-	wantCode(t, err, api.CodeBadRequest)
+	_, err := e.Client(leasetest.Node82Token).Renew(context.Background(), l.Job, l.Token, 10*24*3600*10)
+	leasetest.WantCode(t, err, api.CodeBadRequest)
 }
 
 func TestHoldTimeoutAbortsAnUncommittedLease(t *testing.T) {
-	e := newEnv(t, nil)
-	l := e.create("6.pbs", "skirit82-1")
-	e.clock.advance(time.Minute)
-	e.reap()
-	if got := e.get(l.Job); got.State != api.StateHeld {
+	e := leasetest.Start(t, leasetest.Options{})
+	l := e.Create("6.pbs", "skirit82-1")
+	e.Clock.Advance(time.Minute)
+	e.Reap()
+	if got := e.Get(l.Job); got.State != api.StateHeld {
 		t.Fatalf("hold aborted early: %+v", got)
 	}
-	e.clock.advance(2 * time.Minute)
-	e.reap()
-	got := e.get(l.Job)
+	e.Clock.Advance(2 * time.Minute)
+	e.Reap()
+	got := e.Get(l.Job)
 	if got.State != api.StateFailed || got.Reason != "hold_timeout" || got.FailedStarts != 1 {
 		t.Fatalf("after hold timeout: %+v", got)
 	}
-	_, err := e.client(schedTok).Commit(context.Background(), l.Job, l.Token)
-	wantCode(t, err, api.CodeNetworkFault)
+	_, err := e.Client(leasetest.SchedulerToken).Commit(context.Background(), l.Job, l.Token)
+	leasetest.WantCode(t, err, api.CodeNetworkFault)
 }
 
 func TestQuarantineKeepsAReleasedVLANAwhile(t *testing.T) {
-	e := newEnv(t, nil)
+	e := leasetest.Start(t, leasetest.Options{})
 	// A one-VLAN intersection: brno+plzen share 180-199 and 250; take them
 	// all but 250, then release 250's lease and ask again.
 	for i := range 20 {
-		e.create(fmt.Sprintf("fill%d", i), "skirit82-1", "konos23-1")
+		e.Create(fmt.Sprintf("fill%d", i), "skirit82-1", "konos23-1")
 	}
-	last := e.create("last", "skirit82-1", "konos23-1")
+	last := e.Create("last", "skirit82-1", "konos23-1")
 	if last.VLAN != 250 {
 		t.Fatalf("expected the last shared VLAN 250, got %d", last.VLAN)
 	}
-	if _, err := e.client(schedTok).Release(context.Background(), last.Job, last.Token); err != nil {
+	if _, err := e.Client(leasetest.SchedulerToken).Release(context.Background(), last.Job, last.Token); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := e.client(schedTok).Create(context.Background(), client.CreateRequest{Job: "next", Hosts: []string{"skirit82-1", "konos23-1"}})
-	wantCode(t, err, api.CodePoolExhausted)
-	pools, _ := e.client(viewerTok).Pools(context.Background())
+	_, _, err := e.Client(leasetest.SchedulerToken).Create(context.Background(), client.CreateRequest{Job: "next", Hosts: []string{"skirit82-1", "konos23-1"}})
+	leasetest.WantCode(t, err, api.CodePoolExhausted)
+	pools, _ := e.Client(leasetest.ViewerToken).Pools(context.Background())
 	if pools[0].Site != "brno" || pools[0].Quarantined != 1 {
 		t.Fatalf("pools %+v", pools)
 	}
-	e.clock.advance(11 * time.Minute)
-	if l := e.create("next", "skirit82-1", "konos23-1"); l.VLAN != 250 {
+	e.Clock.Advance(11 * time.Minute)
+	if l := e.Create("next", "skirit82-1", "konos23-1"); l.VLAN != 250 {
 		t.Fatalf("after quarantine got %d, want 250", l.VLAN)
 	}
 }
 
 func TestStaleTokenIsRefused(t *testing.T) {
-	e := newEnv(t, nil)
-	c := e.client(schedTok)
+	e := leasetest.Start(t, leasetest.Options{})
+	c := e.Client(leasetest.SchedulerToken)
 	ctx := context.Background()
-	old := e.activate("8.pbs", "skirit82-1")
+	old := e.Activate("8.pbs", "skirit82-1")
 	if _, err := c.Release(ctx, old.Job, old.Token); err != nil {
 		t.Fatal(err)
 	}
-	cur := e.activate("8.pbs", "skirit82-1")
+	cur := e.Activate("8.pbs", "skirit82-1")
 	_, err := c.Release(ctx, cur.Job, old.Token)
-	wantCode(t, err, api.CodeStaleToken)
+	leasetest.WantCode(t, err, api.CodeStaleToken)
 	_, err = c.Renew(ctx, cur.Job, old.Token, 600)
-	wantCode(t, err, api.CodeStaleToken)
+	leasetest.WantCode(t, err, api.CodeStaleToken)
 	_, err = c.Commit(ctx, cur.Job, old.Token)
-	wantCode(t, err, api.CodeStaleToken)
-	if got := e.get(cur.Job); got.State != api.StateActive || got.Token != cur.Token {
+	leasetest.WantCode(t, err, api.CodeStaleToken)
+	if got := e.Get(cur.Job); got.State != api.StateActive || got.Token != cur.Token {
 		t.Fatalf("a stale token changed the lease: %+v", got)
 	}
 	// An admin forces without any token.
-	if l, err := e.client(adminTok).ForceRelease(ctx, cur.Job); err != nil || l.State != api.StateReleased || l.Reason != "forced" {
+	if l, err := e.Client(leasetest.AdminToken).ForceRelease(ctx, cur.Job); err != nil || l.State != api.StateReleased || l.Reason != "forced" {
 		t.Fatalf("force: %+v %v", l, err)
 	}
 }
 
 func TestHostBoundTokenCannotTouchOtherHosts(t *testing.T) {
-	e := newEnv(t, nil)
+	e := leasetest.Start(t, leasetest.Options{})
 	ctx := context.Background()
-	n := e.client(node82Tok)
+	n := e.Client(leasetest.Node82Token)
 	_, _, err := n.Create(ctx, client.CreateRequest{Job: "1.pbs", Hosts: []string{"skurut9-1"}})
-	wantCode(t, err, api.CodeForbidden)
-	theirs := e.create("2.pbs", "skurut9-1")
+	leasetest.WantCode(t, err, api.CodeForbidden)
+	theirs := e.Create("2.pbs", "skurut9-1")
 	_, err = n.Release(ctx, theirs.Job, theirs.Token)
-	wantCode(t, err, api.CodeForbidden)
+	leasetest.WantCode(t, err, api.CodeForbidden)
 	_, err = n.Commit(ctx, theirs.Job, theirs.Token)
-	wantCode(t, err, api.CodeForbidden)
+	leasetest.WantCode(t, err, api.CodeForbidden)
 	// Its own host, even in a lease with others: allowed.
 	l, _, err := n.Create(ctx, client.CreateRequest{Job: "3.pbs", Hosts: []string{"skirit82-1", "skurut9-1"}})
 	if err != nil {
@@ -259,29 +260,29 @@ func TestHostBoundTokenCannotTouchOtherHosts(t *testing.T) {
 
 func TestTwoServersShareOneRedisAndReapEachLeaseOnce(t *testing.T) {
 	net1, net2 := newCountingNetwork(), newCountingNetwork()
-	a := newEnv(t, net1)
-	b := newEnvOn(t, a.redis, a.clock, net2)
+	a := leasetest.Start(t, leasetest.Options{Network: net1})
+	b := leasetest.Start(t, leasetest.Options{Redis: a.Redis, Clock: a.Clock, Network: net2})
 	const n = 40
 	for i := range n {
-		srv := []*env{a, b}[i%2]
-		srv.activate(fmt.Sprintf("%d.pbs", i), "skirit82-1", "skurut9-1")
+		srv := []*leasetest.Server{a, b}[i%2]
+		srv.Activate(fmt.Sprintf("%d.pbs", i), "skirit82-1", "skurut9-1")
 	}
-	a.clock.advance(2 * time.Hour)
+	a.Clock.Advance(2 * time.Hour)
 	var wg sync.WaitGroup
-	for _, e := range []*env{a, b} {
+	for _, e := range []*leasetest.Server{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 5 {
-				e.svc.Reap(context.Background())
+				e.Svc.Reap(context.Background())
 			}
-			e.svc.Wait()
+			e.Svc.Wait()
 		}()
 	}
 	wg.Wait()
 	for i := range n {
 		job := fmt.Sprintf("%d.pbs", i)
-		if got := a.get(job); got.State != api.StateReleased {
+		if got := a.Get(job); got.State != api.StateReleased {
 			t.Fatalf("%s: %s", job, got.State)
 		}
 		if torn := net1.torn[job] + net2.torn[job]; torn != 1 {
@@ -291,31 +292,31 @@ func TestTwoServersShareOneRedisAndReapEachLeaseOnce(t *testing.T) {
 }
 
 func TestReaperRollsBackAnAbandonedCommit(t *testing.T) {
-	e := newEnv(t, nil)
-	l := e.create("4.pbs", "skirit82-1")
+	e := leasetest.Start(t, leasetest.Options{})
+	l := e.Create("4.pbs", "skirit82-1")
 	// A server that died mid-commit: the store says committing, nobody works.
-	if _, err := e.svc.Store().BeginCommit(context.Background(), l.Job, l.Token, false, time.Minute, "dead"); err != nil {
+	if _, err := e.Svc.Store().BeginCommit(context.Background(), l.Job, l.Token, false, time.Minute, "dead"); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(2 * time.Minute)
-	e.reap()
-	if got := e.get(l.Job); got.State != api.StateFailed || got.Reason != "commit_abandoned" {
+	e.Clock.Advance(2 * time.Minute)
+	e.Reap()
+	if got := e.Get(l.Job); got.State != api.StateFailed || got.Reason != "commit_abandoned" {
 		t.Fatalf("abandoned commit: %+v", got)
 	}
 }
 
 func TestHistoryIsKeptThenPurged(t *testing.T) {
-	e := newEnv(t, nil)
-	l := e.activate("3.pbs", "skirit82-1")
-	if _, err := e.client(schedTok).Release(context.Background(), l.Job, l.Token); err != nil {
+	e := leasetest.Start(t, leasetest.Options{})
+	l := e.Activate("3.pbs", "skirit82-1")
+	if _, err := e.Client(leasetest.SchedulerToken).Release(context.Background(), l.Job, l.Token); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := e.client(viewerTok).History(context.Background(), l.Job)
+	ev, err := e.Client(leasetest.ViewerToken).History(context.Background(), l.Job)
 	if err != nil || len(ev) < 4 {
 		t.Fatalf("history %+v %v", ev, err)
 	}
-	e.clock.advance(2 * time.Hour)
-	e.reap()
-	_, err = e.client(viewerTok).Get(context.Background(), l.Job)
-	wantCode(t, err, api.CodeNotFound)
+	e.Clock.Advance(2 * time.Hour)
+	e.Reap()
+	_, err = e.Client(leasetest.ViewerToken).Get(context.Background(), l.Job)
+	leasetest.WantCode(t, err, api.CodeNotFound)
 }

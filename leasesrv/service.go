@@ -78,7 +78,9 @@ type InputError struct{ Msg string }
 
 func (e *InputError) Error() string { return e.Msg }
 
-func badInput(format string, args ...any) error { return &InputError{Msg: fmt.Sprintf(format, args...)} }
+func badInput(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // Hosts resolves names as the schedulers write them to [hosts] names, sorted
 // and distinct, and returns their sites.

@@ -1,0 +1,87 @@
+package vcctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
+)
+
+func run(t *testing.T, srv *leasetest.Server, token string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	full := append([]string{"vcctl", "--server", srv.URL, "--token", token}, args...)
+	code := Main(full, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestLeaseLifeThroughVcctl(t *testing.T) {
+	srv := leasetest.Start(t, leasetest.Options{})
+	adm := leasetest.AdminToken
+	code, out, errOut := run(t, srv, adm, "lease", "create", "--job", "42.pbs", "--owner", "alice", "--host", "skirit82-1", "--host", "skurut9-1", "--ttl", "2h")
+	if code != 0 || !strings.Contains(out, "state:          held") {
+		t.Fatalf("create: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ = run(t, srv, adm, "lease", "commit", "42.pbs"); code != 0 || !strings.Contains(out, "active") {
+		t.Fatalf("commit: %d %q", code, out)
+	}
+	code, out, _ = run(t, srv, adm, "--output", "json", "lease", "show", "42.pbs")
+	var l api.Lease
+	if code != 0 || json.Unmarshal([]byte(out), &l) != nil || l.State != api.StateActive || len(l.Sites) != 2 {
+		t.Fatalf("show json: %d %q", code, out)
+	}
+	if code, out, _ = run(t, srv, adm, "lease", "renew", "42.pbs", "--ttl", "3h"); code != 0 {
+		t.Fatalf("renew with the flag after the job: %d %q", code, out)
+	}
+	if code, out, _ = run(t, srv, adm, "lease", "ls"); code != 0 || !strings.Contains(out, "42.pbs") || !strings.HasPrefix(out, "JOB") {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	if code, out, _ = run(t, srv, adm, "pool", "show"); code != 0 || !strings.Contains(out, "brno") {
+		t.Fatalf("pool show: %d %q", code, out)
+	}
+	if code, out, _ = run(t, srv, adm, "lease", "release", "42.pbs"); code != 0 || !strings.Contains(out, "released") {
+		t.Fatalf("release: %d %q", code, out)
+	}
+	if code, out, _ = run(t, srv, adm, "lease", "show", "42.pbs", "--history"); code != 0 || !strings.Contains(out, "releasing->released") {
+		t.Fatalf("history: %d %q", code, out)
+	}
+	srv.Create("43.pbs", "skirit82-1")
+	if code, out, _ = run(t, srv, adm, "lease", "rm", "--force", "43.pbs"); code != 0 || !strings.Contains(out, "forced") {
+		t.Fatalf("force: %d %q", code, out)
+	}
+}
+
+func TestVcctlErrorsAreOneLineWithTheirExitCode(t *testing.T) {
+	srv := leasetest.Start(t, leasetest.Options{})
+	cases := []struct {
+		name  string
+		token string
+		args  []string
+		code  int
+		msg   string
+	}{
+		{"not found", leasetest.ViewerToken, []string{"lease", "show", "nope.pbs"}, ExitNotFound, "no such lease"},
+		{"refused", leasetest.ViewerToken, []string{"lease", "create", "--job", "1", "--host", "skirit82-1"}, ExitFailure, "may not do this"},
+		{"no job", leasetest.AdminToken, []string{"lease", "show"}, ExitUsage, "needs exactly one JOB"},
+		{"missing flag", leasetest.AdminToken, []string{"lease", "create", "--job", "1"}, ExitUsage, "Required flag"},
+		{"bad output", leasetest.AdminToken, []string{"--output", "yaml", "lease", "ls"}, ExitUsage, "--output must be table or json"},
+		{"bad attr", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "skirit82-1", "--attr", "x"}, ExitUsage, "use KEY=VALUE"},
+		{"pool exhausted or bad host", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "mars"}, ExitFailure, `unknown host "mars"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := run(t, srv, c.token, c.args...)
+			if code != c.code || !strings.Contains(errOut, c.msg) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("got %d %q, want %d and %q on one line", code, errOut, c.code, c.msg)
+			}
+		})
+	}
+	var out, errOut bytes.Buffer
+	code := Main([]string{"vcctl", "--server", "http://127.0.0.1:1", "--token", "x", "lease", "ls"}, &out, &errOut)
+	if code != ExitUnreachable || !strings.HasPrefix(errOut.String(), "vcctl: ") {
+		t.Fatalf("unreachable: %d %q", code, errOut.String())
+	}
+}
