@@ -95,3 +95,11 @@ func TestParseVLANs(t *testing.T) {
 		}
 	}
 }
+
+func TestShippedConfigsAreValid(t *testing.T) {
+	for _, f := range []string{"../../contrib/virtcloud.toml", "../../contrib/demo/virtcloud.toml"} {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
