@@ -1,0 +1,289 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/client"
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/redistest"
+)
+
+// Binaries built once for the whole test run: the real lease server, and
+// vc-prologue / vc-epilogue for the end-to-end runs.
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+func binary(t testing.TB, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "vc-hooks-bin-")
+		if buildErr != nil {
+			return
+		}
+		for _, cmd := range []string{"leasesrv", "vc-prologue", "vc-epilogue", "vc-periodic"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, cmd), "github.com/virtcloud/virtcloud/cmd/"+cmd).CombinedOutput()
+			if err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", cmd, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, name)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+const (
+	nodeSecret  = "node-secret-0123456789"
+	adminSecret = "admin-secret-0123456789"
+)
+
+// leaseServer is a real leasesrv on loopback with its own redis-server.
+type leaseServer struct {
+	URL   string
+	Admin *client.Client
+	cfg   string
+	cmd   *exec.Cmd
+	log   *bytes.Buffer
+	redis string
+}
+
+// serverConfig: one site, hosts nodeA and nodeB (alias nodeb.example.org)
+// with no switch, so a commit needs no device.
+func serverConfig(listen string) string {
+	return fmt.Sprintf(`[server]
+listen = %q
+log_level = "debug"
+[lease]
+min_ttl = "1s"
+grace = "5m"
+[sites.brno]
+vlans = ["100-109"]
+[hosts.nodeA]
+site = "brno"
+[hosts.nodeB]
+site = "brno"
+aliases = ["nodeb.example.org"]
+[hosts.ctl]
+site = "brno"
+[[tokens]]
+name = "node"
+secret = %q
+role = "node"
+[[tokens]]
+name = "admin"
+secret = %q
+role = "admin"
+`, listen, nodeSecret, adminSecret)
+}
+
+func startLeaseServer(t *testing.T) *leaseServer {
+	t.Helper()
+	binary(t, "leasesrv")
+	r := redistest.Start(t)
+	port := redistest.FreePort(t)
+	s := &leaseServer{URL: fmt.Sprintf("http://127.0.0.1:%d", port), redis: r.URL}
+	s.cfg = filepath.Join(t.TempDir(), "server.toml")
+	if err := os.WriteFile(s.cfg, []byte(serverConfig(fmt.Sprintf("127.0.0.1:%d", port))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Admin = client.New(s.URL, adminSecret)
+	s.start(t)
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *leaseServer) start(t *testing.T) {
+	t.Helper()
+	s.log = &bytes.Buffer{}
+	s.cmd = exec.Command(binary(t, "leasesrv"), "serve", "--config", s.cfg, "--redis", s.redis)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := s.Admin.Pools(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			t.Fatalf("leasesrv did not answer: %v\n%s", err, s.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *leaseServer) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+func (s *leaseServer) lease(t *testing.T, job string) *client.Lease {
+	t.Helper()
+	l, err := s.Admin.Get(context.Background(), job)
+	if err != nil {
+		t.Fatalf("get lease %s: %v", job, err)
+	}
+	return l
+}
+
+// node is one host's hook setup: its config file, spool, fake host
+// networking and a PATH with fake scheduler tools.
+type node struct {
+	name   string
+	cfg    string
+	spool  string
+	bin    string // directory of fake tools, first on PATH
+	host   *fakeHost
+	server string
+}
+
+type nodeOpts struct {
+	server string // lease server URL ("" : a closed port)
+	dom0   bool   // give the node a [dom0] table
+	budget string
+	mode   os.FileMode
+}
+
+func newNode(t *testing.T, name string, o nodeOpts) *node {
+	t.Helper()
+	dir := t.TempDir()
+	n := &node{name: name, cfg: filepath.Join(dir, "virtcloud.toml"), spool: filepath.Join(dir, "spool"),
+		bin: filepath.Join(dir, "bin"), host: &fakeHost{jobs: map[string]HostJob{}}, server: o.server}
+	if n.server == "" {
+		n.server = fmt.Sprintf("http://127.0.0.1:%d", redistest.FreePort(t))
+	}
+	if o.budget == "" {
+		o.budget = "20s"
+	}
+	body := fmt.Sprintf("[hooks]\nserver = %q\ntoken = %q\nqueues = [\"vcluster\"]\nhost = %q\nbudget = %q\nspool_dir = %q\nmax_failed_starts = 3\n",
+		n.server, nodeSecret, name, o.budget, n.spool)
+	if o.dom0 {
+		body += fmt.Sprintf("[dom0]\ntrunk = \"eth0\"\nstate_dir = %q\n", filepath.Join(dir, "state"))
+	}
+	if o.mode == 0 {
+		o.mode = 0o600
+	}
+	if err := os.WriteFile(n.cfg, []byte(body), o.mode); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(n.cfg, o.mode)
+	if err := os.MkdirAll(n.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// tool installs a fake scheduler command (qstat, scontrol, scancel,
+// pbsnodes) as a shell script.
+func (n *node) tool(t *testing.T, name, script string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(n.bin, name), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run calls the hook function the way main does, with env as the whole
+// environment.
+func (n *node) run(p Program, args []string, env map[string]string) result {
+	e := map[string]string{"VIRTCLOUD_CONFIG": n.cfg, "PATH": n.bin + ":/bin:/usr/bin"}
+	for k, v := range env {
+		e[k] = v
+	}
+	var out, errb bytes.Buffer
+	code := Main(p, Env{Args: args, Getenv: func(k string) string { return e[k] }, Stdout: &out, Stderr: &errb,
+		OpenHost: n.host.open, Hostname: func() (string, error) { return n.name, nil }})
+	return result{code, out.String(), errb.String()}
+}
+
+// fakeHost stands in for the dom0 package: this kernel has no 802.1Q.
+type fakeHost struct {
+	mu       sync.Mutex
+	jobs     map[string]HostJob
+	setups   int
+	cleanups int
+	fail     error
+}
+
+func (f *fakeHost) open(*config.Dom0, *slog.Logger) (Host, error) { return f, nil }
+
+func (f *fakeHost) Setup(_ context.Context, j HostJob) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return "", f.fail
+	}
+	f.setups++
+	j.Bridge = fmt.Sprintf("br%d", j.VLAN)
+	f.jobs[j.Job] = j
+	return j.Bridge, nil
+}
+
+func (f *fakeHost) Cleanup(_ context.Context, job string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups++
+	delete(f.jobs, job)
+	return nil
+}
+
+func (f *fakeHost) Jobs(context.Context) ([]HostJob, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []HostJob
+	for _, j := range f.jobs {
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+func (f *fakeHost) has(job string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.jobs[job]
+	return ok
+}
+
+func mustContain(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s = %q, want it to contain %q", what, got, w)
+		}
+	}
+}
+
