@@ -220,18 +220,23 @@ func (d *Driver) send(ctx context.Context, s *session, c switchdrv.Change, lines
 	if len(dl.Commit) == 0 {
 		return failure
 	}
-	finish := append(slices.Clone(dl.Commit), dl.ConfigExit...)
+	// Commit only a batch without errors, and leave only after the commit
+	// has answered: leaving with uncommitted changes makes Junos ask.
+	if failure == nil {
+		rs, err = s.run(ctx, dl.Commit)
+		if err != nil {
+			return d.wrap(c.VLAN, err)
+		}
+		failure = d.firstFailure(c, rs)
+	}
+	finish := dl.ConfigExit
 	if failure != nil {
 		finish = append(slices.Clone(dl.Abort), dl.ConfigExit...)
 	}
-	rs, err = s.run(ctx, finish)
-	if err != nil {
+	if _, err := s.run(ctx, finish); err != nil {
 		return errors.Join(failure, d.wrap(c.VLAN, err))
 	}
-	if failure != nil {
-		return failure
-	}
-	return d.firstFailure(c, rs)
+	return failure
 }
 
 // firstFailure matches each command's output against the error patterns and
@@ -283,7 +288,7 @@ func (d *Driver) state(ctx context.Context, vid int) (*session, *State, error) {
 		if err != nil {
 			return nil, nil, d.wrap(vid, err)
 		}
-		rs, err := s.run(ctx, d.dialect.State)
+		rs, err := d.runState(ctx, s)
 		if err != nil {
 			d.drop()
 			var f *dialFailure
@@ -306,6 +311,22 @@ func (d *Driver) state(ctx context.Context, vid int) (*session, *State, error) {
 		}
 		return s, st, nil
 	}
+}
+
+// runState sends the state commands, in one batch when paging is off.
+func (d *Driver) runState(ctx context.Context, s *session) ([]result, error) {
+	if len(d.dialect.PagingOff) > 0 {
+		return s.run(ctx, d.dialect.State)
+	}
+	var rs []result
+	for _, c := range d.dialect.State {
+		r, err := s.run(ctx, []string{c})
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r...)
+	}
+	return rs, nil
 }
 
 // session returns the open session or dials a new one.

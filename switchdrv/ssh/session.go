@@ -27,6 +27,10 @@ type session struct {
 	out    chan []byte // chunks read from the shell; closed at EOF
 	buf    []byte
 	broken bool // state unknown (timeout, EOF): never reuse
+	// typedAhead is set while several commands are in flight: a pager then
+	// eats the next command's first character, so it is an error.
+	typedAhead bool
+	paged      bool
 }
 
 var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
@@ -281,7 +285,9 @@ func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
 	if err := s.write(strings.Join(cmds, "\n") + "\n"); err != nil {
 		return nil, err
 	}
+	s.typedAhead = len(cmds) > 1
 	rs, err := s.read(ctx, len(cmds), false)
+	s.typedAhead = false
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +304,10 @@ func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
 // end of what the device sent. With single set, a password prompt counts too.
 func (s *session) read(ctx context.Context, n int, single bool) ([]result, error) {
 	for {
+		if s.paged {
+			s.broken = true
+			return nil, &dialFailure{switchdrv.BadAnswer, errors.New("the switch paged its output in the middle of a batch (paging_off did not take effect)")}
+		}
 		if rs, ok := s.split(n, single); ok {
 			return rs, nil
 		}
@@ -327,7 +337,11 @@ func (s *session) clean() {
 	if s.d.moreRE != nil {
 		if loc := s.d.moreRE.FindIndex(b); loc != nil {
 			b = append(b[:loc[0]:loc[0]], b[loc[1]:]...)
-			s.write(" ")
+			if s.typedAhead {
+				s.paged = true
+			} else {
+				s.write(" ")
+			}
 		}
 	}
 	s.buf = b
