@@ -34,8 +34,7 @@ func bg(t testing.TB) context.Context {
 // createAndGo gets createAndWait, the columns, then active.
 func TestCreateAndGoRefused(t *testing.T) {
 	for _, refuse := range []bool{false, true} {
-		a := startFake(t, readSnmprec(t, "dlink-des3200-18"))
-		a.refuseCreateAndGo = refuse
+		a := startFake(t, readSnmprec(t, "dlink-des3200-18"), func(a *fakeAgent) { a.refuseCreateAndGo = refuse })
 		d := openFake(t, a, 5*time.Second)
 		if err := d.Apply(bg(t), switchdrv.Change{VLAN: 100, Name: "vc-100", Add: []string{"3", "4"}}); err != nil {
 			t.Fatalf("refuse=%v: %v", refuse, err)
@@ -44,7 +43,7 @@ func TestCreateAndGoRefused(t *testing.T) {
 			t.Fatalf("refuse=%v: row status %v, want active", refuse, v.Value)
 		}
 		var statuses []any
-		for _, pdu := range a.sets {
+		for _, pdu := range a.setPDUs() {
 			for _, v := range pdu {
 				if strings.HasPrefix(v.Name, oidStaticRowStatus) {
 					statuses = append(statuses, v.Value)
@@ -105,8 +104,7 @@ func TestRefusals(t *testing.T) {
 		{"noSuchInstance on create", func(a *fakeAgent) { a.setNoSuch = true }, switchdrv.Change{VLAN: 200, Add: []string{"7"}}, "NoSuchInstance"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := startFake(t, readSnmprec(t, "dlink-des3200-18"))
-			tc.set(a)
+			a := startFake(t, readSnmprec(t, "dlink-des3200-18"), tc.set)
 			d := openFake(t, a, 5*time.Second)
 			err := d.Apply(bg(t), tc.change)
 			if !errors.Is(err, switchdrv.ErrRejected) || !strings.Contains(err.Error(), tc.want) {
@@ -162,8 +160,7 @@ func TestReports(t *testing.T) {
 		".1.3.6.1.6.3.15.1.1.1.0": "usmStatsUnsupportedSecLevels",
 	} {
 		t.Run(want, func(t *testing.T) {
-			a := startFake(t, nil)
-			a.report = oid
+			a := startFake(t, nil, func(a *fakeAgent) { a.report = oid })
 			cfg := &config.Switch{Driver: "snmp", Address: a.addr, Version: "3", User: "u", AuthProtocol: "SHA256", AuthKey: "auth-key-1",
 				PrivProtocol: "AES", PrivKey: "priv-key-1", Timeout: config.Duration{Duration: 2 * time.Second}}
 			d, err := New(cfg, switchdrv.Options{Name: "fake"})
@@ -182,8 +179,7 @@ func TestReports(t *testing.T) {
 // An agent that answered the read but not the SET timed out; one that never
 // answers gives no answer.
 func TestSilence(t *testing.T) {
-	a := startFake(t, readSnmprec(t, "dlink-des3200-18"))
-	a.silentSets = true
+	a := startFake(t, readSnmprec(t, "dlink-des3200-18"), func(a *fakeAgent) { a.silentSets = true })
 	d := openFake(t, a, 600*time.Millisecond)
 	if err := d.Apply(bg(t), switchdrv.Change{VLAN: 100, Add: []string{"1"}}); !errors.Is(err, switchdrv.ErrTimedOut) {
 		t.Fatalf("err = %v, want timed out", err)

@@ -44,7 +44,9 @@ type fakeAgent struct {
 
 const fakeEngineID = "\x80\x00\x1f\x88\x04fake-agent"
 
-func startFake(t testing.TB, mib []gosnmp.SnmpPDU) *fakeAgent {
+// startFake serves mib; configure sets the agent's behaviour before it
+// starts serving.
+func startFake(t testing.TB, mib []gosnmp.SnmpPDU, configure ...func(a *fakeAgent)) *fakeAgent {
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +56,9 @@ func startFake(t testing.TB, mib []gosnmp.SnmpPDU) *fakeAgent {
 		a.mib[v.Name] = v
 	}
 	a.index()
+	for _, f := range configure {
+		f(a)
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); a.serve() }()
 	t.Cleanup(func() { c.Close(); <-done })
@@ -254,6 +259,13 @@ func creates(vs []gosnmp.SnmpPDU) bool {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// setPDUs returns the SET PDUs received so far.
+func (a *fakeAgent) setPDUs() [][]gosnmp.SnmpPDU {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.sets)
+}
 
 // counts returns the requests answered so far: reads and SET PDUs.
 func (a *fakeAgent) counts() (gets, sets int) {
