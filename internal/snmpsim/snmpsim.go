@@ -9,6 +9,11 @@
 //	ag := snmpsim.Start(t, snmpsim.Options{Recording: "arista-dcs-7150s"})
 //	// ag.Addr is "127.0.0.1:PORT", community ag.Community ("private").
 //
+// Port names the driver accepts (ifName): the Arista has Ethernet1 to
+// Ethernet52, Management1 and Port-Channel1; the D-Link 1 to 18. Recorded
+// VLANs: Arista 1, 40, 41, 80, 90; D-Link 1, 40, 41, 1113; Brocade 1.
+// [Agent.Switch] gives a configuration table for the snmp driver.
+//
 // snmpsim is not a real switch (RowStatus is stored as written, a SET it
 // cannot honour answers noError with a noSuchInstance varbind, a wrong
 // community or key gets no answer at all); test drivers' handling of those
@@ -32,6 +37,8 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/virtcloud/virtcloud/internal/config"
 )
 
 // Recordings of real switches shipped in the repository.
@@ -75,6 +82,29 @@ type Agent struct {
 	// Database is the sqlite file holding the writable Q-BRIDGE subtree.
 	Database string
 	dir      string
+	users    []V3User
+}
+
+// Switch returns a [switches] table for the snmp driver that reaches this
+// agent: SNMPv2c when user is "", else SNMPv3 as that user (one of
+// Options.V3) with the context name set to the community.
+func (a *Agent) Switch(user string) *config.Switch {
+	c := &config.Switch{Driver: "snmp", Address: a.Addr, VLANName: "vc-{vid}", Version: "2c", Community: a.Community}
+	for _, u := range a.users {
+		if u.Name == user && user != "" {
+			c.Version, c.Community, c.User, c.Context = "3", "", u.Name, a.Community
+			c.AuthProtocol, c.AuthKey = strings.ToLower(u.AuthProto), u.AuthKey
+			c.PrivProtocol, c.PrivKey = driverPriv[strings.ToUpper(u.PrivProto)], u.PrivKey
+		}
+	}
+	return c
+}
+
+// driverPriv maps snmpsimd's privacy names to the snmp driver's.
+var driverPriv = map[string]string{
+	"": "", "DES": "des", "AES": "aes", "AES128": "aes",
+	"AES192": "aes192c", "AES256": "aes256c", // Reeder
+	"AES192BLMT": "aes192", "AES256BLMT": "aes256", // Blumenthal
 }
 
 // Dir returns the directory of the recordings inside the repository.
@@ -122,7 +152,7 @@ func start(tb testing.TB, o Options) (*Agent, error) {
 		return nil, err
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
-	a := &Agent{Community: o.Community, dir: dir, Database: filepath.Join(dir, "db", "qbridge.db")}
+	a := &Agent{Community: o.Community, dir: dir, Database: filepath.Join(dir, "db", "qbridge.db"), users: o.V3}
 	for _, d := range []string{"data", "db", "cache"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err

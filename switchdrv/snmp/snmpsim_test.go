@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,14 +40,18 @@ func startAgent(t *testing.T, recording string) *snmpsim.Agent {
 	return snmpsim.Start(t, snmpsim.Options{Recording: recording, Community: "private", V3: users})
 }
 
-func v2c(ag *snmpsim.Agent) *config.Switch {
-	return &config.Switch{Driver: "snmp", Address: ag.Addr, Version: "2c", Community: ag.Community}
-}
+func v2c(ag *snmpsim.Agent) *config.Switch { return ag.Switch("") }
 
-func v3(ag *snmpsim.Agent, i int, context string) *config.Switch {
+// v3 configures user i; snmpsim.Agent.Switch must name the protocols as
+// the table above does.
+func v3(t *testing.T, ag *snmpsim.Agent, i int, context string) *config.Switch {
 	u := v3Users[i]
-	return &config.Switch{Driver: "snmp", Address: ag.Addr, Version: "3", User: u.sim.Name,
-		AuthProtocol: u.authProto, AuthKey: u.sim.AuthKey, PrivProtocol: u.priv, PrivKey: u.sim.PrivKey, Context: context}
+	c := ag.Switch(u.sim.Name)
+	if !strings.EqualFold(c.AuthProtocol, u.authProto) || c.PrivProtocol != strings.ToLower(u.priv) || c.Version != "3" {
+		t.Fatalf("snmpsim config for %s: %+v", u.sim.Name, c)
+	}
+	c.Context = context
+	return c
 }
 
 // managed is the VLAN range the tests own, plus the recorded VLANs a test
@@ -154,10 +159,10 @@ func TestLifecycle(t *testing.T) {
 				lifecycle(t, d, 3001, tc.ports)
 			})
 			t.Run("v3-context", func(t *testing.T) {
-				lifecycle(t, open(t, v3(ag, 0, "private")), 3002, tc.ports)
+				lifecycle(t, open(t, v3(t, ag, 0, "private")), 3002, tc.ports)
 			})
 			t.Run("v3-empty-context", func(t *testing.T) {
-				lifecycle(t, open(t, v3(ag, 0, "")), 3003, tc.ports)
+				lifecycle(t, open(t, v3(t, ag, 0, "")), 3003, tc.ports)
 			})
 		})
 	}
@@ -168,7 +173,7 @@ func TestV3Protocols(t *testing.T) {
 	ag := startAgent(t, snmpsim.Arista)
 	for i, u := range v3Users {
 		t.Run(u.sim.Name, func(t *testing.T) {
-			d := open(t, v3(ag, i, "private"))
+			d := open(t, v3(t, ag, i, "private"))
 			wantVLAN(t, d, 80, "VLAN0080", []string{"Ethernet47", "Ethernet48", "Port-Channel1"}, []string{"Ethernet39", "Ethernet40", "Ethernet43", "Ethernet44"})
 			mustApply(t, d, switchdrv.Change{VLAN: 3010 + i, Name: "vc", Add: []string{"Ethernet3"}})
 			wantVLAN(t, d, 3010+i, "vc", []string{"Ethernet3"}, nil)
@@ -304,7 +309,7 @@ func TestWrongCredentials(t *testing.T) {
 	ag := startAgent(t, snmpsim.DLink)
 	short := config.Duration{Duration: 400 * time.Millisecond}
 	bad := func(f func(c *config.Switch)) *config.Switch {
-		c := v3(ag, 0, "private")
+		c := v3(t, ag, 0, "private")
 		f(c)
 		c.Timeout = short
 		return c
