@@ -115,6 +115,8 @@ func (s *Service) classify(err error) *httpError {
 		return &httpError{status: http.StatusConflict, code: api.CodeStaleToken, msg: "the token is not the lease's current token (a newer grant exists, or the token is wrong)"}
 	case errors.As(err, &se):
 		return &httpError{status: http.StatusConflict, code: api.CodeBadState, msg: "the lease is " + se.State}
+	case errors.Is(err, ErrNetworkFault):
+		return &httpError{status: http.StatusServiceUnavailable, code: api.CodeNetworkFault, msg: err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &httpError{status: 499, code: "canceled", msg: "request canceled"}
 	}

@@ -1,15 +1,276 @@
 package leasesrv
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/failpoint"
+	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	"github.com/virtcloud/virtcloud/switchdrv"
+	_ "github.com/virtcloud/virtcloud/switchdrv/snmp" // registers "snmp"
+	_ "github.com/virtcloud/virtcloud/switchdrv/ssh"  // registers "ssh"
 )
 
 // NewNetwork builds the network the configuration describes. With no
 // switches configured every host is pre-provisioned and a lease only
 // reserves its VLAN.
 func NewNetwork(cfg *config.Config, st *store.Store, log *slog.Logger) (Network, error) {
-	return NoNetwork{}, nil
+	if len(cfg.Switches) == 0 {
+		return NoNetwork{}, nil
+	}
+	return NewSwitchNetwork(cfg, st, log), nil
+}
+
+// SwitchNetwork applies plans to switches as journaled transactions: the
+// plan and intent go to Redis before any device is touched, the switches of
+// a plan are changed in parallel, each under a per-switch lock re-checked
+// with the lease's token right before the device write, and a failed apply
+// undoes its completed steps in reverse.
+type SwitchNetwork struct {
+	cfg *config.Config
+	st  *store.Store
+	log *slog.Logger
+
+	mu      sync.Mutex
+	drivers map[string]switchdrv.Driver
+}
+
+// NewSwitchNetwork opens drivers lazily, on first use of each switch.
+func NewSwitchNetwork(cfg *config.Config, st *store.Store, log *slog.Logger) *SwitchNetwork {
+	return &SwitchNetwork{cfg: cfg, st: st, log: log, drivers: map[string]switchdrv.Driver{}}
+}
+
+// Driver returns the open driver of a configured switch.
+func (n *SwitchNetwork) Driver(name string) (switchdrv.Driver, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if d := n.drivers[name]; d != nil {
+		return d, nil
+	}
+	sw := n.cfg.Switches[name]
+	if sw == nil {
+		return nil, fmt.Errorf("no switch %q in the configuration", name)
+	}
+	pool := n.cfg.SitePool(sw.Site)
+	d, err := switchdrv.Open(sw, switchdrv.Options{Name: name, Logger: n.log,
+		Managed: func(vid int) bool { _, ok := slices.BinarySearch(pool, vid); return ok }})
+	if err != nil {
+		return nil, err
+	}
+	n.drivers[name] = d
+	return d, nil
+}
+
+// Close closes every open driver.
+func (n *SwitchNetwork) Close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for name, d := range n.drivers {
+		d.Close()
+		delete(n.drivers, name)
+	}
+}
+
+// Managed reports whether a VLAN belongs to VirtCloud on a switch.
+func (n *SwitchNetwork) Managed(sw string, vid int) bool {
+	s := n.cfg.Switches[sw]
+	if s == nil {
+		return false
+	}
+	_, ok := slices.BinarySearch(n.cfg.SitePool(s.Site), vid)
+	return ok
+}
+
+func (n *SwitchNetwork) vlanName(sw string, vid int) string {
+	return switchdrv.RenderName(n.cfg.Switches[sw].VLANName, vid)
+}
+
+// step is one switch's part of a transaction.
+type step struct {
+	sw     string
+	change switchdrv.Change
+}
+
+// Apply configures a lease's plan. On failure it undoes what it did and
+// returns the first error; the lease then fails.
+func (n *SwitchNetwork) Apply(ctx context.Context, l *api.Lease) error {
+	p, err := plan.For(n.cfg, l)
+	if err != nil || len(p) == 0 {
+		return err
+	}
+	var steps []step
+	for _, sw := range p.Switches() {
+		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Add: p[sw]}})
+	}
+	j := &store.Journal{Job: l.Job, Token: l.Token, Intent: "apply", VLAN: l.VLAN, Plan: p, Started: time.Now().UTC()}
+	if err := n.st.JournalBegin(ctx, j); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	failpoint.Hit("apply.after-journal")
+	started, err := n.run(ctx, l, "apply", api.StateCommitting, steps)
+	if err == nil {
+		return n.st.JournalEnd(ctx, l.Job)
+	}
+	if uerr := n.undo(context.WithoutCancel(ctx), l, p, started, api.StateCommitting); uerr != nil {
+		n.log.Error("undo incomplete: the reconciler will remove what is left", "job", l.Job, "vlan", l.VLAN, "err", uerr)
+		return errors.Join(err, uerr)
+	}
+	return errors.Join(err, n.st.JournalEnd(context.WithoutCancel(ctx), l.Job))
+}
+
+// undo removes, in reverse order, the steps an apply started.
+func (n *SwitchNetwork) undo(ctx context.Context, l *api.Lease, p plan.Plan, started []string, state string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Server.SwitchTimeout.Duration*2)
+	defer cancel()
+	var errs []error
+	for _, sw := range slices.Backward(started) {
+		st := step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Remove: p[sw], Delete: true}}
+		if err := n.do(ctx, l, state, st); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n.st.JournalStep(ctx, l.Job, sw, "undone")
+	}
+	return errors.Join(errs...)
+}
+
+// Teardown removes a lease's whole plan and the VLAN from its switches. It
+// returns an error until every switch has answered; the caller retries.
+func (n *SwitchNetwork) Teardown(ctx context.Context, l *api.Lease) error {
+	p, err := plan.For(n.cfg, l)
+	if err != nil || len(p) == 0 {
+		return err
+	}
+	var steps []step
+	for _, sw := range slices.Backward(p.Switches()) {
+		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Remove: p[sw], Delete: true}})
+	}
+	j := &store.Journal{Job: l.Job, Token: l.Token, Intent: "teardown", VLAN: l.VLAN, Remove: p, Delete: p.Switches(), Started: time.Now().UTC()}
+	if err := n.st.JournalBegin(ctx, j); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	failpoint.Hit("teardown.after-journal")
+	// A teardown runs for a releasing lease, or for a committing one that is
+	// being rolled back.
+	if _, err := n.run(ctx, l, "teardown", api.StateReleasing+","+api.StateCommitting, steps); err != nil {
+		return err
+	}
+	return n.st.JournalEnd(ctx, l.Job)
+}
+
+// Move applies the difference between a lease's plan before and after a
+// migration: new ports first, then the ports and switches it leaves.
+func (n *SwitchNetwork) Move(ctx context.Context, from, to *api.Lease) error {
+	pf, err := plan.For(n.cfg, from)
+	if err != nil {
+		return err
+	}
+	pt, err := plan.For(n.cfg, to)
+	if err != nil {
+		return err
+	}
+	add, remove, gone := plan.Diff(pf, pt)
+	var adds, removes []step
+	for _, sw := range add.Switches() {
+		adds = append(adds, step{sw, switchdrv.Change{VLAN: to.VLAN, Name: n.vlanName(sw, to.VLAN), Add: add[sw]}})
+	}
+	for _, sw := range remove.Switches() {
+		removes = append(removes, step{sw, switchdrv.Change{VLAN: to.VLAN, Name: n.vlanName(sw, to.VLAN), Remove: remove[sw], Delete: slices.Contains(gone, sw)}})
+	}
+	if len(adds)+len(removes) == 0 {
+		return nil
+	}
+	j := &store.Journal{Job: to.Job, Token: to.Token, Intent: "patch", VLAN: to.VLAN, Plan: add, Remove: remove, Delete: gone, Started: time.Now().UTC()}
+	if err := n.st.JournalBegin(ctx, j); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if started, err := n.run(ctx, to, "patch", api.StateActive, adds); err != nil {
+		if uerr := n.undo(context.WithoutCancel(ctx), to, add, started, api.StateActive); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		return errors.Join(err, n.st.JournalEnd(context.WithoutCancel(ctx), to.Job))
+	}
+	if _, err := n.run(ctx, to, "patch", api.StateActive, removes); err != nil {
+		return err
+	}
+	return n.st.JournalEnd(ctx, to.Job)
+}
+
+// run executes steps in parallel, bounded, and returns the switches whose
+// step started (in start order) and the first error.
+func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op, states string, steps []step) ([]string, error) {
+	var (
+		mu      sync.Mutex
+		started []string
+		done    atomic.Int32
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n.cfg.Server.Parallel)
+	for _, st := range steps {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // another step failed: start nothing new
+			}
+			mu.Lock()
+			started = append(started, st.sw)
+			mu.Unlock()
+			if err := n.do(gctx, l, states, st); err != nil {
+				n.st.JournalStep(context.WithoutCancel(ctx), l.Job, st.sw, "failed")
+				n.record(ctx, l, op, st.sw, err)
+				return err
+			}
+			n.record(ctx, l, op, st.sw, nil)
+			failpoint.Hit(fmt.Sprintf("%s.after-step-%d", op, done.Add(1)))
+			return nil
+		})
+	}
+	err := g.Wait()
+	return started, err
+}
+
+// do runs one step under the switch's lock, re-checking lock and lease
+// right before the device write.
+func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, states string, st step) error {
+	sw := n.cfg.Switches[st.sw]
+	drv, err := n.Driver(st.sw)
+	if err != nil {
+		return err
+	}
+	timeout := sw.Timeout.Duration
+	lock, err := n.st.LockSwitch(ctx, st.sw, 2*timeout+5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer n.st.Unlock(context.WithoutCancel(ctx), lock)
+	if err := n.st.Guard(ctx, lock, l.Job, l.Token, states); err != nil {
+		return fmt.Errorf("switch %s: not writing for lease %s: %w", st.sw, l.Job, err)
+	}
+	if err := n.st.JournalStep(ctx, l.Job, st.sw, "started"); err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := drv.Apply(dctx, st.change); err != nil {
+		return err
+	}
+	return n.st.JournalStep(ctx, l.Job, st.sw, "done")
+}
+
+func (n *SwitchNetwork) record(ctx context.Context, l *api.Lease, op, sw string, err error) {
+	e := api.Event{At: time.Now().UTC(), Actor: "leasesrv", Action: op + " " + sw, Result: "ok"}
+	if err != nil {
+		e.Result, e.Detail = "error", oneLine(err)
+	}
+	n.st.Record(context.WithoutCancel(ctx), l.Job, e)
 }

@@ -2,9 +2,11 @@ package leasesrv
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/plan"
 )
 
 // Patch moves hosts into or out of a live lease (migration, seed DC 10). A
@@ -36,19 +38,23 @@ func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, act
 		}
 		names = slices.DeleteFunc(names, func(h string) bool { return slices.Contains(remove, h) })
 	}
-	hosts, sites, err := s.resolveHosts(names)
+	hosts, _, err := s.resolveHosts(names)
 	if err != nil {
 		return nil, badInput("remove_hosts: a lease keeps at least one host")
 	}
-	if l.State == api.StateActive {
-		next := *l
-		next.Hosts, next.Sites = hosts, sites
-		if err := s.net.Apply(ctx, &next); err != nil {
-			return nil, err
-		}
-	}
+	sites := plan.Sites(s.cfg, hosts, l.Attributes)
+	// The store first: it reserves the VLAN at new sites (or refuses), and
+	// checks the token, before any device is touched.
 	if err := s.st.Patch(ctx, job, r.Token, hosts, sites, actor); err != nil {
 		return nil, err
+	}
+	next := *l
+	next.Hosts, next.Sites = hosts, sites
+	if l.State == api.StateActive {
+		if err := s.net.Move(ctx, l, &next); err != nil {
+			s.st.Patch(context.WithoutCancel(ctx), job, r.Token, l.Hosts, l.Sites, actor)
+			return nil, fmt.Errorf("%w: %v", ErrNetworkFault, err)
+		}
 	}
 	return s.st.Get(ctx, job)
 }

@@ -18,22 +18,30 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
-// Network configures and removes what a lease needs on the devices. Both
-// calls are idempotent, so a retry or a replay after a crash is harmless.
+// Network configures and removes what a lease needs on the devices. Every
+// call is idempotent, so a retry or a replay after a crash is harmless.
 type Network interface {
+	// Apply configures the lease's plan, all or nothing: on failure it has
+	// undone its own steps before it returns.
 	Apply(ctx context.Context, l *api.Lease) error
+	// Teardown removes the lease's whole plan; it fails until every device
+	// answered, and the caller retries.
 	Teardown(ctx context.Context, l *api.Lease) error
+	// Move applies the difference between two host sets of a live lease.
+	Move(ctx context.Context, from, to *api.Lease) error
 }
 
 // NoNetwork is the network of a site whose hosts are all pre-provisioned: a
 // lease only reserves its VLAN.
 type NoNetwork struct{}
 
-func (NoNetwork) Apply(context.Context, *api.Lease) error    { return nil }
-func (NoNetwork) Teardown(context.Context, *api.Lease) error { return nil }
+func (NoNetwork) Apply(context.Context, *api.Lease) error            { return nil }
+func (NoNetwork) Teardown(context.Context, *api.Lease) error         { return nil }
+func (NoNetwork) Move(context.Context, *api.Lease, *api.Lease) error { return nil }
 
 // Service is the lease logic between the HTTP API and the store.
 type Service struct {
@@ -143,7 +151,7 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	if len(r.Owner) > 64 || strings.ContainsAny(r.Owner, "\x00\r\n") {
 		return nil, false, badInput("owner: at most 64 characters on one line")
 	}
-	hosts, sites, err := s.resolveHosts(r.Hosts)
+	hosts, _, err := s.resolveHosts(r.Hosts)
 	if err != nil {
 		return nil, false, err
 	}
@@ -154,6 +162,7 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	if err := s.checkAttributes(r.Attributes); err != nil {
 		return nil, false, err
 	}
+	sites := plan.Sites(s.cfg, hosts, r.Attributes)
 	l, created, err := s.st.Create(ctx, store.Grant{Job: r.Job, Owner: r.Owner, Hosts: hosts, Sites: sites,
 		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor})
 	s.metrics.op("create", err)
@@ -278,17 +287,21 @@ func (s *Service) apply(ctx context.Context, l *api.Lease, actor string) {
 	actx, cancel := context.WithTimeout(ctx, p.CommitTimeout.Duration)
 	err := s.net.Apply(actx, l)
 	cancel()
-	if err == nil {
-		err = s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateActive, "", p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
-		if err == nil {
-			s.log.Info("lease active", "job", l.Job, "vlan", l.VLAN)
-			return
+	if err != nil {
+		// Apply undid its own steps: the lease fails and its VLAN goes back.
+		s.log.Warn("commit failed and was undone", "job", l.Job, "vlan", l.VLAN, "err", err)
+		if serr := s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateFailed, "network_fault: "+oneLine(err), p.Quarantine.Duration, p.HistoryRetention.Duration, actor); serr != nil {
+			s.log.Info("failed commit settled elsewhere", "job", l.Job, "err", serr)
 		}
-		s.log.Warn("lease moved on while it was committed", "job", l.Job, "err", err)
-	} else {
-		s.log.Warn("commit failed, rolling back", "job", l.Job, "vlan", l.VLAN, "err", err)
+		return
 	}
-	s.rollback(ctx, l, "network_fault: "+oneLine(err), actor)
+	err = s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateActive, "", p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
+	if err == nil {
+		s.log.Info("lease active", "job", l.Job, "vlan", l.VLAN)
+		return
+	}
+	// Released or forced meanwhile: whoever moved it tears the network down.
+	s.log.Warn("lease moved on while it was committed", "job", l.Job, "err", err)
 }
 
 // rollback removes what a failed or abandoned commit left and fails the lease.

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Journal is the record of one multi-switch change of one lease, written
+// before any device is touched. Steps move from started to done (or undone);
+// a journal left in Redis means the change did not finish, and whoever takes
+// the lease over reads it to know which switches may carry what.
+type Journal struct {
+	Job     string              `json:"job"`
+	Token   int64               `json:"token"`
+	Intent  string              `json:"intent"` // apply | teardown | patch
+	VLAN    int                 `json:"vlan"`
+	Plan    map[string][]string `json:"plan"`   // switch -> ports to add (apply, patch)
+	Remove  map[string][]string `json:"remove"` // switch -> ports to remove (teardown, patch)
+	Delete  []string            `json:"delete"` // switches where the VLAN goes away
+	Started time.Time           `json:"started"`
+	Steps   map[string]string   `json:"steps"` // switch -> started | done | undone | failed
+}
+
+func journalKey(job string) string { return Prefix + "journal:" + job }
+
+// JournalBegin writes the intent and the plan. With WaitReplicas it returns
+// only once the replicas have them, so a failover cannot lose a journal of
+// devices already being changed.
+func (s *Store) JournalBegin(ctx context.Context, j *Journal) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(p redis.Pipeliner) {
+		p.Del(ctx, journalKey(j.Job))
+		p.HSet(ctx, journalKey(j.Job), "intent", string(b))
+		p.SAdd(ctx, Prefix+"journals", j.Job)
+	})
+}
+
+// JournalStep records a step's progress.
+func (s *Store) JournalStep(ctx context.Context, job, sw, status string) error {
+	return s.write(ctx, func(p redis.Pipeliner) { p.HSet(ctx, journalKey(job), "step:"+sw, status) })
+}
+
+// JournalEnd removes a finished journal.
+func (s *Store) JournalEnd(ctx context.Context, job string) error {
+	return s.write(ctx, func(p redis.Pipeliner) {
+		p.Del(ctx, journalKey(job))
+		p.SRem(ctx, Prefix+"journals", job)
+	})
+}
+
+// JournalGet reads a journal; nil when there is none.
+func (s *Store) JournalGet(ctx context.Context, job string) (*Journal, error) {
+	m, err := s.rdb.HGetAll(ctx, journalKey(job)).Result()
+	if err != nil || len(m) == 0 {
+		return nil, err
+	}
+	var j Journal
+	if err := json.Unmarshal([]byte(m["intent"]), &j); err != nil {
+		return nil, fmt.Errorf("journal of %s: %w", job, err)
+	}
+	j.Steps = map[string]string{}
+	for k, v := range m {
+		if sw, ok := cutPrefix(k, "step:"); ok {
+			j.Steps[sw] = v
+		}
+	}
+	return &j, nil
+}
+
+// Journals lists the jobs with an unfinished journal.
+func (s *Store) Journals(ctx context.Context) ([]string, error) {
+	return s.rdb.SMembers(ctx, Prefix+"journals").Result()
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return "", false
+}
+
+// write runs a pipeline; with WaitReplicas, WAIT rides in the same pipeline
+// on the same connection.
+func (s *Store) write(ctx context.Context, f func(p redis.Pipeliner)) error {
+	var wait *redis.Cmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		f(p)
+		return nil
+	})
+	if err != nil || s.WaitReplicas <= 0 {
+		return err
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		wait = p.Do(ctx, "WAIT", s.WaitReplicas, s.WaitTimeout.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n, _ := wait.Int(); n < s.WaitReplicas {
+		return fmt.Errorf("%w: %d of %d replicas acknowledged", ErrNotReplicated, n, s.WaitReplicas)
+	}
+	return nil
+}
+
+// Lock is a per-switch lock that serialises device changes across every
+// lease server sharing the store.
+type Lock struct {
+	key, value string
+	ttl        time.Duration
+}
+
+// ErrLockLost means another process owns the switch now: stop writing.
+var ErrLockLost = errors.New("switch lock lost")
+
+// LockSwitch waits until it holds the switch's lock or ctx ends. The lock
+// lives ttl (longer than a device operation) unless Guard extends it.
+func (s *Store) LockSwitch(ctx context.Context, sw string, ttl time.Duration) (*Lock, error) {
+	b := make([]byte, 12)
+	rand.Read(b)
+	l := &Lock{key: Prefix + "lock:switch:" + sw, value: hex.EncodeToString(b), ttl: ttl}
+	delay := 5 * time.Millisecond
+	for {
+		ok, err := s.rdb.SetNX(ctx, l.key, l.value, ttl).Result()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("lock switch %s: %w", sw, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// Guard checks, right before a device write, that the lock is still ours and
+// the lease still has token and one of states; it extends the lock.
+func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states string) error {
+	v, err := scripts["guard"].Run(ctx, s.rdb, []string{l.key}, Prefix, l.value, l.ttl.Milliseconds(), job, strconv.FormatInt(token, 10), states).Result()
+	if err != nil {
+		return err
+	}
+	r := asSlice(v)
+	switch str(r, 0) {
+	case "ok":
+		return nil
+	case "lock_lost":
+		return ErrLockLost
+	case "stale":
+		return ErrStale
+	default:
+		return &StateError{State: str(r, 1)}
+	}
+}
+
+// Unlock releases the lock if it is still ours.
+func (s *Store) Unlock(ctx context.Context, l *Lock) error {
+	return scripts["unlock"].Run(ctx, s.rdb, []string{l.key}, Prefix, l.value).Err()
+}

@@ -1,0 +1,15 @@
+-- guard: right before a device write, check that this process still holds the
+-- switch's lock and that the lease still has this token and an expected
+-- state; extend the lock. Devices know nothing of fencing tokens, so this is
+-- where a late writer is stopped. ARGV: prefix, lock value, lock_ms, job,
+-- token, states(csv)
+local lock = KEYS[1]
+if redis.call('GET', lock) ~= ARGV[2] then return {'lock_lost'} end
+local lk = lease_key(ARGV[4])
+if redis.call('HGET', lk, 'token') ~= ARGV[5] then return {'stale'} end
+local state = redis.call('HGET', lk, 'state')
+local ok = false
+for _, s in ipairs(split(ARGV[6])) do if s == state then ok = true end end
+if not ok then return {'moved', state or 'gone'} end
+redis.call('PEXPIRE', lock, tonumber(ARGV[3]))
+return {'ok'}
