@@ -18,33 +18,38 @@ import (
 	"github.com/virtcloud/virtcloud/internal/redistest"
 )
 
-// Binaries built once for the whole test run: the real lease server, and
-// vc-prologue / vc-epilogue for the end-to-end runs.
+// Binaries built once per test run, each when first needed: the real lease
+// server, and vc-prologue / vc-epilogue for the end-to-end runs.
 var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]error{}
 )
 
 func binary(t testing.TB, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "vc-hooks-bin-")
-		if buildErr != nil {
-			return
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "vc-hooks-bin-")
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, cmd := range []string{"leasesrv", "vc-prologue", "vc-epilogue", "vc-periodic"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, cmd), "github.com/virtcloud/virtcloud/cmd/"+cmd).CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", cmd, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+		buildDir = d
 	}
-	return filepath.Join(buildDir, name)
+	p := filepath.Join(buildDir, name)
+	err, done := built[name]
+	if !done {
+		out, berr := exec.Command("go", "build", "-o", p, "github.com/virtcloud/virtcloud/cmd/"+name).CombinedOutput()
+		if berr != nil {
+			err = fmt.Errorf("go build %s: %v\n%s", name, berr, out)
+		}
+		built[name] = err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestMain(m *testing.M) {
@@ -286,4 +291,3 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 		}
 	}
 }
-

@@ -86,6 +86,12 @@ func (h *hook) prologue(ctx context.Context) error {
 	switch {
 	case ClassOf(err) == Refused && h.inv.Manager == Slurm && h.inv.Role == RoleController:
 		h.cancelSlurm(ctx, err)
+	case ClassOf(err) == Transient && h.inv.Manager == Slurm && h.inv.Role == RoleNode:
+		// Prolog cannot fail without draining this healthy node: ask for
+		// the requeue instead.
+		if _, rerr := command(ctx, h.inv.getenv, "scontrol", "requeue", job); rerr != nil {
+			h.log.Error("requeue", "err", rerr)
+		}
 	case ClassOf(err) == HostFault && h.inv.Manager == Torque && h.inv.Role == RoleFirst:
 		h.markTorqueNode(ctx, err)
 	}

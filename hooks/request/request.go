@@ -9,7 +9,6 @@ package request
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -19,10 +18,28 @@ const Keyword = "vcluster"
 // MaxLen bounds a request string: it travels in job records and lease attributes.
 const MaxLen = 512
 
-var (
-	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-)
+// validService and validName check the character sets by hand: a regexp
+// compiled at start-up would cost every ordinary job's hook its init time.
+func validService(s string) bool {
+	return plain(s, 32, func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' })
+}
+
+func validName(s string) bool {
+	return plain(s, 63, func(c byte) bool { return isWordByte(c) || c == '.' })
+}
+
+// plain: 1..max bytes, the first a letter or digit, all allowed.
+func plain(s string, max int, ok func(byte) bool) bool {
+	if s == "" || len(s) > max || s[0] == '_' || s[0] == '-' || s[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // Is reports whether s asks for a cluster at all, well formed or not: a
 // string that starts with the keyword. Any other comment belongs to the user
@@ -74,7 +91,7 @@ func checkValue(key, val string) error {
 		}
 		seen := map[string]bool{}
 		for _, s := range strings.Split(val, "+") {
-			if !serviceRE.MatchString(s) {
+			if !validService(s) {
 				return fmt.Errorf("service %q: use lowercase letters, digits, '_' and '-'", s)
 			}
 			if seen[s] {
@@ -83,7 +100,7 @@ func checkValue(key, val string) error {
 			seen[s] = true
 		}
 	case "image", "name":
-		if !nameRE.MatchString(val) {
+		if !validName(val) {
 			return fmt.Errorf("%s %q: use 1 to 63 letters, digits, '.', '_' and '-'", key, val)
 		}
 	case "publish":
