@@ -236,8 +236,8 @@ func parseIOS(out []string) (*State, error) {
 		} else {
 			continue
 		}
-		for _, p := range strings.Split(portsText, ",") {
-			if p = strings.TrimSpace(p); p != "" && st.Modes[p] != "trunk" {
+		for _, p := range strings.FieldsFunc(portsText, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			if st.Modes[p] != "trunk" {
 				cur.Untagged = append(cur.Untagged, p)
 			}
 		}
@@ -405,6 +405,9 @@ func parseLinuxBridge(out []string) (*State, error) {
 	}
 	st := &State{VLANs: map[int]*switchdrv.VLAN{}}
 	for _, p := range ports {
+		if p.IfName == "" || strings.ContainsAny(p.IfName, " \t\n\r") {
+			return nil, fmt.Errorf("bridge vlan show: bad interface name %q", p.IfName)
+		}
 		for _, v := range p.VLANs {
 			end := max(v.VLAN, v.VLANEnd)
 			if v.VLAN < 1 || end > 4094 {
