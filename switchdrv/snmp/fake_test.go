@@ -180,7 +180,11 @@ func TestReports(t *testing.T) {
 // answers gives no answer.
 func TestSilence(t *testing.T) {
 	a := startFake(t, readSnmprec(t, "dlink-des3200-18"), func(a *fakeAgent) { a.silentSets = true })
-	d := openFake(t, a, 600*time.Millisecond)
+	d := openFake(t, a, time.Minute)
+	if _, err := d.VLANs(bg(t)); err != nil { // the port map, read without hurry
+		t.Fatal(err)
+	}
+	d.timeout = time.Second
 	if err := d.Apply(bg(t), switchdrv.Change{VLAN: 100, Add: []string{"1"}}); !errors.Is(err, switchdrv.ErrTimedOut) {
 		t.Fatalf("err = %v, want timed out", err)
 	}

@@ -307,11 +307,13 @@ func TestBrocadeRefused(t *testing.T) {
 // authentication key with a report the driver reads as refused credentials.
 func TestWrongCredentials(t *testing.T) {
 	ag := startAgent(t, snmpsim.DLink)
-	short := config.Duration{Duration: 400 * time.Millisecond}
-	bad := func(f func(c *config.Switch)) *config.Switch {
+	// Silence is waited for briefly; the answer to a wrong auth key is
+	// given time to arrive on a busy machine.
+	short, long := config.Duration{Duration: 400 * time.Millisecond}, config.Duration{Duration: 10 * time.Second}
+	bad := func(f func(c *config.Switch), timeout config.Duration) *config.Switch {
 		c := v3(t, ag, 0, "private")
 		f(c)
-		c.Timeout = short
+		c.Timeout = timeout
 		return c
 	}
 	for _, tc := range []struct {
@@ -320,9 +322,9 @@ func TestWrongCredentials(t *testing.T) {
 		want switchdrv.Kind
 	}{
 		{"community", &config.Switch{Driver: "snmp", Address: ag.Addr, Version: "2c", Community: "wrong", Timeout: short}, switchdrv.NoAnswer},
-		{"user", bad(func(c *config.Switch) { c.User = "nobody" }), switchdrv.NoAnswer},
-		{"auth-key", bad(func(c *config.Switch) { c.AuthKey = "wrong-auth-key" }), switchdrv.CredentialsRefused},
-		{"priv-key", bad(func(c *config.Switch) { c.PrivKey = "wrong-priv-key" }), switchdrv.NoAnswer},
+		{"user", bad(func(c *config.Switch) { c.User = "nobody" }, short), switchdrv.NoAnswer},
+		{"auth-key", bad(func(c *config.Switch) { c.AuthKey = "wrong-auth-key" }, long), switchdrv.CredentialsRefused},
+		{"priv-key", bad(func(c *config.Switch) { c.PrivKey = "wrong-priv-key" }, short), switchdrv.NoAnswer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := open(t, tc.cfg)
