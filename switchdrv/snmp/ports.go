@@ -136,7 +136,8 @@ func (m *portMap) check(oid string, l PortList) string {
 	return ""
 }
 
-// ports returns the map, loading it on first use.
+// portMap returns the port map, loading it on first use (or again when
+// reload is set), and refuses agents whose PortLists are not bitmaps.
 func (d *Driver) portMap(reload bool) (*portMap, error) {
 	if d.ports == nil || reload {
 		m, err := d.loadPorts()
