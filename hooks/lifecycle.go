@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,8 +52,22 @@ type hook struct {
 	log *slog.Logger
 }
 
-func (h *hook) hc() *config.Hooks   { return h.cfg.Hooks }
-func (h *hook) spool() spool.Dir    { return spool.Dir{Path: h.hc().SpoolDir} }
+func (h *hook) hc() *config.Hooks { return h.cfg.Hooks }
+
+// spool is this role's spool. A Slurm controller keeps its own below the
+// node's: on a machine that is both, PrologSlurmctld (as SlurmUser) and
+// Prolog (as root) hold records for the same job.
+func (h *hook) spool() spool.Dir {
+	if h.inv.Role == RoleController {
+		return controllerSpool(h.hc())
+	}
+	return spool.Dir{Path: h.hc().SpoolDir}
+}
+
+func controllerSpool(hc *config.Hooks) spool.Dir {
+	return spool.Dir{Path: filepath.Join(hc.SpoolDir, "controller")}
+}
+
 func (h *hook) api() *client.Client { return client.New(h.hc().Server, h.hc().Token) }
 
 func (h *hook) openHost() (Host, error) {

@@ -27,7 +27,24 @@ func runPeriodic(ctx context.Context, env Env) error {
 	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Hooks.Budget.Duration)
 	defer cancel()
-	c, sp := h.api(), h.spool()
+	c := h.api()
+	var errs []error
+	for _, sp := range []spool.Dir{h.spool(), controllerSpool(cfg.Hooks)} {
+		errs = append(errs, h.deliverAndRenew(ctx, c, sp)...)
+		sp.PruneStarts(env.Now(), startsRetention)
+	}
+	if err := h.gc(ctx, c); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fail(Transient, "%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// deliverAndRenew works through one spool: queued releases, then renewals
+// of the leases it owns.
+func (h *hook) deliverAndRenew(ctx context.Context, c *client.Client, sp spool.Dir) []error {
 	var errs []error
 	rels, err := sp.Releases()
 	if err != nil {
@@ -47,25 +64,18 @@ func runPeriodic(ctx context.Context, env Env) error {
 	}
 	for _, j := range jobs {
 		if j.Owner {
-			if err := h.renew(ctx, c, j); err != nil {
+			if err := h.renew(ctx, c, sp, j); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	if err := h.gc(ctx, c); err != nil {
-		errs = append(errs, err)
-	}
-	sp.PruneStarts(env.Now(), startsRetention)
-	if len(errs) > 0 {
-		return fail(Transient, "%w", errors.Join(errs...))
-	}
-	return nil
+	return errs
 }
 
 // renew extends a running job's lease by its current walltime (qalter and
 // scontrol may have changed it) plus grace. A lease that is gone or was
 // re-granted is forgotten here.
-func (h *hook) renew(ctx context.Context, c *client.Client, j spool.Job) error {
+func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spool.Job) error {
 	ttl := time.Duration(j.TTLSeconds) * time.Second
 	if w := h.currentWalltime(ctx, j); w > 0 {
 		ttl = h.ttl(w)
@@ -74,7 +84,7 @@ func (h *hook) renew(ctx context.Context, c *client.Client, j spool.Job) error {
 	switch client.Code(err) {
 	case api.CodeNotFound, api.CodeStaleToken, api.CodeBadState:
 		h.log.Info("lease gone, forgetting job", "job", j.Job, "err", err)
-		return h.spool().RemoveJob(j.Job)
+		return sp.RemoveJob(j.Job)
 	}
 	if err != nil {
 		return fmt.Errorf("renew job %s: %w", j.Job, err)

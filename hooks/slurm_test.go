@@ -111,7 +111,7 @@ func TestSlurmServerDown(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("PrologSlurmctld exit %d, want 1 (requeue): %+v", r.code, r)
 	}
-	rec := spool.Dir{Path: ctl.spool}
+	rec := spool.Dir{Path: filepath.Join(ctl.spool, "controller")}
 	rec.PutJob(spool.Job{Job: "17", Token: 5, Manager: "slurm", Owner: true})
 	r = ctl.run(Epilogue, []string{"vc-epilogue"}, slurmEnv("epilog_slurmctld", "", "vcluster"))
 	if r.code != 0 {
