@@ -102,6 +102,7 @@ type Server struct {
 	RDB   redis.UniversalClient
 	Clock *Clock // nil: the Redis server's clock
 	Svc   *leasesrv.Service
+	Net   leasesrv.Network
 	URL   string
 }
 
@@ -109,7 +110,7 @@ type Server struct {
 // injected clock and no switches.
 type Options struct {
 	Config    string
-	Network   leasesrv.Network
+	Network   leasesrv.Network // default: the switches of Config
 	Redis     *redistest.Server
 	Clock     *Clock
 	RealClock bool
@@ -140,15 +141,21 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Clock != nil {
 		st.Now = o.Clock.Now
 	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.Network == nil {
+		if o.Network, err = leasesrv.NewNetwork(cfg, st, log); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc := leasesrv.NewService(ctx, cfg, st, o.Network, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := leasesrv.NewService(ctx, cfg, st, o.Network, log)
 	t.Cleanup(func() { cancel(); svc.Wait() })
 	if err := svc.SyncPools(ctx); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(svc.Handler())
 	t.Cleanup(hs.Close)
-	return &Server{t: t, Cfg: cfg, Redis: o.Redis, RDB: rdb, Clock: o.Clock, Svc: svc, URL: hs.URL}
+	return &Server{t: t, Cfg: cfg, Redis: o.Redis, RDB: rdb, Clock: o.Clock, Svc: svc, Net: o.Network, URL: hs.URL}
 }
 
 // Client is an API client with a token.
