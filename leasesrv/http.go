@@ -28,8 +28,26 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-// Handler returns the HTTP API.
-func (s *Service) Handler() http.Handler {
+// Endpoint is a route that another part of the server (switches, audit)
+// adds behind the same authentication and error handling. Handle returns the
+// status and the JSON body, or an error: *InputError is a 400, an error from
+// NewHTTPError carries its own status and code.
+type Endpoint struct {
+	Pattern string // e.g. "GET /v1/switches"
+	Admin   bool   // admins only; else any authenticated role may call it
+	Handle  func(r *http.Request) (int, any, error)
+}
+
+// NewHTTPError is an error answer with its own status and code.
+func NewHTTPError(status int, code, msg string) error {
+	return &httpError{status: status, code: code, msg: msg}
+}
+
+// BadInput is a 400 answer.
+func BadInput(format string, args ...any) error { return badInput(format, args...) }
+
+// Handler returns the HTTP API, with any extra endpoints.
+func (s *Service) Handler(extra ...Endpoint) http.Handler {
 	auth := newAuthenticator(s.cfg)
 	mux := http.NewServeMux()
 	route := func(pattern string, act action, h func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error)) {
@@ -49,25 +67,19 @@ func (s *Service) Handler() http.Handler {
 	route("PATCH /v1/leases/{job}", actWrite, s.hPatch)
 	route("DELETE /v1/leases/{job}", actForce, s.hForce)
 	route("GET /v1/pools", actRead, s.hPools)
+	for _, e := range extra {
+		act := actRead
+		if e.Admin {
+			act = actForce
+		}
+		route(e.Pattern, act, func(w http.ResponseWriter, r *http.Request, _ *principal) (int, any, error) { return e.Handle(r) })
+	}
 	mux.HandleFunc("GET /healthz", s.hHealth)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
 	})
 	return mux
-}
-
-// Route adds an endpoint of another part (switches, audit) behind the same
-// authentication and error handling.
-func (s *Service) Route(mux *http.ServeMux, pattern string, admin bool, h func(w http.ResponseWriter, r *http.Request) (int, any, error)) {
-	auth := newAuthenticator(s.cfg)
-	act := actRead
-	if admin {
-		act = actForce
-	}
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.serve(w, r, auth, act, func(w http.ResponseWriter, r *http.Request, _ *principal) (int, any, error) { return h(w, r) })
-	})
 }
 
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, auth *authenticator, act action,

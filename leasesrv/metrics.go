@@ -58,7 +58,7 @@ func (m *metrics) op(op string, err error) {
 
 func (m *metrics) reaped(state string) { m.reaper.WithLabelValues(state).Inc() }
 
-// Register adds collectors of other parts (switch drivers, reconciler).
+// Register adds collectors of other parts (the reconciler).
 func (s *Service) Register(c prometheus.Collector) { s.metrics.reg.MustRegister(c) }
 
 func (m *metrics) handler() http.Handler {

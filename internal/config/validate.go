@@ -283,6 +283,12 @@ func (c *Config) validateSwitches(ps *Problems) {
 				if s.User == "" {
 					ps.add(c, key+".user", "missing for SNMP v3")
 				}
+				if p := strings.ToLower(s.AuthProtocol); p != "" && !slices.Contains([]string{"md5", "sha", "sha224", "sha256", "sha384", "sha512"}, p) {
+					ps.add(c, key+".auth_protocol", "unknown protocol %q (md5, sha, sha224, sha256, sha384, sha512)", s.AuthProtocol)
+				}
+				if p := strings.ToLower(s.PrivProtocol); p != "" && !slices.Contains([]string{"des", "aes", "aes192", "aes256", "aes192c", "aes256c"}, p) {
+					ps.add(c, key+".priv_protocol", "unknown protocol %q (des, aes, aes192, aes256, aes192c, aes256c)", s.PrivProtocol)
+				}
 			default:
 				ps.add(c, key+".version", "must be \"2c\" or \"3\", not %q", s.Version)
 			}
