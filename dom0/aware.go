@@ -72,17 +72,7 @@ func (h *Host) checkAwareBridge(br netlink.Link) error {
 
 // attachAware makes link a port of the bridge that is an untagged member of
 // exactly VLAN vlan with that VLAN as its PVID.
-func (h *Host) attachAware(vlan int, link netlink.Link, br string, trunk netlink.Link) error {
-	bridge, err := h.linkByName(br)
-	if err != nil {
-		return err
-	}
-	if bridge == nil {
-		return fmt.Errorf("bridge %s vanished: %w", br, ErrNotFound)
-	}
-	if err := h.setMTU(link, trunk.Attrs().MTU); err != nil {
-		return err
-	}
+func (h *Host) attachAware(vlan int, link, bridge, trunk netlink.Link) error {
 	var stale []uint16
 	if link.Attrs().MasterIndex == bridge.Attrs().Index {
 		// Already a port (libvirt enslaves taps itself): drop other VLANs.
@@ -95,8 +85,9 @@ func (h *Host) attachAware(vlan int, link netlink.Link, br string, trunk netlink
 				stale = append(stale, vi.Vid)
 			}
 		}
-	} else if err := h.nl.LinkSetMaster(link, bridge); err != nil {
-		return fmt.Errorf("join bridge: %w", err)
+	}
+	if err := h.apply(link, change{mtu: trunk.Attrs().MTU, master: bridge.Attrs().Index, group: -1, up: true}); err != nil {
+		return err
 	}
 	if err := h.nl.BridgeVlanAdd(link, uint16(vlan), true, true, false, true); err != nil {
 		return fmt.Errorf("set port VLAN %d: %w", vlan, err)
@@ -106,7 +97,7 @@ func (h *Host) attachAware(vlan int, link netlink.Link, br string, trunk netlink
 			return fmt.Errorf("remove port from VLAN %d: %w", vid, err)
 		}
 	}
-	return h.setUp(link)
+	return nil
 }
 
 // portPVID is the VLAN a port of the vlan-aware bridge is in (0: none).
@@ -126,7 +117,7 @@ func (h *Host) portPVID(link netlink.Link) (int, error) {
 // releaseAware takes VLAN vlan off the trunk when no guest port is in it
 // (force: detaching those guests first). The bridge itself stays: it holds
 // the trunk.
-func (h *Host) releaseAware(vlan int, force bool) (bool, error) {
+func (h *Host) releaseAware(vlan int, force bool, kept func() (bool, error)) (bool, error) {
 	br, err := h.linkByName(h.cfg.Bridge)
 	if err != nil || br == nil {
 		return false, err
@@ -167,6 +158,9 @@ func (h *Host) releaseAware(vlan int, force bool) (bool, error) {
 	}
 	if !onTrunk {
 		return false, nil
+	}
+	if keep, err := kept(); keep || err != nil {
+		return false, err
 	}
 	if err := h.nl.BridgeVlanDel(trunk, uint16(vlan), false, false, false, true); err != nil && !isNotFound(err) {
 		return false, fmt.Errorf("remove VLAN %d from trunk %s: %w", vlan, h.cfg.Trunk, err)

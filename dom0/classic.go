@@ -117,11 +117,11 @@ func (h *Host) checkClassic(vlan int, trunk, br, dev netlink.Link) error {
 	if br == nil || (dev != nil && dev.Attrs().MasterIndex == br.Attrs().Index) {
 		return nil
 	}
-	links, err := h.linkList()
+	ports, err := h.ports(br)
 	if err != nil {
 		return err
 	}
-	for _, p := range portsOf(links, br.Attrs().Index) {
+	for _, p := range ports {
 		if v, ok := p.(*netlink.Vlan); ok {
 			return fmt.Errorf("%q already bridges VLAN %d (%s), not VLAN %d: %w", br.Attrs().Name, v.VlanId, p.Attrs().Name, vlan, ErrConflict)
 		}
@@ -132,33 +132,13 @@ func (h *Host) checkClassic(vlan int, trunk, br, dev netlink.Link) error {
 	return nil
 }
 
-func (h *Host) attachClassic(link netlink.Link, br string, trunk netlink.Link) error {
-	bridge, err := h.linkByName(br)
-	if err != nil {
-		return err
-	}
-	if bridge == nil {
-		return fmt.Errorf("bridge %s vanished: %w", br, ErrNotFound)
-	}
-	if err := h.setMTU(link, trunk.Attrs().MTU); err != nil {
-		return err
-	}
-	if link.Attrs().Group != GuestGroup {
-		if err := h.nl.LinkSetGroup(link, GuestGroup); err != nil {
-			return fmt.Errorf("mark as guest port: %w", err)
-		}
-	}
-	if link.Attrs().MasterIndex != bridge.Attrs().Index {
-		if err := h.nl.LinkSetMaster(link, bridge); err != nil {
-			return fmt.Errorf("join bridge: %w", err)
-		}
-	}
-	return h.setUp(link)
+func (h *Host) attachClassic(link, bridge, trunk netlink.Link) error {
+	return h.apply(link, change{mtu: trunk.Attrs().MTU, master: bridge.Attrs().Index, group: GuestGroup, up: true})
 }
 
 // releaseClassic deletes br<N> and <trunk>.<N> when no guest port is left
 // (force: detaching the guests first).
-func (h *Host) releaseClassic(vlan int, force bool) (bool, error) {
+func (h *Host) releaseClassic(vlan int, force bool, kept func() (bool, error)) (bool, error) {
 	brName, devName := h.BridgeName(vlan), h.VLANDevice(vlan)
 	br, err := h.linkByName(brName)
 	if err != nil {
@@ -168,11 +148,11 @@ func (h *Host) releaseClassic(vlan int, force bool) (bool, error) {
 		if br.Type() != "bridge" {
 			return false, fmt.Errorf("%q is a %s, not a bridge: %w", brName, br.Type(), ErrConflict)
 		}
-		links, err := h.linkList()
+		ports, err := h.ports(br)
 		if err != nil {
 			return false, err
 		}
-		for _, p := range portsOf(links, br.Attrs().Index) {
+		for _, p := range ports {
 			if p.Attrs().Name == devName {
 				continue
 			}
@@ -196,6 +176,9 @@ func (h *Host) releaseClassic(vlan int, force bool) (bool, error) {
 	}
 	if br == nil && dev == nil {
 		return false, nil
+	}
+	if keep, err := kept(); keep || err != nil {
+		return false, err
 	}
 	if br != nil {
 		if err := h.delLink(brName); err != nil {

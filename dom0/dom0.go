@@ -14,9 +14,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/virtcloud/virtcloud/internal/config"
 )
@@ -49,7 +52,9 @@ type Options struct {
 	// Handle is the netlink handle of the namespace to work in (nil: the
 	// namespace of the calling process).
 	Handle *netlink.Handle
-	// NetNS is that namespace for the nftables rule (zero: the current one).
+	// NetNS is that namespace, for the sockets Host opens itself (nftables,
+	// filtered link dumps). Zero means the namespace of the calling process;
+	// a Handle from elsewhere must come with its NetNS.
 	NetNS netns.NsHandle
 	// Logger gets one line per change (nil: discard).
 	Logger *slog.Logger
@@ -60,8 +65,12 @@ type Host struct {
 	cfg      config.Dom0
 	nl       *netlink.Handle
 	ns       netns.NsHandle
+	route    *nl.SocketHandle
 	log      *slog.Logger
 	bridgeRE *regexp.Regexp
+	// guarded is set once the nftables guard was found or installed, so
+	// attaches after the first pay nothing for it.
+	guarded atomic.Bool
 }
 
 // New checks cfg and returns a Host. Defaults of config.applyDefaults are
@@ -85,12 +94,20 @@ func New(cfg *config.Dom0, opts Options) (*Host, error) {
 			return nil, fmt.Errorf("dom0: %q is longer than the kernel's 15-character limit", n)
 		}
 	}
+	ns := opts.NetNS
+	if ns == 0 {
+		ns = netns.None()
+	}
 	h := opts.Handle
 	if h == nil {
 		var err error
-		if h, err = netlink.NewHandle(); err != nil {
+		if h, err = netlink.NewHandleAt(ns); err != nil {
 			return nil, fmt.Errorf("dom0: open netlink: %w", err)
 		}
+	}
+	sock, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("dom0: open netlink: %w", err)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -98,8 +115,11 @@ func New(cfg *config.Dom0, opts Options) (*Host, error) {
 	}
 	before, after, _ := strings.Cut(c.BridgePattern, "{vid}")
 	re := regexp.MustCompile("^" + regexp.QuoteMeta(before) + "([1-9][0-9]{0,3})" + regexp.QuoteMeta(after) + "$")
-	return &Host{cfg: c, nl: h, ns: opts.NetNS, log: log, bridgeRE: re}, nil
+	return &Host{cfg: c, nl: h, ns: ns, route: &nl.SocketHandle{Socket: sock}, log: log, bridgeRE: re}, nil
 }
+
+// Close releases the Host's own netlink socket (not an injected Handle).
+func (h *Host) Close() { h.route.Close() }
 
 // Mode is the host's mode (ModeClassic or ModeVLANAware).
 func (h *Host) Mode() string { return h.cfg.Mode }
@@ -180,7 +200,7 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 // nothing uses it any more. An interface that no longer exists or is in no
 // bridge is already detached.
 func (h *Host) Detach(ctx context.Context, iface string) error {
-	vlan, err := h.vlanOfPort(iface)
+	link, vlan, err := h.vlanOfPort(iface)
 	if err != nil || vlan == 0 {
 		return err
 	}
@@ -189,22 +209,25 @@ func (h *Host) Detach(ctx context.Context, iface string) error {
 		return err
 	}
 	defer unlock()
-	// Re-read under the lock: another detach may have won.
-	again, err := h.vlanOfPort(iface)
+	// Re-read under the lock: another detach may have won, or the port
+	// moved to another bridge meanwhile.
+	now, err := h.linkByName(iface)
 	if err != nil {
-		return err
+		return fmt.Errorf("detach %s: %w", iface, err)
 	}
-	if again == vlan {
-		link, err := h.linkByName(iface)
-		if err != nil {
-			return fmt.Errorf("detach %s: %w", iface, err)
-		}
-		if link != nil {
-			if err := h.detachLink(link); err != nil {
+	if now != nil && now.Attrs().MasterIndex == link.Attrs().MasterIndex {
+		again := vlan
+		if h.cfg.Mode == ModeVLANAware {
+			if again, err = h.portPVID(now); err != nil {
 				return fmt.Errorf("detach %s: %w", iface, err)
 			}
 		}
-		h.log.Info("detached", "iface", iface, "vlan", vlan)
+		if again == vlan {
+			if err := h.detachLink(now); err != nil {
+				return fmt.Errorf("detach %s: %w", iface, err)
+			}
+			h.log.Info("detached", "iface", iface, "vlan", vlan)
+		}
 	}
 	_, err = h.releaseLocked(ctx, vlan, false)
 	return err
@@ -233,6 +256,9 @@ func (h *Host) ensureLocked(ctx context.Context, vlan int) (string, netlink.Link
 }
 
 func (h *Host) attachLocked(vlan int, iface, br string, trunk netlink.Link) error {
+	if iface == h.cfg.Trunk || iface == br || iface == h.VLANDevice(vlan) {
+		return fmt.Errorf("%q is the host's own device, not a guest interface: %w", iface, ErrInvalid)
+	}
 	link, err := h.linkByName(iface)
 	if err != nil {
 		return err
@@ -240,36 +266,46 @@ func (h *Host) attachLocked(vlan int, iface, br string, trunk netlink.Link) erro
 	if link == nil {
 		return fmt.Errorf("guest interface %q: %w", iface, ErrNotFound)
 	}
-	if iface == h.cfg.Trunk || iface == br || iface == h.VLANDevice(vlan) {
-		return fmt.Errorf("%q is the host's own device, not a guest interface: %w", iface, ErrInvalid)
+	bridge, err := h.linkByName(br)
+	if err != nil {
+		return err
+	}
+	if bridge == nil {
+		return fmt.Errorf("bridge %s vanished: %w", br, ErrNotFound)
 	}
 	if h.cfg.Mode == ModeVLANAware {
-		return h.attachAware(vlan, link, br, trunk)
+		return h.attachAware(vlan, link, bridge, trunk)
 	}
-	return h.attachClassic(link, br, trunk)
+	return h.attachClassic(link, bridge, trunk)
 }
 
 // releaseLocked removes VLAN vlan's objects when unused (force: even with
-// guest ports, which are detached first). It reports whether it removed.
-func (h *Host) releaseLocked(ctx context.Context, vlan int, force bool) (bool, error) {
-	if !force {
+// guest ports, which are detached first, and job files). The kernel's state
+// is read first; job files only when it says the VLAN is unused. It reports
+// whether it removed anything.
+func (h *Host) releaseLocked(_ context.Context, vlan int, force bool) (bool, error) {
+	kept := func() (bool, error) {
+		if force {
+			return false, nil
+		}
 		jobs, err := ReadJobs(h.cfg.StateDir)
 		if err != nil {
-			return false, fmt.Errorf("release VLAN %d: %w", vlan, err)
+			return false, err
 		}
 		for _, j := range jobs {
 			if j.VLAN == vlan {
 				h.log.Debug("kept: a job file names the VLAN", "vlan", vlan, "job", j.Job)
-				return false, nil
+				return true, nil
 			}
 		}
+		return false, nil
 	}
 	var removed bool
 	var err error
 	if h.cfg.Mode == ModeVLANAware {
-		removed, err = h.releaseAware(vlan, force)
+		removed, err = h.releaseAware(vlan, force, kept)
 	} else {
-		removed, err = h.releaseClassic(vlan, force)
+		removed, err = h.releaseClassic(vlan, force, kept)
 	}
 	if err != nil {
 		return false, fmt.Errorf("release VLAN %d: %w", vlan, err)
@@ -280,41 +316,45 @@ func (h *Host) releaseLocked(ctx context.Context, vlan int, force bool) (bool, e
 	return removed, nil
 }
 
-// vlanOfPort says which managed VLAN iface is a port of (0: none).
-func (h *Host) vlanOfPort(iface string) (int, error) {
+// vlanOfPort reads iface and says which managed VLAN it is a port of
+// (0: none, or no such interface).
+func (h *Host) vlanOfPort(iface string) (netlink.Link, int, error) {
 	link, err := h.linkByName(iface)
 	if err != nil {
-		return 0, fmt.Errorf("detach %s: %w", iface, err)
+		return nil, 0, fmt.Errorf("detach %s: %w", iface, err)
 	}
 	if link == nil || link.Attrs().MasterIndex == 0 {
-		return 0, nil
+		return link, 0, nil
 	}
 	master, err := h.nl.LinkByIndex(link.Attrs().MasterIndex)
 	if err != nil {
-		return 0, fmt.Errorf("detach %s: read its bridge: %w", iface, err)
+		return nil, 0, fmt.Errorf("detach %s: read its bridge: %w", iface, err)
 	}
 	name := master.Attrs().Name
 	if h.cfg.Mode == ModeVLANAware {
 		if name != h.cfg.Bridge {
-			return 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
+			return nil, 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
 		}
-		return h.portPVID(link)
+		v, err := h.portPVID(link)
+		if err != nil {
+			return nil, 0, fmt.Errorf("detach %s: %w", iface, err)
+		}
+		return link, v, nil
 	}
 	v, err := h.VLANOfBridge(name)
 	if err != nil {
-		return 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
+		return nil, 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
 	}
-	return v, nil
+	return link, v, nil
 }
 
 func (h *Host) detachLink(link netlink.Link) error {
-	if err := h.nl.LinkSetNoMaster(link); err != nil && !isNotFound(err) {
-		return fmt.Errorf("leave bridge: %w", err)
-	}
+	group := -1
 	if link.Attrs().Group == GuestGroup {
-		if err := h.nl.LinkSetGroup(link, 0); err != nil && !isNotFound(err) {
-			return fmt.Errorf("clear group: %w", err)
-		}
+		group = 0
+	}
+	if err := h.apply(link, change{master: 0, group: group}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("leave bridge: %w", err)
 	}
 	return nil
 }

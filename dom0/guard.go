@@ -23,7 +23,7 @@ var guardTypes = [][]byte{{0x81, 0x00}, {0x88, 0xa8}, {0x91, 0x00}}
 
 func (h *Host) nft() (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
-	if h.ns > 0 {
+	if h.ns.IsOpen() {
 		opts = append(opts, nftables.WithNetNSFd(int(h.ns)))
 	}
 	c, err := nftables.New(opts...)
@@ -37,6 +37,9 @@ func (h *Host) nft() (*nftables.Conn, error) {
 // install is one nftables transaction that flushes the chain first, so
 // concurrent installs leave exactly one copy of the rules.
 func (h *Host) ensureGuard(_ context.Context) error {
+	if h.guarded.Load() {
+		return nil
+	}
 	c, err := h.nft()
 	if err != nil {
 		return err
@@ -53,6 +56,7 @@ func (h *Host) ensureGuard(_ context.Context) error {
 				return fmt.Errorf("list nftables rules: %w", err)
 			}
 			if len(rules) == len(guardTypes) {
+				h.guarded.Store(true)
 				return nil
 			}
 		}
@@ -77,6 +81,7 @@ func (h *Host) ensureGuard(_ context.Context) error {
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("install nftables guard (bridge table %s): %w", guardTable, err)
 	}
+	h.guarded.Store(true)
 	h.log.Info("installed guard", "table", "bridge "+guardTable, "chain", guardChain)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 )
 
 // dumpRetries bounds retries of a netlink dump the kernel interrupted
@@ -57,6 +58,34 @@ func (h *Host) bridgeVLANs() (map[int32][]*nl.BridgeVlanInfo, error) {
 			return nil, fmt.Errorf("list bridge VLANs: %w", err)
 		}
 		return m, nil
+	}
+}
+
+// ports lists the ports of bridge br with a dump the kernel filters by
+// master, so its cost does not grow with the number of guests elsewhere.
+func (h *Host) ports(br netlink.Link) ([]netlink.Link, error) {
+	idx := br.Attrs().Index
+	for i := 0; ; i++ {
+		req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+		req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.route}
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(idx))))
+		msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+		if errors.Is(err, nl.ErrDumpInterrupted) && i < dumpRetries {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list ports of %s: %w", br.Attrs().Name, err)
+		}
+		var links []netlink.Link
+		for _, m := range msgs {
+			l, err := netlink.LinkDeserialize(nil, m)
+			if err != nil {
+				return nil, fmt.Errorf("list ports of %s: %w", br.Attrs().Name, err)
+			}
+			links = append(links, l)
+		}
+		return portsOf(links, idx), nil // older kernels ignore the filter
 	}
 }
 
@@ -111,5 +140,46 @@ func (h *Host) delLink(name string) error {
 		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	h.log.Info("deleted", "link", name)
+	return nil
+}
+
+// change is one link update; -1 (or false) leaves a field alone.
+type change struct {
+	mtu, master, group int
+	up                 bool
+}
+
+// apply sends every needed part of c in one RTM_NEWLINK message, as
+// `ip link set dev X mtu M group G master B up` would: one round trip where
+// separate calls would take four.
+func (h *Host) apply(l netlink.Link, c change) error {
+	a := l.Attrs()
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(a.Index)
+	var attrs []*nl.RtAttr
+	if c.mtu > 0 && a.MTU != c.mtu {
+		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(c.mtu))))
+	}
+	if c.group >= 0 && a.Group != uint32(c.group) {
+		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(uint32(c.group))))
+	}
+	if c.master >= 0 && a.MasterIndex != c.master {
+		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(c.master))))
+	}
+	if c.up && a.Flags&net.FlagUp == 0 {
+		msg.Flags, msg.Change = unix.IFF_UP, unix.IFF_UP
+	}
+	if len(attrs) == 0 && msg.Change == 0 {
+		return nil
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.route}
+	req.AddData(msg)
+	for _, at := range attrs {
+		req.AddData(at)
+	}
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("set %s: %w", a.Name, err)
+	}
 	return nil
 }
