@@ -257,11 +257,23 @@ func (e *Emulator) FailCommand(n int, msg string) {
 }
 
 // FailPort makes every command that names the port fail as the device does
-// for a port it cannot use.
+// for a port it cannot use. FailPort("") clears all port failures.
 func (e *Emulator) FailPort(port string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if port == "" {
+		clear(e.failPorts)
+		return
+	}
 	e.failPorts[port] = true
+}
+
+// ClearFailures drops every injected failure.
+func (e *Emulator) ClearFailures() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.failPorts)
+	e.failAt, e.failMsg = 0, ""
 }
 
 // RefuseAuth makes the daemon refuse every login.
