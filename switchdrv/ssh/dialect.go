@@ -251,15 +251,17 @@ func (d *Dialect) render(p plan) ([]string, error) {
 	return out, nil
 }
 
-// failed returns the first output line that matches an error pattern.
+// failed returns the output lines that match an error pattern, joined.
 func (d *Dialect) failed(output string) (string, bool) {
+	var bad []string
 	for _, l := range strings.Split(output, "\n") {
 		l = strings.TrimSpace(l)
 		for _, re := range d.errorREs {
 			if re.MatchString(l) {
-				return l, true
+				bad = append(bad, l)
+				break
 			}
 		}
 	}
-	return "", false
+	return strings.Join(bad, "; "), len(bad) > 0
 }

@@ -176,9 +176,8 @@ func (d *Driver) plan(c switchdrv.Change, st *State) (plan, error) {
 	}
 	p := plan{VLAN: c.VLAN, Name: c.Name, Current: c.Name}
 	cur := st.VLANs[c.VLAN]
-	var tagged []string
+	tagged := st.carriers(c.VLAN)
 	if cur != nil {
-		tagged = cur.Tagged
 		if cur.Name != "" {
 			p.Current = cur.Name
 		}

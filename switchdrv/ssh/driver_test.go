@@ -505,3 +505,29 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("unknown dialect: %v", err)
 	}
 }
+
+func TestStaleAllowedListCleared(t *testing.T) {
+	r := newRig(t, "cisco-ios", nil)
+	ps := portNames("cisco-ios", 2)
+	ctx := ctxT(t)
+	if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Add: ps[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	// `no vlan 100` leaves the trunk's allowed list as it is: a re-created
+	// VLAN 100 would reach that port again unless removing it clears it.
+	if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := emuVLAN(r, 100); ok {
+		t.Fatal("VLAN 100 not deleted")
+	}
+	if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Remove: ps[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Add: ps[1:]}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := emuVLAN(r, 100); !slices.Equal(v.Tagged, ps[1:]) {
+		t.Fatalf("re-created VLAN 100: %s, want tagged only %v", fmtVLAN(v), ps[1:])
+	}
+}

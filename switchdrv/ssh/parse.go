@@ -17,6 +17,24 @@ type State struct {
 	// Modes maps a port to "trunk", "access" or what else the device says;
 	// nil when the dialect has no port modes.
 	Modes map[string]string
+	// Allowed is each trunk's allowed VLAN list where the device keeps one
+	// apart from the VLAN table (IOS, EOS): a trunk can still allow a VLAN
+	// that was deleted, and would carry it again once it is re-created.
+	Allowed map[string]vlanRanges
+}
+
+// carriers returns the ports that carry vid tagged, or would once it exists.
+func (s *State) carriers(vid int) []string {
+	var ps []string
+	if v := s.VLANs[vid]; v != nil {
+		ps = append(ps, v.Tagged...)
+	}
+	for p, r := range s.Allowed {
+		if s.Modes[p] == "trunk" && r.has(vid) && !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 // parser reads the outputs of a dialect's State commands, one per command.
@@ -200,6 +218,7 @@ func parseIOS(out []string) (*State, error) {
 		}
 	}
 	trunks := map[string]vlanRanges{}
+	st.Allowed = trunks
 	for _, p := range order {
 		r, err := parseVLANList(allowed[p])
 		if err != nil {

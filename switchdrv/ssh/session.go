@@ -35,7 +35,8 @@ type session struct {
 
 var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
-// classify turns a dial or handshake failure into a driver error kind.
+// dialFailure is a session failure (dial, login, read) with its driver
+// error kind.
 type dialFailure struct {
 	kind switchdrv.Kind
 	err  error
