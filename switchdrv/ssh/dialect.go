@@ -39,8 +39,10 @@ type Dialect struct {
 	Errors []string `toml:"errors"`
 	// PortsPerCommand splits tag/untag into commands of at most this many ports.
 	PortsPerCommand int `toml:"ports_per_command"`
-	// Batch, when set, wraps chunks of BatchLines rendered lines into one
-	// command (a shell pipeline into `bridge -batch -`).
+	// Batch, when set, wraps chunks of BatchLines rendered lines into a
+	// command (a shell pipeline into `bridge -batch -`); the chunks are
+	// joined with && into one command line, because a shell's terminal
+	// echoes input typed ahead while a command runs.
 	Batch      string `toml:"batch"`
 	BatchLines int    `toml:"batch_lines"`
 	Prompts    struct {
@@ -248,7 +250,7 @@ func (d *Dialect) render(p plan) ([]string, error) {
 		}
 		out = append(out, b.String())
 	}
-	return out, nil
+	return []string{strings.Join(out, " && ")}, nil
 }
 
 // failed returns the output lines that match an error pattern, joined.

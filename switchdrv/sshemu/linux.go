@@ -55,15 +55,31 @@ var batchRE = regexp.MustCompile(`^printf '%s\\n'((?: '[^']*')*) \| bridge -batc
 var quotedRE = regexp.MustCompile(`'([^']*)'`)
 
 func (d *linuxDev) run(c *cli, line string) (string, bool) {
+	switch line {
+	case "exit", "logout":
+		return "logout\n", true
+	}
+	// A list joined with && stops at the first command that fails.
+	var out strings.Builder
+	for _, part := range strings.Split(line, " && ") {
+		o, ok := d.runOne(c, strings.TrimSpace(part))
+		out.WriteString(o)
+		if !ok {
+			break
+		}
+	}
+	return out.String(), false
+}
+
+func (d *linuxDev) runOne(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
 	switch {
-	case line == "exit" || line == "logout":
-		return "logout\n", true
+	case len(f) == 0:
+		return "", true
 	case line == "bridge -j vlan show" || line == "bridge -json vlan show":
-		return d.showJSON(), false
+		return d.showJSON(), true
 	case f[0] == "bridge" && len(f) > 1:
-		out, _ := d.bridgeCmd(f[1:])
-		return out, false
+		return d.bridgeCmd(f[1:])
 	case batchRE.MatchString(line):
 		m := batchRE.FindStringSubmatch(line)
 		for i, q := range quotedRE.FindAllStringSubmatch(m[1], -1) {
@@ -71,7 +87,7 @@ func (d *linuxDev) run(c *cli, line string) (string, bool) {
 				return out + fmt.Sprintf("Command failed -:%d\n", i+1), false
 			}
 		}
-		return "", false
+		return "", true
 	}
 	return d.genericError(c, line), false
 }
