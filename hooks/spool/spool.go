@@ -160,7 +160,13 @@ func (d Dir) put(sub, job string, v any) error {
 }
 
 func (d Dir) write(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	// The spool itself may be shared by root's and SlurmUser's hooks (each
+	// with its own directory below): traversable, not listable. What is in
+	// it stays private.
+	if err := os.MkdirAll(d.Path, 0o711); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Mkdir(filepath.Dir(p), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("spool: %w", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")

@@ -53,7 +53,7 @@ func TestSpool(t *testing.T) {
 	if d.FailedStarts("5") != 0 {
 		t.Fatal("PruneStarts kept an old count")
 	}
-	if info, err := os.Stat(d.Path); err != nil || info.Mode().Perm() != 0o700 {
-		t.Fatalf("spool dir mode: %v %v", info, err)
+	if info, err := os.Stat(filepath.Join(d.Path, "jobs")); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("spool jobs dir mode: %v %v", info, err)
 	}
 }
