@@ -123,6 +123,10 @@ func TestLinuxBridgeInVM(t *testing.T) {
 	if e := wantKind(t, err, switchdrv.Rejected); e.Port != "swp9" {
 		t.Fatalf("error does not name swp9: %v", err)
 	}
+	// The emulator prints what iproute2 prints; check it against the real one.
+	if !strings.Contains(err.Error(), `Cannot find bridge device "swp9"`) {
+		t.Fatalf("iproute2's message is not in the error: %v", err)
+	}
 	t.Logf("refused as expected: %v", err)
 
 	apply(switchdrv.Change{VLAN: 100, Remove: ports[1:2]})

@@ -48,7 +48,7 @@ func (d *linuxDev) genericError(c *cli, line string) string {
 }
 
 func (d *linuxDev) portError(c *cli, line, port string) string {
-	return fmt.Sprintf("Cannot find device %q\n", port)
+	return fmt.Sprintf("Cannot find bridge device %q\n", port)
 }
 
 var batchRE = regexp.MustCompile(`^printf '%s\\n'((?: '[^']*')*) \| bridge -batch -$`)
@@ -94,7 +94,7 @@ func (d *linuxDev) runOne(c *cli, line string) (string, bool) {
 
 // bridgeCmd runs the arguments of one `bridge` command.
 func (d *linuxDev) bridgeCmd(a []string) (string, bool) {
-	usage := "Usage: bridge vlan { add | del } vid VLAN_ID dev DEV [ pvid ] [ untagged ]\n"
+	usage := "Device and VLAN ID are required arguments.\n"
 	if len(a) < 2 || a[0] != "vlan" || a[1] != "add" && a[1] != "del" {
 		return fmt.Sprintf("Command \"%s\" is unknown, try \"bridge help\".\n", strings.Join(a, " ")), false
 	}
@@ -128,11 +128,11 @@ func (d *linuxDev) bridgeCmd(a []string) (string, bool) {
 		return usage, false
 	}
 	if vid < 1 || vid > 4094 {
-		return "Error: argument \"" + strconv.Itoa(vid) + "\" is wrong: invalid VLAN id\n", false
+		return fmt.Sprintf("Invalid VLAN ID \"%d\"\n", vid), false
 	}
 	vs := d.ports[dev]
 	if vs == nil {
-		return fmt.Sprintf("Cannot find device %q\n", dev), false
+		return fmt.Sprintf("Cannot find bridge device %q\n", dev), false
 	}
 	if a[1] == "add" {
 		if fl.pvid {
