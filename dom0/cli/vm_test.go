@@ -238,4 +238,3 @@ func TestLibvirtHook(t *testing.T) {
 		})
 	}
 }
-
