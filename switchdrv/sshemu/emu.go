@@ -50,7 +50,11 @@ type Config struct {
 	// Exec makes the Linux bridge shell run each command line for real:
 	// argv prefix, the line is appended, e.g. {"/bin/sh", "-c"} or
 	// {"ip", "netns", "exec", "sw1", "/bin/sh", "-c"}.
-	Exec   []string
+	Exec []string
+	// Listen is the address to listen on (default 127.0.0.1:0); a testbed
+	// running the emulator inside a network namespace passes that
+	// namespace's address.
+	Listen string
 	Logger *slog.Logger
 }
 
@@ -89,7 +93,7 @@ type device interface {
 	genericError(c *cli, line string) string
 }
 
-// Start starts an emulator listening on 127.0.0.1 on a free port.
+// Start starts an emulator, by default on 127.0.0.1 on a free port.
 func Start(cfg Config) (*Emulator, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "sw1"
@@ -115,7 +119,10 @@ func Start(cfg Config) (*Emulator, error) {
 	if e.signer, err = ssh.NewSignerFromKey(priv); err != nil {
 		return nil, fmt.Errorf("host key: %w", err)
 	}
-	if err := e.listen("127.0.0.1:0"); err != nil {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if err := e.listen(cfg.Listen); err != nil {
 		return nil, err
 	}
 	return e, nil

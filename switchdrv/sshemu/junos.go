@@ -264,7 +264,7 @@ func (d *junosDev) check(c *junosConf) string {
 
 func (d *junosDev) displaySet(c *junosConf) string {
 	var b strings.Builder
-	b.WriteString("set version 20.4R3.8\nset system host-name " + d.cfg.Hostname + "\n")
+	b.WriteString("## Last commit: 2026-01-05 09:12:44 UTC by admin\nset version 20.4R3.8\nset system host-name " + d.cfg.Hostname + "\n")
 	ports := slices.SortedFunc(maps.Keys(c.ifs), func(a, b string) int {
 		return slices.Index(d.order, a) - slices.Index(d.order, b)
 	})
