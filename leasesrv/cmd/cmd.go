@@ -19,6 +19,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/leasesrv"
+	"github.com/virtcloud/virtcloud/leasesrv/audit"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
@@ -122,9 +123,15 @@ func serve(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	go svc.RunReaper(ctx, cfg.Server.ReapInterval.Duration)
+	sn, _ := network.(*leasesrv.SwitchNetwork)
+	rec := audit.New(cfg, st, sn, log)
+	for _, c := range rec.Collectors() {
+		svc.Register(c)
+	}
+	go rec.RunEvery(ctx, cfg.Server.AuditInterval.Duration, true)
 	srv := &http.Server{
 		Addr:              cfg.Server.Listen,
-		Handler:           svc.Handler(),
+		Handler:           svc.Handler(rec.Endpoints()...),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
 		ReadTimeout:       cfg.Server.ReadTimeout.Duration,
 		WriteTimeout:      cfg.Lease.CommitTimeout.Duration + 30*time.Second,

@@ -1,0 +1,77 @@
+// Package auditapi holds the JSON shapes of the lease server's switch and
+// audit endpoints, apart from the reconciler, so that vcctl decodes them
+// without linking the drivers and the store.
+package auditapi
+
+import (
+	"time"
+
+	"github.com/virtcloud/virtcloud/switchdrv"
+)
+
+// Kinds of drift.
+const (
+	// Orphan: a VLAN in a managed range is on the device and no live lease
+	// explains it there.
+	Orphan = "orphan"
+	// Missing: ports a lease's plan needs do not carry its VLAN.
+	Missing = "missing"
+	// Extra: ports carry a lease's VLAN that its plan does not need.
+	Extra = "extra"
+)
+
+// Switch is one configured switch, as GET /v1/switches lists it.
+type Switch struct {
+	Name    string   `json:"name"`
+	Site    string   `json:"site"`
+	Driver  string   `json:"driver"`
+	Address string   `json:"address"`
+	Uplinks []string `json:"uplinks"`
+}
+
+// SwitchVLANs is what a device reports, as GET /v1/switches/{name} answers.
+type SwitchVLANs struct {
+	Switch string           `json:"switch"`
+	VLANs  []switchdrv.VLAN `json:"vlans"`
+}
+
+// Finding is one piece of drift on one switch.
+type Finding struct {
+	Switch string   `json:"switch"`
+	Kind   string   `json:"kind"`
+	VLAN   int      `json:"vlan"`
+	Ports  []string `json:"ports"`
+	Lease  string   `json:"lease,omitempty"` // the job whose plan is concerned; "" for orphans
+	Fixed  bool     `json:"fixed"`
+	// Error says why a fix was not made (the device refused, the lease moved on).
+	Error string `json:"error,omitempty"`
+}
+
+// SwitchReport is the audit of one switch.
+type SwitchReport struct {
+	Switch    string `json:"switch"`
+	Site      string `json:"site"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"` // why it could not be read
+	// InFlux are managed VLANs left alone because a lease is being committed,
+	// released or migrated on them.
+	InFlux   []int     `json:"in_flux,omitempty"`
+	Findings []Finding `json:"findings"`
+}
+
+// Report is one audit pass.
+type Report struct {
+	At       time.Time      `json:"at"`
+	Fix      bool           `json:"fix"`
+	Switches []SwitchReport `json:"switches"`
+	// Counts are findings by kind, plus "unreachable" switches and "fixed"
+	// findings.
+	Counts map[string]int `json:"counts"`
+	// Drift counts findings that remain (not fixed).
+	Drift int `json:"drift"`
+	// Unreachable counts switches that could not be read.
+	Unreachable int `json:"unreachable"`
+}
+
+// Clean reports whether every switch answered and nothing is left to fix.
+func (r *Report) Clean() bool { return r.Drift == 0 && r.Unreachable == 0 }

@@ -1,0 +1,91 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv"
+	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
+	"github.com/virtcloud/virtcloud/switchdrv"
+)
+
+// Endpoints are the switch and audit routes, for Service.Handler:
+//
+//	GET  /v1/switches               configured switches
+//	GET  /v1/switches/{name}?vlan=N what the device reports
+//	GET  /v1/audit?switch=S         audit, report only
+//	POST /v1/audit?switch=S&fix=true audit and repair (admins)
+func (r *Reconciler) Endpoints() []leasesrv.Endpoint {
+	return []leasesrv.Endpoint{
+		{Pattern: "GET /v1/switches", Handle: r.hList},
+		{Pattern: "GET /v1/switches/{name}", Handle: r.hShow},
+		{Pattern: "GET /v1/audit", Handle: func(req *http.Request) (int, any, error) { return r.hAudit(req, false) }},
+		{Pattern: "POST /v1/audit", Admin: true, Handle: func(req *http.Request) (int, any, error) { return r.hAudit(req, true) }},
+	}
+}
+
+func (r *Reconciler) hList(*http.Request) (int, any, error) {
+	sws := r.Switches()
+	if sws == nil {
+		sws = []auditapi.Switch{}
+	}
+	return http.StatusOK, sws, nil
+}
+
+func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
+	name := req.PathValue("name")
+	if r.cfg.Switches[name] == nil {
+		return 0, nil, leasesrv.NewHTTPError(http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("no switch %q in the configuration", name))
+	}
+	vid := 0
+	if s := req.URL.Query().Get("vlan"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 4094 {
+			return 0, nil, leasesrv.BadInput("vlan: %q is not a VLAN ID (1-4094)", s)
+		}
+		vid = n
+	}
+	vlans, err := r.VLANs(req.Context(), name, vid)
+	if err != nil {
+		return 0, nil, deviceError(name, err)
+	}
+	return http.StatusOK, auditapi.SwitchVLANs{Switch: name, VLANs: vlans}, nil
+}
+
+func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
+	q := req.URL.Query()
+	o := Options{Switch: q.Get("switch")}
+	if o.Switch != "" && r.cfg.Switches[o.Switch] == nil {
+		return 0, nil, leasesrv.NewHTTPError(http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("switch: no switch %q in the configuration", o.Switch))
+	}
+	if s := q.Get("fix"); s != "" {
+		fix, err := strconv.ParseBool(s)
+		if err != nil {
+			return 0, nil, leasesrv.BadInput("fix: %q is not true or false", s)
+		}
+		if fix && !post {
+			return 0, nil, leasesrv.BadInput("fix: repairs need POST /v1/audit?fix=true")
+		}
+		o.Fix = fix
+	}
+	rep, err := r.Run(req.Context(), o)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rep, nil
+}
+
+// deviceError answers a failed device read: 502 with the driver's words.
+func deviceError(name string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if switchdrv.KindOf(err) == 0 {
+		err = fmt.Errorf("switch %s: %w", name, err)
+	}
+	return leasesrv.NewHTTPError(http.StatusBadGateway, api.CodeNetworkFault, err.Error())
+}
