@@ -360,6 +360,34 @@ func TestDaemonDown(t *testing.T) {
 	if n := r.emu.Sessions(); n != 2 {
 		t.Fatalf("%d sessions, want 2", n)
 	}
+	// A restart between two changes closes the idle session: the next
+	// change opens a new one without failing.
+	r.emu.Stop()
+	if err := r.emu.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 101, Add: ps}); err != nil {
+		t.Fatalf("after a daemon restart: %v", err)
+	}
+}
+
+func TestSaveFailureReported(t *testing.T) {
+	r := newRig(t, "cisco-ios", func(_ *sshemu.Config, c *config.Switch) {
+		c.Save, c.SaveDelay.Duration = true, time.Hour
+	})
+	if err := r.drv.Apply(ctxT(t), switchdrv.Change{VLAN: 100, Add: portNames("cisco-ios", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	r.emu.FailCommand(1, "%Error opening nvram:/startup-config (No space left on device)")
+	err := r.drv.Save(ctxT(t))
+	wantKind(t, err, switchdrv.Rejected)
+	if !strings.Contains(err.Error(), "write memory") {
+		t.Fatalf("error does not name the save command: %v", err)
+	}
+	r.emu.ClearFailures()
+	if err := r.drv.Close(); err != nil { // the save is still pending and now works
+		t.Fatal(err)
+	}
 }
 
 func TestTimeout(t *testing.T) {
@@ -551,5 +579,26 @@ func TestLargeBatch(t *testing.T) {
 				t.Fatal("VLAN 100 still there")
 			}
 		})
+	}
+}
+
+func TestJunosStaleCandidateNotCommitted(t *testing.T) {
+	r := newRig(t, "junos", nil)
+	ctx := ctxT(t)
+	// A process died in configuration mode and left a change in the shared
+	// candidate; the driver's next commit must not push it.
+	s, err := dial(ctx, r.cfg, r.drv.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.run(ctx, []string{"configure", "set vlans leftover vlan-id 999"}); err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Add: portNames("junos", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := emuVLAN(r, 999); ok {
+		t.Fatalf("the stale candidate was committed: %s", fmtVLAN(v))
 	}
 }
