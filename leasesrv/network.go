@@ -274,3 +274,17 @@ func (n *SwitchNetwork) record(ctx context.Context, l *api.Lease, op, sw string,
 	}
 	n.st.Record(context.WithoutCancel(ctx), l.Job, e)
 }
+
+// Resume finishes a migration a dead process left half done: the ports it
+// was adding are added and the ones it was removing removed, both idempotent.
+func (n *SwitchNetwork) Resume(ctx context.Context, l *api.Lease, j *store.Journal) error {
+	var steps []step
+	for _, sw := range plan.Plan(j.Plan).Switches() {
+		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Add: j.Plan[sw]}})
+	}
+	for _, sw := range plan.Plan(j.Remove).Switches() {
+		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Remove: j.Remove[sw], Delete: slices.Contains(j.Delete, sw)}})
+	}
+	_, err := n.run(ctx, l, "resume", api.StateActive, steps)
+	return err
+}

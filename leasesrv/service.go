@@ -415,7 +415,7 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 	if _, err := s.st.Purge(ctx, 256); err != nil {
 		return len(claimed), err
 	}
-	return len(claimed), nil
+	return len(claimed), s.Recover(ctx)
 }
 
 // RunReaper reaps every interval until ctx ends.

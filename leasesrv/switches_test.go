@@ -30,6 +30,16 @@ type fabric struct {
 
 func newFabric(t *testing.T) *fabric {
 	t.Helper()
+	f, cfg := startPeers(t)
+	f.srv = leasetest.Start(t, leasetest.Options{Config: cfg})
+	f.net = f.srv.Net.(*leasesrv.SwitchNetwork)
+	return f
+}
+
+// startPeers starts the three switches and returns leasetest.Config with
+// them added, hosts attached to them, and short timeouts.
+func startPeers(t *testing.T) (*fabric, string) {
+	t.Helper()
 	f := &fabric{snmp: snmpsim.Start(t, snmpsim.Options{Recording: snmpsim.Arista})}
 	var err error
 	if f.praha, err = sshemu.Start(sshemu.Config{Dialect: "cisco-ios", Hostname: "praha-sw1"}); err != nil {
@@ -77,9 +87,7 @@ uplinks = ["ge-0/0/47"]
 	cfg = strings.Replace(cfg, "[hosts.konos23-1]\nsite = \"plzen\"", "[hosts.konos23-1]\nsite = \"plzen\"\nswitch = \"plzen-sw1\"\nport = \"ge-0/0/23\"", 1)
 	cfg = strings.Replace(cfg, `listen = "127.0.0.1:0"`, `listen = "127.0.0.1:0"`+"\nswitch_timeout = \"3s\"", 1)
 	cfg = strings.Replace(cfg, `commit_timeout = "5s"`, `commit_timeout = "8s"`, 1)
-	f.srv = leasetest.Start(t, leasetest.Options{Config: cfg})
-	f.net = f.srv.Net.(*leasesrv.SwitchNetwork)
-	return f
+	return f, cfg
 }
 
 func writeKnownHosts(path string, emus ...*sshemu.Emulator) error {
