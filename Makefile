@@ -33,3 +33,20 @@ install-torque:
 	install -o root -g root -m 0500 bin/vc-epilogue $(PBS_HOME)/mom_priv/epilogue
 	install -o root -g root -m 0500 bin/vc-epilogue $(PBS_HOME)/mom_priv/epilogue.parallel
 	install -D -o root -g root -m 0755 bin/vc-periodic $(PREFIX)/sbin/vc-periodic
+
+# Hypervisor hosts: vc-dom0 and its Xen vif script or libvirt hook
+# (contrib/xen/README.md, contrib/libvirt/README.md).
+.PHONY: install-dom0 install-xen install-libvirt
+install-dom0: bin/vc-dom0
+	install -D -m 0755 bin/vc-dom0 $(DESTDIR)$(PREFIX)/bin/vc-dom0
+
+install-xen: install-dom0
+	install -d $(DESTDIR)/etc/xen/scripts
+	ln -sf $(PREFIX)/bin/vc-dom0 $(DESTDIR)/etc/xen/scripts/vif-virtcloud
+
+install-libvirt: install-dom0
+	for d in qemu.d libxl.d; do \
+	  install -d $(DESTDIR)/etc/libvirt/hooks/$$d && \
+	  sed 's#@BINDIR@#$(PREFIX)/bin#' contrib/libvirt/virtcloud-hook > $(DESTDIR)/etc/libvirt/hooks/$$d/virtcloud && \
+	  chmod 0755 $(DESTDIR)/etc/libvirt/hooks/$$d/virtcloud || exit 1; \
+	done
