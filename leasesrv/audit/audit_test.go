@@ -217,6 +217,7 @@ func TestUnreachableSwitchAndLeasesInFlux(t *testing.T) {
 	// Something puts the releasing lease's VLAN back on brno: in flux, left
 	// to the teardown that is still retrying.
 	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: l.VLAN, Name: "x", Add: []string{"Ethernet9"}})
+	before := on(t, f, "brno-sw1", l.VLAN)
 
 	rep := run(t, f, audit.Options{Fix: true})
 	if rep.Unreachable != 1 || rep.Counts["unreachable"] != 1 {
@@ -238,7 +239,7 @@ func TestUnreachableSwitchAndLeasesInFlux(t *testing.T) {
 	if got := findings(rep); got != wantFix {
 		t.Fatalf("got\n%s\nwant\n%s", got, wantFix)
 	}
-	if got := on(t, f, "brno-sw1", l.VLAN); !slices.Equal(got, []string{"Ethernet9"}) {
-		t.Fatalf("the reconciler touched a VLAN in flux: %v", got)
+	if got := on(t, f, "brno-sw1", l.VLAN); !slices.Equal(got, before) || !slices.Contains(got, "Ethernet9") {
+		t.Fatalf("the reconciler touched a VLAN in flux: %v, was %v", got, before)
 	}
 }
