@@ -8,8 +8,10 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -125,11 +127,19 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 		return inv, err
 	}
 	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger.With("job", inv.Job)}
+	// A hard cap above the budget the lease work gets, for the commands
+	// and host changes around it: a hook never hangs.
+	ctx, cancel := context.WithTimeout(ctx, cfg.Hooks.Budget.Duration+hardCapSlack)
+	defer cancel()
 	if p == Prologue {
 		return inv, h.prologue(ctx)
 	}
 	return inv, h.epilogue(ctx)
 }
+
+// hardCapSlack is what a hook may spend beyond its budget: cancelling or
+// marking after a failure, host networking, the spool.
+const hardCapSlack = 45 * time.Second
 
 // ConfigPath is the configuration file hooks read.
 func ConfigPath(getenv func(string) string) string {
@@ -158,9 +168,10 @@ func loadConfig(getenv func(string) string) (*config.Config, error) {
 func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
 	cfg, err := loadConfig(env.Getenv)
 	if err != nil {
-		if inv.Request == "" && inv.Program == Epilogue {
-			// An epilogue never fails; an ordinary job's epilogue has
-			// nothing to say either.
+		// Without a request string the job can only be a cluster job by
+		// its queue, which needs the file. An epilogue has nothing to say
+		// then, and a node without any configuration runs no clusters.
+		if inv.Request == "" && (inv.Program == Epilogue || errors.Is(err, fs.ErrNotExist)) {
 			return nil, false, nil
 		}
 		return nil, false, err

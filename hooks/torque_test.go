@@ -297,4 +297,14 @@ func TestConfigReadableByOthers(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("group-readable config refused: %+v", r)
 	}
+	// A node without any configuration runs ordinary jobs, and refuses
+	// cluster jobs with the reason.
+	os.Remove(n.cfg)
+	if r := n.run(Prologue, torquePrologue("prologue", "nodes=1", "vcluster"), torqueEnv("0", "")); r.code != 0 {
+		t.Fatalf("no config, ordinary job: %+v", r)
+	}
+	r = n.run(Prologue, torquePrologue("prologue", "nodes=1,other=vcluster", "batch"), torqueEnv("0", ""))
+	if r.code == 0 || !strings.Contains(r.stderr, "no such file") {
+		t.Fatalf("no config, cluster job: %+v", r)
+	}
 }
