@@ -232,10 +232,14 @@ func (d *Driver) send(ctx context.Context, s *session, c switchdrv.Change, lines
 	if failure != nil {
 		finish = append(slices.Clone(dl.Abort), dl.ConfigExit...)
 	}
-	if _, err := s.run(ctx, finish); err != nil {
+	rs, err = s.run(ctx, finish)
+	if err != nil {
 		return errors.Join(failure, d.wrap(c.VLAN, err))
 	}
-	return failure
+	if failure != nil {
+		return failure
+	}
+	return d.firstFailure(c, rs)
 }
 
 // firstFailure matches each command's output against the error patterns and

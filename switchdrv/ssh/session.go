@@ -226,8 +226,14 @@ func (s *session) start(ctx context.Context, cfg *config.Switch) error {
 		}
 	}
 	if len(s.d.PagingOff) > 0 {
-		if _, err := s.run(ctx, s.d.PagingOff); err != nil {
+		rs, err := s.run(ctx, s.d.PagingOff)
+		if err != nil {
 			return err
+		}
+		for _, r := range rs {
+			if line, bad := s.d.failed(r.text); bad {
+				return &dialFailure{switchdrv.Rejected, fmt.Errorf("turn paging off: command %q: %s", r.cmd, line)}
+			}
 		}
 	}
 	return nil
