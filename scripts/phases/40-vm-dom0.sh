@@ -7,13 +7,13 @@
 # The benchmark is scripts/bench-dom0.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-scripts/deps.sh qemu-system-x86_64=qemu-system-x86 ip=iproute2
+scripts/deps.sh qemu-system-x86_64=qemu-system-x86
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for pkg in dom0 dom0/cli; do
   CGO_ENABLED=0 go test -c -tags vmtest -o "$out/$(basename "$pkg").test" "./$pkg"
 done
-run() { tools/run-in-vm.sh -t 300 -m 768 -a /usr/sbin/ip "$@"; }
+run() { tools/run-in-vm.sh -t 300 -m 768 "$@"; }
 echo "--- dom0 (kernel tests, in the VM)"
 run -d dom0 "$out/dom0.test" -test.count=1
 echo "--- dom0/cli (entry points, in the VM)"
