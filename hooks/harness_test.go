@@ -37,6 +37,10 @@ func binary(t testing.TB, name string) string {
 		}
 		buildDir = d
 	}
+	// The Slurm phase runs after `make build` and names bin/ here.
+	if dir := os.Getenv("VIRTCLOUD_TEST_BIN"); dir != "" {
+		return filepath.Join(dir, name)
+	}
 	p := filepath.Join(buildDir, name)
 	err, done := built[name]
 	if !done {
