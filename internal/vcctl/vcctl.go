@@ -30,7 +30,8 @@ const (
 
 const exitHelp = `EXIT CODES:
    0  success
-   1  the server refused the request (the message says why)
+   1  the server refused the request (the message says why); for audit:
+      drift remains (found without --fix, or not fixable) or a switch did not answer
    2  bad arguments
    3  the server could not be reached or its store is down
    4  no such lease`
