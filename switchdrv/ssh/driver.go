@@ -79,7 +79,7 @@ func (d *Driver) fail(kind switchdrv.Kind, vid int, port string, err error) erro
 
 // wrap turns session failures into driver errors.
 func (d *Driver) wrap(vid int, err error) error {
-	var f *dialFailure
+	var f *sessionError
 	if errors.As(err, &f) {
 		return d.fail(f.kind, vid, "", f.err)
 	}
@@ -294,7 +294,7 @@ func (d *Driver) state(ctx context.Context, vid int) (*session, *State, error) {
 		rs, err := d.runState(ctx, s)
 		if err != nil {
 			d.drop()
-			var f *dialFailure
+			var f *sessionError
 			if reused && attempt == 0 && errors.As(err, &f) && f.kind != switchdrv.TimedOut {
 				continue
 			}

@@ -563,14 +563,14 @@ func TestStaleAllowedListCleared(t *testing.T) {
 func TestLargeBatch(t *testing.T) {
 	for _, dl := range Dialects() {
 		t.Run(dl, func(t *testing.T) {
-			ps := portNames(dl, 300)
+			ps := portNames(dl, 140)
 			r := newRig(t, dl, func(ec *sshemu.Config, _ *config.Switch) { ec.Ports = ps })
 			ctx := ctxT(t)
-			if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Add: ps[:290]}); err != nil {
+			if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Add: ps[:135]}); err != nil {
 				t.Fatal(err)
 			}
-			if v, _ := emuVLAN(r, 100); !slices.Equal(v.Tagged, ps[:290]) {
-				t.Fatalf("%d ports tagged, want 290", len(v.Tagged))
+			if v, _ := emuVLAN(r, 100); !slices.Equal(v.Tagged, ps[:135]) {
+				t.Fatalf("%d ports tagged, want 135", len(v.Tagged))
 			}
 			if err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 100, Remove: ps, Delete: true}); err != nil {
 				t.Fatal(err)

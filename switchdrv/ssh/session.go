@@ -9,7 +9,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"time"
 
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -35,23 +34,23 @@ type session struct {
 
 var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
-// dialFailure is a session failure (dial, login, read) with its driver
-// error kind.
-type dialFailure struct {
+// sessionError is a failure of the session (dial, login, read) with the
+// driver error kind it maps to.
+type sessionError struct {
 	kind switchdrv.Kind
 	err  error
 }
 
-func (f *dialFailure) Error() string { return f.err.Error() }
-func (f *dialFailure) Unwrap() error { return f.err }
+func (f *sessionError) Error() string { return f.err.Error() }
+func (f *sessionError) Unwrap() error { return f.err }
 
-// clientConfig builds the SSH client configuration of one switch.
 // handshake records how far an SSH handshake got, to classify its failure.
 type handshake struct {
 	hostKeyFailed bool
 	authTried     bool
 }
 
+// clientConfig builds the SSH client configuration of one switch.
 func clientConfig(cfg *config.Switch, hs *handshake) (*xssh.ClientConfig, error) {
 	cc := &xssh.ClientConfig{User: cfg.Username, Timeout: cfg.Timeout.Duration}
 	password := func() (string, error) { hs.authTried = true; return cfg.Password, nil }
@@ -148,32 +147,36 @@ func dial(ctx context.Context, cfg *config.Switch, d *Dialect) (*session, error)
 	var hs handshake
 	cc, err := clientConfig(cfg, &hs)
 	if err != nil {
-		return nil, &dialFailure{switchdrv.Rejected, err}
+		return nil, &sessionError{switchdrv.Rejected, err}
 	}
 	var nd net.Dialer
 	conn, err := nd.DialContext(ctx, "tcp", cfg.Address)
 	if err != nil {
-		return nil, &dialFailure{switchdrv.NoAnswer, fmt.Errorf("connect %s: %w", cfg.Address, err)}
+		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("connect %s: %w", cfg.Address, err)}
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	// Closing the connection is what ends a handshake or login that hangs.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	c, chans, reqs, err := xssh.NewClientConn(conn, cfg.Address, cc)
-	stopped := stop()
 	if err != nil {
 		conn.Close()
 		switch {
-		case !stopped || ctx.Err() != nil:
-			return nil, &dialFailure{switchdrv.TimedOut, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
+		case ctx.Err() != nil:
+			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
 		case hs.hostKeyFailed:
-			return nil, &dialFailure{switchdrv.CredentialsRefused, err}
+			return nil, &sessionError{switchdrv.CredentialsRefused, err}
 		case hs.authTried:
-			return nil, &dialFailure{switchdrv.CredentialsRefused, fmt.Errorf("ssh login as %s refused: %w", cfg.Username, err)}
+			return nil, &sessionError{switchdrv.CredentialsRefused, fmt.Errorf("ssh login as %s refused: %w", cfg.Username, err)}
 		}
-		return nil, &dialFailure{switchdrv.NoAnswer, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
+		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
 	}
 	client := xssh.NewClient(c, chans, reqs)
 	s := &session{d: d, client: client, out: make(chan []byte, 64)}
 	if err := s.start(ctx, cfg); err != nil {
 		s.close()
+		if ctx.Err() != nil {
+			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh login to %s: %w", cfg.Address, ctx.Err())}
+		}
 		return nil, err
 	}
 	return s, nil
@@ -182,12 +185,12 @@ func dial(ctx context.Context, cfg *config.Switch, d *Dialect) (*session, error)
 func (s *session) start(ctx context.Context, cfg *config.Switch) error {
 	sess, err := s.client.NewSession()
 	if err != nil {
-		return &dialFailure{switchdrv.Rejected, fmt.Errorf("open ssh session: %w", err)}
+		return &sessionError{switchdrv.Rejected, fmt.Errorf("open ssh session: %w", err)}
 	}
 	s.sess = sess
 	modes := xssh.TerminalModes{xssh.ECHO: 1, xssh.TTY_OP_ISPEED: 38400, xssh.TTY_OP_OSPEED: 38400}
 	if err := sess.RequestPty("vt100", 0, 511, modes); err != nil {
-		return &dialFailure{switchdrv.Rejected, fmt.Errorf("request pty: %w", err)}
+		return &sessionError{switchdrv.Rejected, fmt.Errorf("request pty: %w", err)}
 	}
 	stdin, err := sess.StdinPipe()
 	if err != nil {
@@ -213,7 +216,7 @@ func (s *session) start(ctx context.Context, cfg *config.Switch) error {
 		}
 	}()
 	if err := sess.Shell(); err != nil {
-		return &dialFailure{switchdrv.Rejected, fmt.Errorf("start shell: %w", err)}
+		return &sessionError{switchdrv.Rejected, fmt.Errorf("start shell: %w", err)}
 	}
 	// The login banner ends at the first prompt.
 	first, err := s.read(ctx, 1, true)
@@ -232,7 +235,7 @@ func (s *session) start(ctx context.Context, cfg *config.Switch) error {
 		}
 		for _, r := range rs {
 			if line, bad := s.d.failed(r.text); bad {
-				return &dialFailure{switchdrv.Rejected, fmt.Errorf("turn paging off: command %q: %s", r.cmd, line)}
+				return &sessionError{switchdrv.Rejected, fmt.Errorf("turn paging off: command %q: %s", r.cmd, line)}
 			}
 		}
 	}
@@ -256,12 +259,12 @@ func (s *session) enable(ctx context.Context, password string) error {
 				return err
 			}
 		case s.d.execRE.MatchString(r.prompt):
-			return &dialFailure{switchdrv.CredentialsRefused, fmt.Errorf("enable refused: %s", lastLine(r.text))}
+			return &sessionError{switchdrv.CredentialsRefused, fmt.Errorf("enable refused: %s", lastLine(r.text))}
 		default:
 			return nil
 		}
 	}
-	return &dialFailure{switchdrv.CredentialsRefused, errors.New("enable password refused")}
+	return &sessionError{switchdrv.CredentialsRefused, errors.New("enable password refused")}
 }
 
 func lastLine(s string) string {
@@ -272,7 +275,7 @@ func lastLine(s string) string {
 func (s *session) write(text string) error {
 	if _, err := io.WriteString(s.stdin, text); err != nil {
 		s.broken = true
-		return &dialFailure{switchdrv.NoAnswer, fmt.Errorf("send: %w", err)}
+		return &sessionError{switchdrv.NoAnswer, fmt.Errorf("send: %w", err)}
 	}
 	return nil
 }
@@ -289,7 +292,13 @@ func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
+	// A write that blocks (the device stopped reading) ends with the session.
+	stop := context.AfterFunc(ctx, func() { s.close() })
+	defer stop()
 	if err := s.write(strings.Join(cmds, "\n") + "\n"); err != nil {
+		if ctx.Err() != nil {
+			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("send: %w", ctx.Err())}
+		}
 		return nil, err
 	}
 	s.typedAhead = len(cmds) > 1
@@ -313,22 +322,26 @@ func (s *session) read(ctx context.Context, n int, single bool) ([]result, error
 	for {
 		if s.paged {
 			s.broken = true
-			return nil, &dialFailure{switchdrv.BadAnswer, errors.New("the switch paged its output in the middle of a batch (paging_off did not take effect)")}
+			return nil, &sessionError{switchdrv.BadAnswer, errors.New("the switch paged its output in the middle of a batch (paging_off did not take effect)")}
 		}
 		if rs, ok := s.split(n, single); ok {
 			return rs, nil
 		}
 		select {
 		case b, ok := <-s.out:
+			if !ok && ctx.Err() != nil {
+				s.broken = true
+				return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("waiting for the prompt (last output %q): %w", tail(s.buf), ctx.Err())}
+			}
 			if !ok {
 				s.broken = true
-				return nil, &dialFailure{switchdrv.BadAnswer, fmt.Errorf("the switch closed the session; it last sent %q", tail(s.buf))}
+				return nil, &sessionError{switchdrv.BadAnswer, fmt.Errorf("the switch closed the session; it last sent %q", tail(s.buf))}
 			}
 			s.buf = append(s.buf, b...)
 			s.clean()
 		case <-ctx.Done():
 			s.broken = true
-			return nil, &dialFailure{switchdrv.TimedOut, fmt.Errorf("waiting for the prompt (last output %q): %w", tail(s.buf), ctx.Err())}
+			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("waiting for the prompt (last output %q): %w", tail(s.buf), ctx.Err())}
 		}
 	}
 }
@@ -385,10 +398,9 @@ func (s *session) split(n int, single bool) ([]result, bool) {
 	return rs, true
 }
 
+// close ends the connection; safe to call more than once and from the
+// context's AfterFunc.
 func (s *session) close() {
-	if s.sess != nil {
-		s.sess.Close()
-	}
 	s.client.Close()
 }
 
