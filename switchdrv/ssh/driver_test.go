@@ -3,6 +3,7 @@ package ssh
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
@@ -467,19 +468,24 @@ func TestSaveDebounced(t *testing.T) {
 }
 
 func TestPagerAnswered(t *testing.T) {
-	r := newRig(t, "cisco-ios", nil)
-	for vid := 100; vid < 160; vid++ {
-		r.emu.AddVLAN(vid, "lab", "Gi1/0/1")
-	}
-	d := *r.drv.dialect
-	d.PagingOff = nil // the device pages: the driver must answer --More--
-	r.drv.dialect = &d
-	vs, err := r.drv.VLANs(ctxT(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vs) != len(r.emu.VLANs()) {
-		t.Fatalf("read %d VLANs through the pager, device has %d", len(vs), len(r.emu.VLANs()))
+	for _, dl := range []string{"cisco-ios", "arista-eos", "procurve", "junos"} {
+		t.Run(dl, func(t *testing.T) {
+			r := newRig(t, dl, nil)
+			p := portNames(dl, 1)
+			for vid := 100; vid < 160; vid++ {
+				r.emu.AddVLAN(vid, fmt.Sprintf("lab%d", vid), p...)
+			}
+			d := *r.drv.dialect
+			d.PagingOff = nil // the device pages: the driver must answer its pager
+			r.drv.dialect = &d
+			vs, err := r.drv.VLANs(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != len(r.emu.VLANs()) {
+				t.Fatalf("read %d VLANs through the pager, device has %d", len(vs), len(r.emu.VLANs()))
+			}
+		})
 	}
 }
 
@@ -600,5 +606,17 @@ func TestJunosStaleCandidateNotCommitted(t *testing.T) {
 	}
 	if v, ok := emuVLAN(r, 999); ok {
 		t.Fatalf("the stale candidate was committed: %s", fmtVLAN(v))
+	}
+}
+
+func TestPagerInBatchIsAnError(t *testing.T) {
+	r := newRig(t, "cisco-ios", nil)
+	d := *r.drv.dialect
+	d.PagingOff = []string{"terminal width 511"} // paging stays on
+	r.drv.dialect = &d
+	_, err := r.drv.VLANs(ctxT(t))
+	wantKind(t, err, switchdrv.BadAnswer)
+	if !strings.Contains(err.Error(), "paged") {
+		t.Fatalf("error does not say the device paged: %v", err)
 	}
 }
