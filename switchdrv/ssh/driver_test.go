@@ -3,10 +3,10 @@ package ssh
 import (
 	"context"
 	"crypto/ed25519"
-	"fmt"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
