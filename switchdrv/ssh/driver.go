@@ -35,6 +35,7 @@ type Driver struct {
 
 	mu          sync.Mutex // one operation, and one session, at a time
 	sess        *session
+	idleClose   time.Duration
 	idle        *time.Timer
 	saveTimer   *time.Timer
 	savePending bool
@@ -69,7 +70,7 @@ func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 	if opts.Managed == nil {
 		opts.Managed = func(int) bool { return true }
 	}
-	return &Driver{cfg: c, name: opts.Name, dialect: d, managed: opts.Managed,
+	return &Driver{cfg: c, name: opts.Name, dialect: d, managed: opts.Managed, idleClose: IdleClose,
 		log: opts.Logger.With("switch", opts.Name, "dialect", d.Name)}, nil
 }
 
@@ -354,14 +355,14 @@ func (d *Driver) session(ctx context.Context) (*session, error) {
 // touch (re)starts the idle timer that closes the session.
 func (d *Driver) touch() {
 	if d.idle == nil {
-		d.idle = time.AfterFunc(IdleClose, func() {
+		d.idle = time.AfterFunc(d.idleClose, func() {
 			d.mu.Lock()
 			defer d.mu.Unlock()
 			d.drop()
 		})
 		return
 	}
-	d.idle.Reset(IdleClose)
+	d.idle.Reset(d.idleClose)
 }
 
 // drop closes the session; the next operation opens a new one.

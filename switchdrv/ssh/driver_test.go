@@ -620,3 +620,28 @@ func TestPagerInBatchIsAnError(t *testing.T) {
 		t.Fatalf("error does not say the device paged: %v", err)
 	}
 }
+
+func TestIdleSessionClosed(t *testing.T) {
+	r := newRig(t, "procurve", nil)
+	r.drv.idleClose = time.Millisecond
+	ctx := ctxT(t)
+	if _, err := r.drv.VLANs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for open := true; open; {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the idle session was never closed")
+		case <-time.After(5 * time.Millisecond):
+		}
+		r.drv.mu.Lock()
+		open = r.drv.sess != nil
+		r.drv.mu.Unlock()
+	}
+	if _, err := r.drv.VLANs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.emu.Sessions(); n != 2 {
+		t.Fatalf("%d sessions, want 2", n)
+	}
+}
