@@ -11,15 +11,15 @@ import (
 // ensureAware makes the one VLAN-filtering bridge (vlan_default_pvid 0, so no
 // port ever lands in VLAN 1 by default), puts the trunk in it and makes the
 // trunk a tagged member of VLAN vlan.
-func (h *Host) ensureAware(_ context.Context, vlan int) (string, netlink.Link, error) {
+func (h *Host) ensureAware(_ context.Context, vlan int) (plumbing, error) {
 	trunk, err := h.trunk()
 	if err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	name := h.cfg.Bridge
 	br, err := h.linkByName(name)
 	if err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	if br == nil {
 		on, pvid := true, uint16(0)
@@ -28,31 +28,31 @@ func (h *Host) ensureAware(_ context.Context, vlan int) (string, netlink.Link, e
 			VlanFiltering: &on, VlanDefaultPVID: &pvid,
 		})
 		if err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 		h.log.Info("created", "bridge", name, "vlan_filtering", true)
 	}
 	if err := h.checkAwareBridge(br); err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	switch m := trunk.Attrs().MasterIndex; m {
 	case br.Attrs().Index:
 	case 0:
 		if err := h.nl.LinkSetMaster(trunk, br); err != nil {
-			return "", nil, fmt.Errorf("add trunk %s to %s: %w", h.cfg.Trunk, name, err)
+			return plumbing{}, fmt.Errorf("add trunk %s to %s: %w", h.cfg.Trunk, name, err)
 		}
 	default:
-		return "", nil, fmt.Errorf("trunk %s is already a port of another bridge (index %d): %w", h.cfg.Trunk, m, ErrConflict)
+		return plumbing{}, fmt.Errorf("trunk %s is already a port of another bridge (index %d): %w", h.cfg.Trunk, m, ErrConflict)
 	}
 	if err := h.nl.BridgeVlanAdd(trunk, uint16(vlan), false, false, false, true); err != nil {
-		return "", nil, fmt.Errorf("add VLAN %d to trunk %s: %w", vlan, h.cfg.Trunk, err)
+		return plumbing{}, fmt.Errorf("add VLAN %d to trunk %s: %w", vlan, h.cfg.Trunk, err)
 	}
 	for _, l := range []netlink.Link{trunk, br} {
 		if err := h.setUp(l); err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 	}
-	return name, trunk, nil
+	return plumbing{bridge: br, trunk: trunk}, nil
 }
 
 func (h *Host) checkAwareBridge(br netlink.Link) error {

@@ -11,22 +11,22 @@ import (
 // bridge, both up with the trunk's MTU. Existing objects are checked before
 // anything is created, so a conflict changes nothing; a failure after a
 // create removes what this call created.
-func (h *Host) ensureClassic(ctx context.Context, vlan int) (_ string, _ netlink.Link, err error) {
+func (h *Host) ensureClassic(ctx context.Context, vlan int) (_ plumbing, err error) {
 	trunk, err := h.trunk()
 	if err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	brName, devName := h.BridgeName(vlan), h.VLANDevice(vlan)
 	br, err := h.linkByName(brName)
 	if err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	dev, err := h.linkByName(devName)
 	if err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	if err := h.checkClassic(vlan, trunk, br, dev); err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	var created []string
 	defer func() {
@@ -41,43 +41,43 @@ func (h *Host) ensureClassic(ctx context.Context, vlan int) (_ string, _ netlink
 	mtu := trunk.Attrs().MTU
 	if br == nil {
 		if br, err = h.addLink(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: brName, MTU: mtu}}); err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 		created = append(created, brName)
 		if err := h.checkClassic(vlan, trunk, br, dev); err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 	}
 	if dev == nil {
 		v := &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: devName, ParentIndex: trunk.Attrs().Index, MTU: mtu}, VlanId: vlan}
 		if dev, err = h.addLink(v); err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 		created = append(created, devName)
 		if err := h.checkClassic(vlan, trunk, br, dev); err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 	}
 	if err := h.setMTU(dev, mtu); err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	if dev.Attrs().MasterIndex != br.Attrs().Index {
 		if err := h.nl.LinkSetMaster(dev, br); err != nil {
-			return "", nil, fmt.Errorf("add %s to %s: %w", devName, brName, err)
+			return plumbing{}, fmt.Errorf("add %s to %s: %w", devName, brName, err)
 		}
 	}
 	for _, l := range []netlink.Link{trunk, dev, br} {
 		if err := h.setUp(l); err != nil {
-			return "", nil, err
+			return plumbing{}, err
 		}
 	}
 	if err := h.ensureGuard(ctx); err != nil {
-		return "", nil, err
+		return plumbing{}, err
 	}
 	if len(created) > 0 {
 		h.log.Info("created", "vlan", vlan, "bridge", brName, "device", devName)
 	}
-	return brName, trunk, nil
+	return plumbing{bridge: br, trunk: trunk}, nil
 }
 
 // addLink creates l; when it appeared meanwhile ("file exists"), the existing

@@ -170,8 +170,11 @@ func (h *Host) Ensure(ctx context.Context, vlan int) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	br, _, err := h.ensureLocked(ctx, vlan)
-	return br, err
+	p, err := h.ensureLocked(ctx, vlan)
+	if err != nil {
+		return "", err
+	}
+	return p.bridge.Attrs().Name, nil
 }
 
 // Attach ensures VLAN vlan and puts the guest interface iface into it: up,
@@ -185,11 +188,12 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 		return err
 	}
 	defer unlock()
-	br, trunk, err := h.ensureLocked(ctx, vlan)
+	p, err := h.ensureLocked(ctx, vlan)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", iface, err)
 	}
-	if err := h.attachLocked(vlan, iface, br, trunk); err != nil {
+	br := p.bridge.Attrs().Name
+	if err := h.attachLocked(vlan, iface, p); err != nil {
 		return fmt.Errorf("attach %s to %s: %w", iface, br, err)
 	}
 	h.log.Info("attached", "iface", iface, "vlan", vlan, "bridge", br)
@@ -248,15 +252,18 @@ func (h *Host) Release(ctx context.Context, vlan int) error {
 	return err
 }
 
-func (h *Host) ensureLocked(ctx context.Context, vlan int) (string, netlink.Link, error) {
+// plumbing is what ensure found or made for a VLAN.
+type plumbing struct{ bridge, trunk netlink.Link }
+
+func (h *Host) ensureLocked(ctx context.Context, vlan int) (plumbing, error) {
 	if h.cfg.Mode == ModeVLANAware {
 		return h.ensureAware(ctx, vlan)
 	}
 	return h.ensureClassic(ctx, vlan)
 }
 
-func (h *Host) attachLocked(vlan int, iface, br string, trunk netlink.Link) error {
-	if iface == h.cfg.Trunk || iface == br || iface == h.VLANDevice(vlan) {
+func (h *Host) attachLocked(vlan int, iface string, p plumbing) error {
+	if iface == h.cfg.Trunk || iface == p.bridge.Attrs().Name || iface == h.VLANDevice(vlan) {
 		return fmt.Errorf("%q is the host's own device, not a guest interface: %w", iface, ErrInvalid)
 	}
 	link, err := h.linkByName(iface)
@@ -266,17 +273,10 @@ func (h *Host) attachLocked(vlan int, iface, br string, trunk netlink.Link) erro
 	if link == nil {
 		return fmt.Errorf("guest interface %q: %w", iface, ErrNotFound)
 	}
-	bridge, err := h.linkByName(br)
-	if err != nil {
-		return err
-	}
-	if bridge == nil {
-		return fmt.Errorf("bridge %s vanished: %w", br, ErrNotFound)
-	}
 	if h.cfg.Mode == ModeVLANAware {
-		return h.attachAware(vlan, link, bridge, trunk)
+		return h.attachAware(vlan, link, p.bridge, p.trunk)
 	}
-	return h.attachClassic(link, bridge, trunk)
+	return h.attachClassic(link, p.bridge, p.trunk)
 }
 
 // releaseLocked removes VLAN vlan's objects when unused (force: even with

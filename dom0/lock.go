@@ -2,6 +2,7 @@ package dom0
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +16,14 @@ import (
 // flock locks die with their process, so a crash leaves no stale lock.
 func (h *Host) lock(ctx context.Context, vlan int) (func(), error) {
 	dir := filepath.Join(h.cfg.StateDir, "locks")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
-	}
 	path := filepath.Join(dir, fmt.Sprintf("vlan-%d.lock", vlan))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
+		}
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
 	}
