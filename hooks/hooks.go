@@ -126,6 +126,11 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 	if err != nil || !cluster {
 		return inv, err
 	}
+	// Slurm's Prolog and Epilog exist for this host's bridge; the controller
+	// hooks own the lease. Without host networking they have nothing to do.
+	if inv.Manager == Slurm && inv.Role == RoleNode && (cfg.Dom0 == nil || env.OpenHost == nil) {
+		return inv, nil
+	}
 	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger.With("job", inv.Job)}
 	// A hard cap above the budget the lease work gets, for the commands
 	// and host changes around it: a hook never hangs.

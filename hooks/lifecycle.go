@@ -102,11 +102,7 @@ func (h *hook) prologue(ctx context.Context) error {
 	case ClassOf(err) == Refused && h.inv.Manager == Slurm && h.inv.Role == RoleController:
 		h.cancelSlurm(ctx, err)
 	case ClassOf(err) == Transient && h.inv.Manager == Slurm && h.inv.Role == RoleNode:
-		// Prolog cannot fail without draining this healthy node: ask for
-		// the requeue instead.
-		if _, rerr := command(ctx, h.inv.getenv, "scontrol", "requeue", job); rerr != nil {
-			h.log.Error("requeue", "err", rerr)
-		}
+		h.requeueSlurm(ctx, err)
 	case ClassOf(err) == HostFault && h.inv.Manager == Torque && h.inv.Role == RoleFirst:
 		h.markTorqueNode(ctx, err)
 	}
@@ -338,6 +334,25 @@ func (h *hook) cancelSlurm(ctx context.Context, cause error) {
 	}
 	if _, err := command(ctx, h.inv.getenv, "scancel", job); err != nil {
 		h.log.Error("scancel", "err", err)
+	}
+}
+
+// requeueSlurm asks for a requeue from Prolog, which cannot fail without
+// draining this healthy node; never for a job already ending (a requeue
+// would bring a cancelled job back).
+func (h *hook) requeueSlurm(ctx context.Context, cause error) {
+	job := h.inv.Job
+	out, err := command(ctx, h.inv.getenv, "scontrol", "-o", "show", "job", job)
+	if err != nil {
+		h.log.Error("requeue: read job state", "err", err)
+		return
+	}
+	if st, _ := jobField(string(out), "JobState"); st != "RUNNING" && st != "CONFIGURING" {
+		h.log.Warn("job is ending, not requeued", "state", st, "cause", cause)
+		return
+	}
+	if _, err := command(ctx, h.inv.getenv, "scontrol", "requeue", job); err != nil {
+		h.log.Error("requeue", "err", err)
 	}
 }
 

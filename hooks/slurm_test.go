@@ -36,7 +36,7 @@ func slurmEnv(ctx, comment, partition string) map[string]string {
 }
 
 const fakeScontrol = `[ "$1 $2 $3" = "-o show job" ] || exit 2
-echo "JobId=$4 JobName=vc.sh UserId=slurmci(1000) JobState=CONFIGURING Reason=None TimeLimit=00:01:00 Partition=debug StdErr=$OUTDIR/slurm-$4.out StdOut=$OUTDIR/slurm-$4.out"
+echo "JobId=$4 JobName=vc.sh UserId=slurmci(1000) JobState=RUNNING Reason=None TimeLimit=00:01:00 Partition=debug StdErr=$OUTDIR/slurm-$4.out StdOut=$OUTDIR/slurm-$4.out"
 `
 
 func slurmNode(t *testing.T, name, server string, dom0 bool) (*node, string) {
@@ -146,5 +146,26 @@ func TestSlurmOrdinaryJob(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Errorf("tools ran for an ordinary job: %v", ents)
+	}
+}
+
+// Prolog and Epilog on a node without [dom0] have no bridge to build: they
+// leave the cluster job to the controller hooks and touch nothing.
+func TestSlurmNodeWithoutDom0(t *testing.T) {
+	n, out := slurmNode(t, "nodeA", "", false)
+	for _, ctx := range []string{"prolog_slurmd", "epilog_slurmd"} {
+		p := Prologue
+		if ctx == "epilog_slurmd" {
+			p = Epilogue
+		}
+		if r := n.run(p, []string{"vc-x"}, slurmEnv(ctx, "vcluster", "debug")); r.code != 0 || r.stdout != "" || r.stderr != "" {
+			t.Errorf("%s: %+v", ctx, r)
+		}
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Errorf("tools ran: %v", ents)
+	}
+	if _, err := os.Stat(n.spool); !os.IsNotExist(err) {
+		t.Errorf("spool touched: %v", err)
 	}
 }
