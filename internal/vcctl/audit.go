@@ -57,6 +57,10 @@ func auditRun(c *cli.Context) error {
 }
 
 func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {
+	if rep.Unreachable == 0 && len(rep.Counts) == 0 {
+		fmt.Fprintf(w, "no drift: %d switch(es) carry exactly what the live leases explain\n", len(rep.Switches))
+		return
+	}
 	fmt.Fprintln(w, "SWITCH\tKIND\tVLAN\tPORTS\tLEASE\tRESULT")
 	for _, s := range rep.Switches {
 		if !s.Reachable {
