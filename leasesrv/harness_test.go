@@ -30,6 +30,8 @@ func (n *countingNetwork) Apply(_ context.Context, l *api.Lease) error {
 	return nil
 }
 
+func (n *countingNetwork) Needed(*api.Lease) bool { return true }
+
 func (n *countingNetwork) Move(context.Context, *api.Lease, *api.Lease) error { return nil }
 
 func (n *countingNetwork) Teardown(_ context.Context, l *api.Lease) error {

@@ -214,15 +214,18 @@ func (s *Service) hHistory(w http.ResponseWriter, r *http.Request, p *principal)
 }
 
 // owned reads the lease a write names and checks that the caller may touch it.
-func (s *Service) owned(ctx context.Context, job string, p *principal) (*api.Lease, error) {
+func (s *Service) owned(ctx context.Context, job string, p *principal) error {
+	if len(p.hosts) == 0 {
+		return nil // any host: the operation itself finds the lease
+	}
 	l, err := s.Get(ctx, job)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !p.mayTouch(l.Hosts) {
-		return nil, forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
+		return forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
 	}
-	return l, nil
+	return nil
 }
 
 func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
@@ -231,7 +234,7 @@ func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) 
 		return 0, nil, err
 	}
 	job := r.PathValue("job")
-	if _, err := s.owned(r.Context(), job, p); err != nil {
+	if err := s.owned(r.Context(), job, p); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Commit(r.Context(), job, req.Token, false, actor(p))
@@ -257,7 +260,7 @@ func (s *Service) hRenew(w http.ResponseWriter, r *http.Request, p *principal) (
 		return 0, nil, badInput("ttl_seconds: required for renew")
 	}
 	job := r.PathValue("job")
-	if _, err := s.owned(r.Context(), job, p); err != nil {
+	if err := s.owned(r.Context(), job, p); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Renew(r.Context(), job, req.Token, req.TTLSeconds, actor(p))
@@ -280,7 +283,7 @@ func (s *Service) hForce(w http.ResponseWriter, r *http.Request, p *principal) (
 }
 
 func (s *Service) release(ctx context.Context, job string, token int64, force bool, p *principal) (int, any, error) {
-	if _, err := s.owned(ctx, job, p); err != nil {
+	if err := s.owned(ctx, job, p); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Release(ctx, job, token, force, actor(p))
@@ -299,7 +302,7 @@ func (s *Service) hPatch(w http.ResponseWriter, r *http.Request, p *principal) (
 		return 0, nil, err
 	}
 	job := r.PathValue("job")
-	if _, err := s.owned(r.Context(), job, p); err != nil {
+	if err := s.owned(r.Context(), job, p); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Patch(r.Context(), job, req, actor(p))

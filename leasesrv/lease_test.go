@@ -292,16 +292,17 @@ func TestTwoServersShareOneRedisAndReapEachLeaseOnce(t *testing.T) {
 }
 
 func TestReaperRollsBackAnAbandonedCommit(t *testing.T) {
-	e := leasetest.Start(t, leasetest.Options{})
+	net := newCountingNetwork()
+	e := leasetest.Start(t, leasetest.Options{Network: net})
 	l := e.Create("4.pbs", "skirit82-1")
 	// A server that died mid-commit: the store says committing, nobody works.
-	if _, err := e.Svc.Store().BeginCommit(context.Background(), l.Job, l.Token, false, time.Minute, "dead"); err != nil {
+	if _, _, err := e.Svc.Store().BeginCommit(context.Background(), l.Job, l.Token, false, time.Minute, "dead"); err != nil {
 		t.Fatal(err)
 	}
 	e.Clock.Advance(2 * time.Minute)
 	e.Reap()
-	if got := e.Get(l.Job); got.State != api.StateFailed || got.Reason != "commit_abandoned" {
-		t.Fatalf("abandoned commit: %+v", got)
+	if got := e.Get(l.Job); got.State != api.StateFailed || got.Reason != "commit_abandoned" || net.torn[l.Job] != 1 {
+		t.Fatalf("abandoned commit: %+v, teardowns %d", got, net.torn[l.Job])
 	}
 }
 
@@ -312,7 +313,7 @@ func TestHistoryIsKeptThenPurged(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, err := e.Client(leasetest.ViewerToken).History(context.Background(), l.Job)
-	if err != nil || len(ev) < 4 {
+	if err != nil || len(ev) != 3 || ev[2].Action != "release" {
 		t.Fatalf("history %+v %v", ev, err)
 	}
 	e.Clock.Advance(2 * time.Hour)

@@ -96,6 +96,12 @@ func (n *SwitchNetwork) vlanName(sw string, vid int) string {
 	return switchdrv.RenderName(n.cfg.Switches[sw].VLANName, vid)
 }
 
+// Needed reports whether the lease's plan touches any switch.
+func (n *SwitchNetwork) Needed(l *api.Lease) bool {
+	p, err := plan.For(n.cfg, l)
+	return err != nil || len(p) > 0
+}
+
 // step is one switch's part of a transaction.
 type step struct {
 	sw     string

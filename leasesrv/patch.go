@@ -43,16 +43,16 @@ func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, act
 		return nil, badInput("remove_hosts: a lease keeps at least one host")
 	}
 	sites := plan.Sites(s.cfg, hosts, l.Attributes)
-	// The store first: it reserves the VLAN at new sites (or refuses), and
-	// checks the token, before any device is touched.
-	if err := s.st.Patch(ctx, job, r.Token, hosts, sites, actor); err != nil {
-		return nil, err
-	}
 	next := *l
 	next.Hosts, next.Sites = hosts, sites
+	// The store first: it reserves the VLAN at new sites (or refuses), and
+	// checks the token, before any device is touched.
+	if err := s.st.Patch(ctx, job, r.Token, hosts, sites, s.net.Needed(&next) || s.net.Needed(l), actor); err != nil {
+		return nil, err
+	}
 	if l.State == api.StateActive {
 		if err := s.net.Move(ctx, l, &next); err != nil {
-			s.st.Patch(context.WithoutCancel(ctx), job, r.Token, l.Hosts, l.Sites, actor)
+			s.st.Patch(context.WithoutCancel(ctx), job, r.Token, l.Hosts, l.Sites, s.net.Needed(l), actor)
 			return nil, fmt.Errorf("%w: %v", ErrNetworkFault, err)
 		}
 	}

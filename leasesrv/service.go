@@ -33,6 +33,9 @@ type Network interface {
 	Teardown(ctx context.Context, l *api.Lease) error
 	// Move applies the difference between two host sets of a live lease.
 	Move(ctx context.Context, from, to *api.Lease) error
+	// Needed reports whether anything must be configured for the lease; a
+	// lease that needs nothing is committed and released by the store alone.
+	Needed(l *api.Lease) bool
 }
 
 // NoNetwork is the network of a site whose hosts are all pre-provisioned: a
@@ -42,6 +45,7 @@ type NoNetwork struct{}
 func (NoNetwork) Apply(context.Context, *api.Lease) error            { return nil }
 func (NoNetwork) Teardown(context.Context, *api.Lease) error         { return nil }
 func (NoNetwork) Move(context.Context, *api.Lease, *api.Lease) error { return nil }
+func (NoNetwork) Needed(*api.Lease) bool                             { return false }
 
 // Service is the lease logic between the HTTP API and the store.
 type Service struct {
@@ -163,8 +167,9 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 		return nil, false, err
 	}
 	sites := plan.Sites(s.cfg, hosts, r.Attributes)
+	needed := s.net.Needed(&api.Lease{Job: r.Job, Hosts: hosts, Sites: sites, Attributes: r.Attributes})
 	l, created, err := s.st.Create(ctx, store.Grant{Job: r.Job, Owner: r.Owner, Hosts: hosts, Sites: sites,
-		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor})
+		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor, Network: needed})
 	s.metrics.op("create", err)
 	if created {
 		s.log.Info("lease granted", "job", l.Job, "vlan", l.VLAN, "sites", strings.Join(l.Sites, ","), "token", l.Token, "actor", actor)
@@ -207,29 +212,21 @@ func (s *Service) Commit(ctx context.Context, job string, token int64, force boo
 	if err := api.CheckJob(job); err != nil {
 		return nil, badInput("job: %v", err)
 	}
-	res, err := s.st.BeginCommit(ctx, job, token, force, s.window(), actor)
+	res, l, err := s.st.BeginCommit(ctx, job, token, force, s.window(), actor)
 	s.metrics.op("commit", err)
 	if err != nil {
 		return nil, err
 	}
 	if res == "started" {
-		l, err := s.st.Get(ctx, job)
-		if err != nil {
-			return nil, err
-		}
 		s.spawn(job, func(wctx context.Context) { s.apply(wctx, l, actor) })
 	}
 	switch res {
 	case "started", api.StateCommitting:
 		return s.settled(ctx, job, api.StateCommitting)
 	case api.StateActive:
-		return s.st.Get(ctx, job)
+		return l, nil
 	case api.StateFailed:
-		l, err := s.st.Get(ctx, job)
-		if err == nil {
-			err = ErrNetworkFault
-		}
-		return l, err
+		return l, ErrNetworkFault
 	}
 	return nil, &store.StateError{State: res}
 }
@@ -326,12 +323,9 @@ func (s *Service) Renew(ctx context.Context, job string, token, ttlSeconds int64
 	if err != nil {
 		return nil, err
 	}
-	err = s.st.Renew(ctx, job, token, ttl, actor)
+	l, err := s.st.Renew(ctx, job, token, ttl, actor)
 	s.metrics.op("renew", err)
-	if err != nil {
-		return nil, err
-	}
-	return s.st.Get(ctx, job)
+	return l, err
 }
 
 // Release ends a lease (force: without its token) and waits up to the commit
@@ -345,16 +339,12 @@ func (s *Service) Release(ctx context.Context, job string, token int64, force bo
 		reason = "forced"
 	}
 	p := s.cfg.Lease
-	res, _, err := s.st.BeginRelease(ctx, job, token, force, reason, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
+	res, _, l, err := s.st.BeginRelease(ctx, job, token, force, reason, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
 	s.metrics.op("release", err)
 	if err != nil {
 		return nil, err
 	}
 	if res == "started" {
-		l, err := s.st.Get(ctx, job)
-		if err != nil {
-			return nil, err
-		}
 		s.spawn(job, func(wctx context.Context) { s.teardown(wctx, l, actor) })
 	}
 	if res == "started" || res == api.StateReleasing {
@@ -364,7 +354,7 @@ func (s *Service) Release(ctx context.Context, job string, token int64, force bo
 		}
 		return l, err
 	}
-	return s.st.Get(ctx, job)
+	return l, nil
 }
 
 // teardown removes a releasing lease's network and frees its VLAN. When a

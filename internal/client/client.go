@@ -34,12 +34,21 @@ type Client struct {
 	PollInterval time.Duration
 }
 
+// transport keeps connections to the lease server open between calls; the
+// default keeps only two idle ones per host, so a busy controller would
+// open a new TCP connection for nearly every request.
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}()
+
 // New returns a client for server (http://host:port) with a bearer token.
 func New(server, token string) *Client {
 	return &Client{
 		base:         strings.TrimRight(server, "/"),
 		token:        token,
-		http:         &http.Client{Timeout: 2 * time.Minute},
+		http:         &http.Client{Timeout: 2 * time.Minute, Transport: transport},
 		PollInterval: 100 * time.Millisecond,
 	}
 }

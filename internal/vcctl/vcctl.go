@@ -129,7 +129,7 @@ func oneLine(err error) string {
 func conn(c *cli.Context) (*client.Client, context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	cl := client.New(c.String("server"), c.String("token"))
-	cl.WithHTTPClient(&http.Client{Timeout: c.Duration("timeout")})
+	cl.WithHTTPClient(&http.Client{Timeout: c.Duration("timeout"), Transport: http.DefaultTransport})
 	return cl, ctx, cancel
 }
 

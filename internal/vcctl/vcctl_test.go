@@ -45,7 +45,7 @@ func TestLeaseLifeThroughVcctl(t *testing.T) {
 	if code, out, _ = run(t, srv, adm, "lease", "release", "42.pbs"); code != 0 || !strings.Contains(out, "released") {
 		t.Fatalf("release: %d %q", code, out)
 	}
-	if code, out, _ = run(t, srv, adm, "lease", "show", "42.pbs", "--history"); code != 0 || !strings.Contains(out, "releasing->released") {
+	if code, out, _ = run(t, srv, adm, "lease", "show", "42.pbs", "--history"); code != 0 || !strings.Contains(out, "release  released") {
 		t.Fatalf("history: %d %q", code, out)
 	}
 	srv.Create("43.pbs", "skirit82-1")

@@ -146,6 +146,9 @@ type Grant struct {
 	Hold       time.Duration
 	Attributes map[string]string
 	Actor      string
+	// Network says the lease needs devices configured; a lease that needs
+	// none goes from held to active and from active to released at once.
+	Network bool
 }
 
 // Create grants a lease, or returns the job's live one (created false).
@@ -153,7 +156,7 @@ func (s *Store) Create(ctx context.Context, g Grant) (l *api.Lease, created bool
 	hosts, _ := json.Marshal(g.Hosts)
 	attrs, _ := json.Marshal(orEmpty(g.Attributes))
 	r, err := s.run(ctx, "create", leaseKey(g.Job), g.Job, g.Owner, string(hosts), strings.Join(g.Sites, ","),
-		ms(g.TTL), string(attrs), ms(g.Hold), s.now(), g.Actor)
+		ms(g.TTL), string(attrs), ms(g.Hold), s.now(), g.Actor, flag(g.Network))
 	if err != nil && !errors.Is(err, ErrNotReplicated) {
 		return nil, false, err
 	}
@@ -171,8 +174,21 @@ func (s *Store) Create(ctx context.Context, g Grant) (l *api.Lease, created bool
 	if err != nil {
 		return nil, false, err
 	}
-	l, err = s.Get(ctx, g.Job)
+	l, err = leaseOf(r, 1)
 	return l, created, err
+}
+
+// leaseOf decodes the flat HGETALL list a script returned at index i.
+func leaseOf(r []any, i int) (*api.Lease, error) {
+	if i >= len(r) {
+		return nil, fmt.Errorf("script answer has no lease: %v", r)
+	}
+	flat := asSlice(r[i])
+	m := make(map[string]string, len(flat)/2)
+	for k := 0; k+1 < len(flat); k += 2 {
+		m[str(flat, k)] = str(flat, k+1)
+	}
+	return decode(m)
 }
 
 func orEmpty(m map[string]string) map[string]string {
@@ -275,13 +291,19 @@ func (s *Store) Record(ctx context.Context, job string, e api.Event) error {
 }
 
 // BeginCommit moves a held lease to committing. It answers "started" when the
-// caller must now configure the network, else the state the lease is in.
-func (s *Store) BeginCommit(ctx context.Context, job string, token int64, force bool, window time.Duration, actor string) (string, error) {
+// caller must now configure the network, else the state the lease is in
+// (active at once for a lease with nothing to configure), with the lease.
+func (s *Store) BeginCommit(ctx context.Context, job string, token int64, force bool, window time.Duration, actor string) (string, *api.Lease, error) {
 	r, err := s.run(ctx, "commit", leaseKey(job), token, flag(force), ms(window), s.now(), actor)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return answer(r)
+	res, err := answer(r)
+	if err != nil {
+		return "", nil, err
+	}
+	l, err := leaseOf(r, 1)
+	return res, l, err
 }
 
 // Settle ends a transition: committing -> active|failed, releasing -> released.
@@ -302,34 +324,41 @@ func (s *Store) Settle(ctx context.Context, job string, token int64, from, to, r
 }
 
 // BeginRelease starts a lease's teardown. It answers "released" for a lease
-// that had nothing configured yet, "started" (with the state it left) when
-// the caller must now tear down, or the state the lease is already in.
-func (s *Store) BeginRelease(ctx context.Context, job string, token int64, force bool, reason string, window, quarantine, retention time.Duration, actor string) (result, from string, err error) {
+// that had nothing configured, "started" (with the state it left) when the
+// caller must now tear down, or the state the lease is already in; with the
+// lease.
+func (s *Store) BeginRelease(ctx context.Context, job string, token int64, force bool, reason string, window, quarantine, retention time.Duration, actor string) (result, from string, l *api.Lease, err error) {
 	r, err := s.run(ctx, "release", leaseKey(job), token, flag(force), reason, ms(window), s.now(), ms(quarantine), ms(retention), actor)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
-	res, err := answer(r)
-	return res, str(r, 1), err
+	if result, err = answer(r); err != nil {
+		return "", "", nil, err
+	}
+	l, err = leaseOf(r, 1)
+	return result, str(r, 2), l, err
 }
 
 // Renew sets a new expiry, ttl from now.
-func (s *Store) Renew(ctx context.Context, job string, token int64, ttl time.Duration, actor string) error {
+func (s *Store) Renew(ctx context.Context, job string, token int64, ttl time.Duration, actor string) (*api.Lease, error) {
 	r, err := s.run(ctx, "renew", leaseKey(job), token, ms(ttl), s.now(), actor)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if res, err := answer(r); err != nil || res == "ok" {
-		return err
-	} else {
-		return &StateError{State: res}
+	res, err := answer(r)
+	if err != nil {
+		return nil, err
 	}
+	if res != "ok" {
+		return nil, &StateError{State: res}
+	}
+	return leaseOf(r, 1)
 }
 
 // Patch changes a live lease's hosts and sites.
-func (s *Store) Patch(ctx context.Context, job string, token int64, hosts, sites []string, actor string) error {
+func (s *Store) Patch(ctx context.Context, job string, token int64, hosts, sites []string, network bool, actor string) error {
 	hj, _ := json.Marshal(hosts)
-	r, err := s.run(ctx, "patch", leaseKey(job), token, string(hj), strings.Join(sites, ","), s.now(), actor)
+	r, err := s.run(ctx, "patch", leaseKey(job), token, string(hj), strings.Join(sites, ","), s.now(), actor, flag(network))
 	if err != nil {
 		return err
 	}

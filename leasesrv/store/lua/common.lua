@@ -55,3 +55,7 @@ local function finish(lk, job, now, state, reason, quarantine_ms, retention_ms)
   redis.call('ZREM', P .. 'due', job)
   redis.call('ZADD', P .. 'purge', now + retention_ms, job)
 end
+
+-- The lease hash as a flat list, returned by every script that changes it
+-- so the caller needs no second round trip.
+local function fields(lk) return redis.call('HGETALL', lk) end

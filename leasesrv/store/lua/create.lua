@@ -1,13 +1,13 @@
 -- create: grant a lease to a job, or return the one it has.
 -- ARGV: prefix, job, owner, hosts(json), sites(csv), ttl_ms, attrs(json),
---       hold_ms, now, actor
+--       hold_ms, now, actor, net(0|1: the lease needs devices configured)
 local job, lk = ARGV[2], KEYS[1]
 local now = clock(ARGV[9])
 local state = redis.call('HGET', lk, 'state')
 local failed = 0
 if state then
   if live(state) then
-    if redis.call('HGET', lk, 'hosts') == ARGV[4] then return {'exists'} end
+    if redis.call('HGET', lk, 'hosts') == ARGV[4] then return {'exists', fields(lk)} end
     return {'conflict'}
   end
   failed = tonumber(redis.call('HGET', lk, 'failed_starts') or '0')
@@ -49,9 +49,9 @@ local ttl, hold = tonumber(ARGV[6]), tonumber(ARGV[8])
 redis.call('DEL', lk)
 redis.call('HSET', lk, 'job', job, 'owner', ARGV[3], 'hosts', ARGV[4], 'sites', ARGV[5],
   'vlan', vid, 'state', 'held', 'token', token, 'created_at', now, 'updated_at', now,
-  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', ARGV[7], 'reason', '')
+  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', ARGV[7], 'reason', '', 'net', ARGV[11])
 redis.call('ZADD', P .. 'due', now + math.min(hold, ttl), job)
 redis.call('ZREM', P .. 'purge', job)
 redis.call('SADD', P .. 'jobs', job)
 history(job, now, ARGV[10], 'create', 'held', 'vlan ' .. vid .. ' token ' .. token)
-return {'created'}
+return {'created', fields(lk)}

@@ -1,5 +1,5 @@
 -- patch: change a live lease's hosts (migration). A new site must have the
--- lease's VLAN free. ARGV: prefix, token, hosts(json), sites(csv), now, actor
+-- lease's VLAN free. ARGV: prefix, token, hosts(json), sites(csv), now, actor, net(0|1)
 local lk = KEYS[1]
 local now = clock(ARGV[5])
 local state = redis.call('HGET', lk, 'state')
@@ -29,6 +29,6 @@ for site, _ in pairs(old) do
     redis.call('ZADD', P .. 'quar:' .. site, now, vid)
   end
 end
-redis.call('HSET', lk, 'hosts', ARGV[3], 'sites', ARGV[4], 'updated_at', now)
+redis.call('HSET', lk, 'hosts', ARGV[3], 'sites', ARGV[4], 'updated_at', now, 'net', ARGV[7])
 history(job, now, ARGV[6], 'patch', state, ARGV[3])
 return {'ok'}

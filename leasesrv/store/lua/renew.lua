@@ -10,4 +10,4 @@ local exp = now + tonumber(ARGV[3])
 redis.call('HSET', lk, 'expires_at', exp, 'updated_at', now)
 if state == 'active' then redis.call('ZADD', P .. 'due', exp, job) end
 history(job, now, ARGV[5], 'renew', state, 'expires ' .. exp)
-return {'ok'}
+return {'ok', fields(lk)}
