@@ -74,7 +74,7 @@ func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {
 			case f.Error != "":
 				result = "not fixed: " + f.Error
 			}
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", f.Switch, f.Kind, f.VLAN, strings.Join(f.Ports, ","), orDash(f.Lease), result)
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", f.Switch, f.Kind, f.VLAN, orDash(strings.Join(f.Ports, ",")), orDash(f.Lease), result)
 		}
 	}
 }

@@ -237,7 +237,7 @@ func (r *Reconciler) diff(name string, vlans []switchdrv.VLAN, e *switchExp) (fs
 			flux = append(flux, v.ID)
 			continue
 		}
-		ports := union(v.Tagged, v.Untagged)
+		ports := union(v.Tagged, v.Untagged) // an empty VLAN is still an orphan
 		w, ok := e.want[v.ID]
 		if !ok {
 			fs = append(fs, auditapi.Finding{Switch: name, Kind: auditapi.Orphan, VLAN: v.ID, Ports: ports})
@@ -376,7 +376,8 @@ func (r *Reconciler) stillOrphan(ctx context.Context, name string, vid int) erro
 }
 
 func union(a, b []string) []string {
-	out := append(slices.Clone(a), b...)
+	out := append(make([]string, 0, len(a)+len(b)), a...)
+	out = append(out, b...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

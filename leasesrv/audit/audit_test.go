@@ -92,8 +92,12 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 
 	// Drift, each kind on each kind of device, made behind the server's back.
 	v := l.VLAN
-	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: 120, Name: "rogue", Add: []string{"Ethernet5"}})               // orphan, SNMP
-	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: 300, Name: "theirs", Add: []string{"Ethernet6"}})              // outside brno's pool
+	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: 120, Name: "rogue", Add: []string{"Ethernet5"}})    // orphan, SNMP
+	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: 300, Name: "theirs", Add: []string{"Ethernet6"}})   // outside brno's pool
+	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: 150, Name: "excluded", Add: []string{"Ethernet8"}}) // excluded from brno's pool
+	if err := f.Praha.AddVLAN(210, "empty"); err != nil {                                             // orphan without ports, IOS
+		t.Fatal(err)
+	}
 	f.Apply(t, "brno-sw1", switchdrv.Change{VLAN: v, Remove: []string{"Ethernet4"}})                             // missing, SNMP
 	f.Apply(t, "praha-sw1", switchdrv.Change{VLAN: v, Name: fmt.Sprintf("vc-%d", v), Add: []string{"Gi1/0/10"}}) // extra, IOS
 	f.Apply(t, "praha-sw1", switchdrv.Change{VLAN: v, Remove: []string{"Gi1/0/9"}})                              // missing, IOS
@@ -113,16 +117,17 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 		fmt.Sprintf("praha-sw1 missing %d Gi1/0/9 1.pbs", v),
 		fmt.Sprintf("praha-sw1 extra %d Gi1/0/10 1.pbs", v),
 		"praha-sw1 orphan 200 Gi1/0/20 ",
+		"praha-sw1 orphan 210  ",
 	}, "\n")
 	rep := run(t, f, audit.Options{})
-	if got := findings(rep); got != wantDrift || rep.Drift != 6 || rep.Clean() {
+	if got := findings(rep); got != wantDrift || rep.Drift != 7 || rep.Clean() {
 		t.Fatalf("audit found\n%s\nwant\n%s", got, wantDrift)
 	}
-	if rep.Counts[auditapi.Orphan] != 2 || rep.Counts[auditapi.Missing] != 2 || rep.Counts[auditapi.Extra] != 2 {
+	if rep.Counts[auditapi.Orphan] != 3 || rep.Counts[auditapi.Missing] != 2 || rep.Counts[auditapi.Extra] != 2 {
 		t.Fatalf("counts %v", rep.Counts)
 	}
-	if g := gauge(t, f, "praha-sw1", auditapi.Orphan); g != "1" {
-		t.Fatalf("virtcloud_audit_findings{praha-sw1,orphan} = %s, want 1", g)
+	if g := gauge(t, f, "praha-sw1", auditapi.Orphan); g != "2" {
+		t.Fatalf("virtcloud_audit_findings{praha-sw1,orphan} = %s, want 2", g)
 	}
 	// Reporting changed nothing.
 	if got := f.Carried(t, 120); fmt.Sprint(got) != "map[brno-sw1:[Ethernet5]]" {
@@ -136,7 +141,7 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 	if got := f.Carried(t, v); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after the fix vlan %d is on %v, want %v", v, got, want)
 	}
-	for _, vid := range []int{120, 200} {
+	for _, vid := range []int{120, 200, 210} {
 		if got := f.Carried(t, vid); len(got) != 0 {
 			t.Fatalf("orphan vlan %d is still on %v", vid, got)
 		}
@@ -144,6 +149,9 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 	// Nothing outside the managed ranges was touched.
 	if got := f.Carried(t, 300); fmt.Sprint(got) != "map[brno-sw1:[Ethernet6]]" {
 		t.Fatalf("vlan 300 (not managed at brno) changed: %v", got)
+	}
+	if got := f.Carried(t, 150); fmt.Sprint(got) != "map[brno-sw1:[Ethernet8]]" {
+		t.Fatalf("vlan 150 (excluded from brno's pool) changed: %v", got)
 	}
 	if got := f.Carried(t, 3000); fmt.Sprint(got) != "map[plzen-sw1:[ge-0/0/1]]" {
 		t.Fatalf("vlan 3000 (not managed at plzen) changed: %v", got)
