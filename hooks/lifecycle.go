@@ -198,7 +198,18 @@ func (h *hook) acquire(ctx context.Context, c *client.Client, req client.CreateR
 }
 
 func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.CreateRequest) (*client.Lease, error) {
-	l, _, err := c.Create(ctx, req)
+	var l *client.Lease
+	var err error
+	if h.inv.Manager == Slurm && h.inv.Role == RoleNode {
+		// The controller creates the lease. A node's Prolog that ran late
+		// must not grant a new one to a job already cancelled and released.
+		l, err = c.Get(ctx, req.Job)
+		if err == nil && !api.Live(l.State) {
+			err = fail(Transient, "job %s: lease is %s, waiting for the controller", req.Job, l.State)
+		}
+	} else {
+		l, _, err = c.Create(ctx, req)
+	}
 	if err != nil {
 		return nil, classifyAPI(err)
 	}
@@ -221,6 +232,10 @@ func classifyAPI(err error) error {
 	if client.Unreachable(err) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Class: Transient, Err: fmt.Errorf("lease server: %w", err)}
 	}
+	var classified *Error
+	if errors.As(err, &classified) {
+		return err
+	}
 	var ae *client.APIError
 	if !errors.As(err, &ae) {
 		return &Error{Class: Transient, Err: fmt.Errorf("lease server: %w", err)}
@@ -228,6 +243,8 @@ func classifyAPI(err error) error {
 	switch {
 	case ae.Status == http.StatusUnauthorized:
 		return &Error{Class: HostFault, Err: fmt.Errorf("lease server refused this host's token: %w", err)}
+	case ae.Code == api.CodeNotFound:
+		return &Error{Class: Transient, Err: fmt.Errorf("lease server: %w", err)}
 	case ae.Code == api.CodeBadRequest, ae.Code == api.CodeForbidden, ae.Code == api.CodeConflict, ae.Code == api.CodeTooLarge:
 		return &Error{Class: Refused, Err: fmt.Errorf("lease server: %w", err)}
 	}

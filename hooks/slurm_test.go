@@ -79,6 +79,13 @@ func TestSlurmLifecycle(t *testing.T) {
 	if l := srv.lease(t, "17"); l.State != api.StateReleased {
 		t.Fatalf("lease after EpilogSlurmctld: %s", l.State)
 	}
+	// A Prolog that runs after the job ended never grants a new lease.
+	if r := nd.run(Prologue, []string{"vc-prologue"}, slurmEnv("prolog_slurmd", "vcluster:image=deb12", "debug")); r.code != 0 {
+		t.Fatalf("late Prolog: %+v", r)
+	}
+	if l := srv.lease(t, "17"); l.State != api.StateReleased || nd.host.has("17") {
+		t.Fatalf("late Prolog revived the cluster: %+v", l)
+	}
 }
 
 // A malformed comment makes the controller cancel the job and write the
