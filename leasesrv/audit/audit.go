@@ -131,8 +131,11 @@ func (r *Reconciler) Run(ctx context.Context, o Options) (*auditapi.Report, erro
 }
 
 // RunEvery audits every interval until ctx ends, repairing when fix is set,
-// and logs what it found.
+// and logs what it found. A zero interval turns the background pass off.
 func (r *Reconciler) RunEvery(ctx context.Context, every time.Duration, fix bool) {
+	if every <= 0 || len(r.cfg.Switches) == 0 {
+		return
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
