@@ -1,0 +1,70 @@
+//go:build vmtest
+
+// Kernel test of the hooks' host networking through the real dom0 package:
+// 802.1Q devices and bridges, which this project's CI kernel lacks. Built
+// with -tags vmtest and run in a throw-away VM by scripts/phases/50-slurm.sh.
+package dom0host
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/virtcloud/virtcloud/hooks"
+	"github.com/virtcloud/virtcloud/internal/config"
+)
+
+func TestSetupCleanup(t *testing.T) {
+	for _, mode := range []string{"classic", "vlan-aware"} {
+		t.Run(mode, func(t *testing.T) {
+			trunk := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: "vctrunk0"}}
+			if err := netlink.LinkAdd(trunk); err != nil {
+				t.Fatalf("add trunk: %v", err)
+			}
+			t.Cleanup(func() { netlink.LinkDel(trunk) })
+			if err := netlink.LinkSetUp(trunk); err != nil {
+				t.Fatal(err)
+			}
+			cfg := &config.Dom0{Trunk: "vctrunk0", Mode: mode, StateDir: filepath.Join(t.TempDir(), "state"),
+				BridgePattern: "br{vid}", VLANPattern: "{trunk}.{vid}", Bridge: "vcbr0"}
+			h, err := Open(cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			job := hooks.HostJob{Job: "41.torque-srv", VLAN: 203, State: "active", Token: 7, Server: "http://127.0.0.1:7480"}
+			br, err := h.Setup(ctx, job)
+			if err != nil {
+				t.Fatalf("setup: %v", err)
+			}
+			if _, err := netlink.LinkByName(br); err != nil {
+				t.Fatalf("bridge %s: %v", br, err)
+			}
+			if again, err := h.Setup(ctx, job); err != nil || again != br {
+				t.Fatalf("second setup: %q %v", again, err)
+			}
+			jobs, err := h.Jobs(ctx)
+			if err != nil || len(jobs) != 1 || jobs[0].VLAN != 203 || jobs[0].Bridge != br || jobs[0].Token != 7 {
+				t.Fatalf("jobs: %+v %v", jobs, err)
+			}
+			for range 2 {
+				if err := h.Cleanup(ctx, job.Job); err != nil {
+					t.Fatalf("cleanup: %v", err)
+				}
+			}
+			if jobs, _ := h.Jobs(ctx); len(jobs) != 0 {
+				t.Fatalf("job file left: %+v", jobs)
+			}
+			if mode == "classic" {
+				var nf netlink.LinkNotFoundError
+				if _, err := netlink.LinkByName(br); !errors.As(err, &nf) {
+					t.Fatalf("bridge %s left after cleanup: %v", br, err)
+				}
+			}
+		})
+	}
+}
