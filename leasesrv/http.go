@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
@@ -325,15 +327,30 @@ func (s *Service) hHealth(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, `{"status":"ok"}`)
 }
 
-// Serve runs the API until ctx ends, then shuts down gracefully.
-func (s *Service) Serve(ctx context.Context, srv *http.Server, log *slog.Logger) error {
+// NewHTTPServer wraps the API in a server whose timeouts keep slow clients
+// from holding connections: headers within read_header_timeout, the whole
+// request within read_timeout; answers may take up to the commit timeout.
+func NewHTTPServer(cfg *config.Config, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Server.Listen,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
+		ReadTimeout:       cfg.Server.ReadTimeout.Duration,
+		WriteTimeout:      cfg.Lease.CommitTimeout.Duration + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// Serve runs the API on ln until ctx ends, then shuts down gracefully.
+func (s *Service) Serve(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() {
 		var err error
 		if s.cfg.Server.TLSCert != "" {
-			err = srv.ListenAndServeTLS(s.cfg.Server.TLSCert, s.cfg.Server.TLSKey)
+			err = srv.ServeTLS(ln, s.cfg.Server.TLSCert, s.cfg.Server.TLSKey)
 		} else {
-			err = srv.ListenAndServe()
+			err = srv.Serve(ln)
 		}
 		errc <- err
 	}()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"os/signal"
 	"slices"
@@ -129,17 +130,13 @@ func serve(c *cli.Context) error {
 		svc.Register(c)
 	}
 	go rec.RunEvery(ctx, cfg.Server.AuditInterval.Duration, true)
-	srv := &http.Server{
-		Addr:              cfg.Server.Listen,
-		Handler:           svc.Handler(rec.Endpoints()...),
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
-		ReadTimeout:       cfg.Server.ReadTimeout.Duration,
-		WriteTimeout:      cfg.Lease.CommitTimeout.Duration + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
+	srv := leasesrv.NewHTTPServer(cfg, svc.Handler(rec.Endpoints()...))
 	log.Info("listening", "addr", cfg.Server.Listen, "tls", cfg.Server.TLSCert != "")
-	if err := svc.Serve(ctx, srv, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	if err := svc.Serve(ctx, srv, ln, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return cli.Exit(err.Error(), 1)
 	}
 	return nil

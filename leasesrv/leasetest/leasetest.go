@@ -114,6 +114,7 @@ type Options struct {
 	Redis     *redistest.Server
 	Clock     *Clock
 	RealClock bool
+	Log       io.Writer // the server's log; default discarded
 }
 
 // Start runs a lease server for the test.
@@ -141,7 +142,10 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Clock != nil {
 		st.Now = o.Clock.Now
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.Network == nil {
 		if o.Network, err = leasesrv.NewNetwork(cfg, st, log); err != nil {
 			t.Fatal(err)
