@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/spool"
@@ -76,9 +78,20 @@ func (h *hook) deliverAndRenew(ctx context.Context, c *client.Client, sp spool.D
 // scontrol may have changed it) plus grace. A lease that is gone or was
 // re-granted is forgotten here.
 func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spool.Job) error {
+	st := h.jobStatus(ctx, j)
+	if st.ended {
+		// The epilogue never came (the node rebooted, the hook was
+		// killed): release now rather than renew a dead job's lease.
+		h.log.Warn("job ended without its epilogue, releasing", "job", j.Job)
+		err := deliverRelease(ctx, c, spool.Release{Job: j.Job, Token: j.Token, QueuedAt: h.env.Now()})
+		if err != nil {
+			return fmt.Errorf("release ended job %s: %w", j.Job, err)
+		}
+		return sp.RemoveJob(j.Job)
+	}
 	ttl := time.Duration(j.TTLSeconds) * time.Second
-	if w := h.currentWalltime(ctx, j); w > 0 {
-		ttl = h.ttl(w)
+	if st.walltime > 0 {
+		ttl = h.ttl(st.walltime)
 	}
 	_, err := c.Renew(ctx, j.Job, j.Token, int64(ttl.Seconds()))
 	switch client.Code(err) {
@@ -92,23 +105,43 @@ func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spoo
 	return nil
 }
 
-// currentWalltime asks the job's manager; 0 when it cannot tell.
-func (h *hook) currentWalltime(ctx context.Context, j spool.Job) time.Duration {
+type jobStatus struct {
+	walltime time.Duration // 0: unknown or none
+	ended    bool          // the manager says the job is over or unknown
+}
+
+// Terminal job states as scontrol and qstat print them.
+var (
+	slurmEnded  = []string{"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"}
+	torqueEnded = []string{"C", "E"}
+)
+
+// jobStatus asks the job's manager for its current walltime and whether it
+// is still alive. When the manager cannot be asked, the job counts as alive.
+func (h *hook) jobStatus(ctx context.Context, j spool.Job) jobStatus {
+	var st jobStatus
 	switch Manager(j.Manager) {
 	case Slurm:
-		if d, _, err := slurmWalltime(ctx, h.inv.getenv, j.Job); err == nil {
-			return d
+		d, out, err := slurmWalltime(ctx, h.inv.getenv, j.Job)
+		if err != nil {
+			st.ended = strings.Contains(err.Error(), "Invalid job id")
+			return st
 		}
+		state, _ := jobField(out, "JobState")
+		st.walltime, st.ended = d, slices.Contains(slurmEnded, state)
 	case Torque:
-		if out, err := command(ctx, h.inv.getenv, "qstat", "-f", j.Job); err == nil {
-			if v, ok := torque.QstatField(string(out), "Resource_List.walltime"); ok {
-				if d, err := torque.Walltime(v); err == nil {
-					return d
-				}
-			}
+		out, err := command(ctx, h.inv.getenv, "qstat", "-f", j.Job)
+		if err != nil {
+			st.ended = strings.Contains(err.Error(), "Unknown Job Id")
+			return st
 		}
+		if v, ok := torque.QstatField(string(out), "Resource_List.walltime"); ok {
+			st.walltime, _ = torque.Walltime(v)
+		}
+		state, _ := torque.QstatField(string(out), "job_state")
+		st.ended = slices.Contains(torqueEnded, state)
 	}
-	return 0
+	return st
 }
 
 // gc removes job files and bridges of leases that ended without an

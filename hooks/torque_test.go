@@ -308,3 +308,29 @@ func TestConfigReadableByOthers(t *testing.T) {
 		t.Fatalf("no config, cluster job: %+v", r)
 	}
 }
+
+// A job whose epilogue never came (the node rebooted): once qstat no longer
+// knows it, vc-periodic releases its lease instead of renewing it forever.
+func TestPeriodicReleasesEndedJob(t *testing.T) {
+	srv := startLeaseServer(t)
+	n := newNode(t, "nodeA", nodeOpts{server: srv.URL})
+	nodefile := filepath.Join(t.TempDir(), "nodes")
+	os.WriteFile(nodefile, []byte("nodeA\n"), 0o644)
+	if r := n.run(Prologue, torquePrologue("prologue", "nodes=1,walltime=00:10:00", "vcluster"), torqueEnv("0", nodefile)); r.code != 0 {
+		t.Fatalf("prologue: %+v", r)
+	}
+	n.tool(t, "qstat", fakeQstat)
+	if r := n.run(Periodic, []string{"vc-periodic"}, nil); r.code != 0 || srv.lease(t, torqueJob).State != api.StateActive {
+		t.Fatalf("periodic while the job runs: %+v", r)
+	}
+	n.tool(t, "qstat", `echo "qstat: Unknown Job Id $2" >&2; exit 153`+"\n")
+	if r := n.run(Periodic, []string{"vc-periodic"}, nil); r.code != 0 {
+		t.Fatalf("periodic after the job vanished: %+v", r)
+	}
+	if l := srv.lease(t, torqueJob); l.State != api.StateReleased {
+		t.Fatalf("lease of a vanished job: %s", l.State)
+	}
+	if js, _ := (spool.Dir{Path: n.spool}).Jobs(); len(js) != 0 {
+		t.Fatalf("spool keeps %v", js)
+	}
+}
