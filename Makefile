@@ -37,7 +37,7 @@ install-torque:
 # Hypervisor hosts: vc-dom0 and its Xen vif script or libvirt hook
 # (contrib/xen/README.md, contrib/libvirt/README.md).
 .PHONY: install-dom0 install-xen install-libvirt
-install-dom0: bin/vc-dom0
+install-dom0: build
 	install -D -m 0755 bin/vc-dom0 $(DESTDIR)$(PREFIX)/bin/vc-dom0
 
 install-xen: install-dom0
