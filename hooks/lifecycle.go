@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/request"
@@ -342,7 +344,11 @@ func (h *hook) cancelSlurm(ctx context.Context, cause error) {
 	if out, err := command(ctx, h.inv.getenv, "scontrol", "-o", "show", "job", job); err == nil {
 		for _, key := range []string{"StdErr", "StdOut"} {
 			if p, ok := jobField(string(out), key); ok && strings.HasPrefix(p, "/") {
-				if err := appendFile(p, msg); err != nil {
+				uid, err := strconv.Atoi(h.inv.getenv("SLURM_JOB_UID"))
+				if err != nil {
+					uid = -1 // nobody's directory
+				}
+				if err := tellUser(p, msg, uid); err != nil {
 					h.log.Warn("tell the user", "file", p, "err", err)
 				}
 				break
@@ -386,8 +392,25 @@ func (h *hook) markTorqueNode(ctx context.Context, cause error) {
 	}
 }
 
-func appendFile(path, msg string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+// tellUser writes msg into a job output file the job has not opened yet.
+// The path comes from the user (sbatch -o/-e) and the hook runs as
+// SlurmUser, so it only creates a new file (never follows a link or touches
+// an existing one) in a directory the job's owner owns, or in a sticky
+// world-writable one where anybody may create files.
+func tellUser(path, msg string, uid int) error {
+	dir, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	st, ok := dir.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s: cannot tell the directory's owner", path)
+	}
+	m := dir.Mode()
+	if int(st.Uid) != uid && !(m&os.ModeSticky != 0 && m.Perm()&0o002 != 0) {
+		return fmt.Errorf("%s: the directory belongs to uid %d, not the job's owner %d", path, st.Uid, uid)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return err
 	}

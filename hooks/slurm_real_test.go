@@ -80,8 +80,8 @@ func setupSlurm(t *testing.T) *realSlurm {
 	t.Cleanup(func() { os.RemoveAll(s.work) })
 	os.Chmod(s.work, 0o755)
 	s.out = filepath.Join(s.work, "out")
-	os.MkdirAll(s.out, 0o1777)
-	os.Chmod(s.out, 0o1777)
+	os.MkdirAll(s.out, 0o755)
+	os.Chmod(s.out, os.ModeSticky|0o777)
 
 	ag := snmpsim.Start(t, snmpsim.Options{Recording: snmpsim.Arista})
 	sw := ag.Switch("")

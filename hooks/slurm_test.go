@@ -42,6 +42,7 @@ echo "JobId=$4 JobName=vc.sh UserId=slurmci(1000) JobState=RUNNING Reason=None T
 func slurmNode(t *testing.T, name, server string, dom0 bool) (*node, string) {
 	n := newNode(t, name, nodeOpts{server: server, dom0: dom0, budget: "2s"})
 	out := t.TempDir()
+	os.Chmod(out, os.ModeSticky|0o777) // like /tmp: anybody may create files there
 	n.tool(t, "scontrol", "OUTDIR="+out+"\n"+fakeScontrol)
 	n.tool(t, "scancel", `echo "$@" >> `+filepath.Join(out, "scancel")+"\n")
 	return n, out
@@ -102,6 +103,19 @@ func TestSlurmMalformedRequest(t *testing.T) {
 	}
 	b, _ = os.ReadFile(filepath.Join(out, "slurm-17.out"))
 	mustContain(t, "job output", string(b), "virtcloud: job 17 cancelled", `image "": use 1 to 63 letters`)
+	// The output path is the user's to choose: an existing file, or one in
+	// a directory neither the user's nor sticky, is never written.
+	os.WriteFile(filepath.Join(out, "slurm-17.out"), []byte("precious\n"), 0o600)
+	ctl.run(Prologue, []string{"vc-prologue"}, slurmEnv("prolog_slurmctld", "vcluster:image=", "debug"))
+	if b, _ := os.ReadFile(filepath.Join(out, "slurm-17.out")); string(b) != "precious\n" {
+		t.Fatalf("an existing file was written: %q", b)
+	}
+	os.Remove(filepath.Join(out, "slurm-17.out"))
+	os.Chmod(out, 0o755)
+	ctl.run(Prologue, []string{"vc-prologue"}, slurmEnv("prolog_slurmctld", "vcluster:image=", "debug"))
+	if _, err := os.Stat(filepath.Join(out, "slurm-17.out")); !os.IsNotExist(err) {
+		t.Fatalf("wrote into a directory of uid 0 for a job of uid 1000: %v", err)
+	}
 	nd, _ := slurmNode(t, "nodeA", "", true)
 	if r := nd.run(Prologue, []string{"vc-prologue"}, slurmEnv("prolog_slurmd", "vcluster:image=", "debug")); r.code != 0 {
 		t.Fatalf("Prolog drained the node for a user's typo: %+v", r)
