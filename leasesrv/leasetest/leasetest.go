@@ -112,6 +112,9 @@ type Options struct {
 	Config    string
 	Network   leasesrv.Network // default: the switches of Config
 	Redis     *redistest.Server
+	// RedisConfig, when set, is used instead of a private redis-server
+	// (a Sentinel group or a Cluster the test started).
+	RedisConfig *config.Redis
 	Clock     *Clock
 	RealClock bool
 	Log       io.Writer // the server's log; default discarded
@@ -123,8 +126,12 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Config == "" {
 		o.Config = Config
 	}
-	if o.Redis == nil {
-		o.Redis = redistest.Start(t)
+	rc := o.RedisConfig
+	if rc == nil {
+		if o.Redis == nil {
+			o.Redis = redistest.Start(t)
+		}
+		rc = &config.Redis{URL: o.Redis.URL}
 	}
 	if o.Clock == nil && !o.RealClock {
 		o.Clock = NewClock()
@@ -133,12 +140,13 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := store.Open(config.Redis{URL: o.Redis.URL})
+	rdb, err := store.Open(*rc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
 	st := store.New(rdb)
+	st.WaitReplicas, st.WaitTimeout = rc.WaitReplicas, rc.WaitTimeout.Duration
 	if o.Clock != nil {
 		st.Now = o.Clock.Now
 	}
