@@ -50,3 +50,12 @@ install-libvirt: install-dom0
 	  sed 's#@BINDIR@#$(PREFIX)/bin#' contrib/libvirt/virtcloud-hook > $(DESTDIR)/etc/libvirt/hooks/$$d/virtcloud && \
 	  chmod 0755 $(DESTDIR)/etc/libvirt/hooks/$$d/virtcloud || exit 1; \
 	done
+
+# Long runs: 50 crash-and-recover runs and 100,000 soak operations.
+.PHONY: soak fuzz
+soak: build
+	scripts/soak.sh
+
+# Every fuzz target for FUZZTIME (default 30s) each.
+fuzz:
+	scripts/fuzz.sh
