@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -88,13 +87,31 @@ func setDur(d *Duration, v time.Duration) {
 	}
 }
 
-// Names of sites, hosts, switches, services and tokens travel into keys,
-// URLs and device commands: keep them plain.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+// plain reports whether s starts with a letter or digit, is at most max
+// long, and holds only letters, digits and the extra characters. Checked by
+// hand: a compiled pattern would cost every hook binary a millisecond of
+// start-up, and the hooks run on every node for every job.
+func plain(s, extra string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i, r := range s {
+		alnum := r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		if !alnum && (i == 0 || !strings.ContainsRune(extra, r)) {
+			return false
+		}
+	}
+	return true
+}
 
-// PortRE is the character set allowed in a switch port name; anything else
-// could inject a command into a CLI.
-var PortRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9/:._-]{0,31}$`)
+// validName: names of sites, hosts, switches, services and tokens travel
+// into keys, URLs and device commands, so they stay plain.
+func validName(s string) bool { return plain(s, "._-", 63) }
+
+// ValidPort reports whether a switch port name (or device-side VLAN name)
+// stays within the safe character set; anything else could inject a command
+// into a CLI.
+func ValidPort(s string) bool { return plain(s, "/:._-", 32) }
 
 func (c *Config) validate() Problems {
 	var ps Problems
@@ -181,7 +198,7 @@ func (c *Config) validateSites(ps *Problems) {
 	}
 	for _, name := range sortedKeys(c.Sites) {
 		key := "sites." + name
-		if !nameRE.MatchString(name) {
+		if !validName(name) {
 			ps.add(c, key, "site name %q: use letters, digits, '.', '_' and '-'", name)
 		}
 		s := c.Sites[name]
@@ -222,7 +239,7 @@ func (c *Config) validateHosts(ps *Problems) {
 	for _, name := range sortedKeys(c.Hosts) {
 		key := "hosts." + name
 		h := c.Hosts[name]
-		if !nameRE.MatchString(name) {
+		if !validName(name) {
 			ps.add(c, key, "host name %q: use letters, digits, '.', '_' and '-'", name)
 		}
 		if h.Site == "" {
@@ -257,7 +274,7 @@ func (c *Config) validateSwitches(ps *Problems) {
 	for _, name := range sortedKeys(c.Switches) {
 		key := "switches." + name
 		s := c.Switches[name]
-		if !nameRE.MatchString(name) {
+		if !validName(name) {
 			ps.add(c, key, "switch name %q: use letters, digits, '.', '_' and '-'", name)
 		}
 		if c.Sites[s.Site] == nil {
@@ -269,7 +286,7 @@ func (c *Config) validateSwitches(ps *Problems) {
 		for _, p := range s.Uplinks {
 			c.checkPort(ps, key+".uplinks", p)
 		}
-		if !strings.Contains(s.VLANName, "{vid}") || !PortRE.MatchString(strings.ReplaceAll(s.VLANName, "{vid}", "1")) {
+		if !strings.Contains(s.VLANName, "{vid}") || !ValidPort(strings.ReplaceAll(s.VLANName, "{vid}", "1")) {
 			ps.add(c, key+".vlan_name", "must contain {vid} and only letters, digits, '.', '_', '-': %q", s.VLANName)
 		}
 		switch s.Driver {
@@ -317,7 +334,7 @@ func (c *Config) validateServices(ps *Problems) {
 	for _, name := range sortedKeys(c.Services) {
 		key := "services." + name
 		s := c.Services[name]
-		if !nameRE.MatchString(name) {
+		if !validName(name) {
 			ps.add(c, key, "service name %q: use letters, digits, '.', '_' and '-'", name)
 		}
 		if c.Sites[s.Site] == nil {
@@ -413,7 +430,7 @@ func (c *Config) checkSwitchRef(ps *Problems, key, sw, site string) {
 }
 
 func (c *Config) checkPort(ps *Problems, key, port string) {
-	if !PortRE.MatchString(port) {
+	if !ValidPort(port) {
 		ps.add(c, key, "port name %q: use letters, digits and / : . _ -", port)
 	}
 }

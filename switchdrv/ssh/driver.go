@@ -103,7 +103,7 @@ func (d *Driver) check(c *switchdrv.Change) error {
 	if c.Name == "" {
 		c.Name = switchdrv.RenderName(d.cfg.VLANName, c.VLAN)
 	}
-	if !config.PortRE.MatchString(c.Name) {
+	if !config.ValidPort(c.Name) {
 		return bad("", "vlan name %q: use letters, digits and / : . _ -", c.Name)
 	}
 	if c.Delete && len(c.Add) > 0 {
@@ -115,7 +115,7 @@ func (d *Driver) check(c *switchdrv.Change) error {
 		ports []string
 	}{{"add", c.Add}, {"remove", c.Remove}} {
 		for _, p := range l.ports {
-			if !config.PortRE.MatchString(p) {
+			if !config.ValidPort(p) {
 				return bad(p, "port name %q: use letters, digits and / : . _ -", p)
 			}
 			if w, dup := seen[p]; dup && w != l.what {
