@@ -59,3 +59,9 @@ soak: build
 # Every fuzz target for FUZZTIME (default 30s) each.
 fuzz:
 	scripts/fuzz.sh
+
+# e2e: every scenario of the multi-site testbed (e2e/README.md) in one VM
+# boot; ends with `e2e: N passed, M failed`.
+.PHONY: e2e
+e2e: build
+	scripts/phases/48-e2e.sh

@@ -1,0 +1,370 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func allHosts() []string {
+	var hs []string
+	for _, h := range bed.hosts {
+		hs = append(hs, h.name)
+	}
+	return hs
+}
+
+// cluster is a running job with one guest per host, guest i at 10.0.0.i+1.
+type cluster struct {
+	job    job
+	vlan   int
+	guests []*guest
+}
+
+// startCluster runs the job's prologues and boots its guests.
+func startCluster(t *testing.T, ctx context.Context, j job, prefix string) *cluster {
+	t.Helper()
+	bed.mustHook(t, ctx, j, false)
+	c := &cluster{job: j, vlan: bed.lease(t, ctx, j.id).VLAN}
+	for i, h := range j.hosts {
+		g, err := bed.addGuest(ctx, fmt.Sprintf("%s%d", prefix, i+1), h, fmt.Sprintf("10.0.0.%d", i+1), c.vlan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.guests = append(c.guests, g)
+	}
+	return c
+}
+
+// stop shuts the guests down and, with epilogue, runs the job's epilogues.
+func (c *cluster) stop(t *testing.T, ctx context.Context, epilogue bool) {
+	t.Helper()
+	for _, g := range c.guests {
+		if err := bed.destroy(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.guests = nil
+	if epilogue {
+		bed.mustHook(t, ctx, c.job, true)
+	}
+}
+
+// meshPing has every guest ping every other guest of its cluster and
+// returns the pairs that failed.
+func meshPing(ctx context.Context, gs []*guest) []string {
+	var mu sync.Mutex
+	var failed []string
+	var wg sync.WaitGroup
+	for _, src := range gs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, dst := range gs {
+				if dst != src && !ping(ctx, src, dst.ip) {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s(%s)->%s(%s)", src.ns, src.host, dst.ns, dst.host))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return failed
+}
+
+// counters reads the receive counters of guests.
+func counters(t *testing.T, ctx context.Context, gs []*guest) map[string]int {
+	t.Helper()
+	m := map[string]int{}
+	for _, g := range gs {
+		n, err := rxPackets(ctx, g.ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[g.ns] = n
+	}
+	return m
+}
+
+// freezeNeighbours checks that each guest learned its peers' own MACs and
+// makes those entries permanent, so the cluster is silent afterwards (no
+// delayed ARP probes) while the other cluster's traffic is watched.
+func freezeNeighbours(t *testing.T, ctx context.Context, gs []*guest) {
+	t.Helper()
+	macs := map[string]string{}
+	for _, g := range gs {
+		mac, err := in(ctx, g.ns, "cat", "/sys/class/net/eth0/address")
+		if err != nil {
+			t.Fatal(err)
+		}
+		macs[g.ip] = strings.TrimSpace(mac)
+	}
+	for _, g := range gs {
+		out, err := in(ctx, g.ns, "ip", "-j", "neigh", "show", "dev", "eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ns []struct {
+			Dst    string `json:"dst"`
+			LLAddr string `json:"lladdr"`
+		}
+		if err := json.Unmarshal([]byte(out), &ns); err != nil {
+			t.Fatalf("ip -j neigh: %v: %s", err, out)
+		}
+		for _, n := range ns {
+			if n.LLAddr == "" {
+				continue
+			}
+			if n.LLAddr != macs[n.Dst] {
+				t.Errorf("guest %s has %s at %s, but its cluster's %s is %s", g.ns, n.Dst, n.LLAddr, n.Dst, macs[n.Dst])
+			}
+			if _, err := in(ctx, g.ns, "ip", "neigh", "replace", n.Dst, "lladdr", n.LLAddr, "nud", "permanent", "dev", "eth0"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestTwoClustersSameAddresses: two clusters on the same six hosts across
+// three sites, their guests using the same addresses 10.0.0.1-6. Every
+// guest reaches every member of its own cluster, and not one frame of that
+// reaches a guest of the other cluster.
+func TestTwoClustersSameAddresses(t *testing.T) {
+	ctx := testCtx(t, 4*time.Minute)
+	hosts := allHosts()
+	start := time.Now()
+	a := startCluster(t, ctx, job{id: "101.torque-srv", user: "alice", hosts: hosts, walltime: "01:00:00"}, "ga")
+	ready := time.Since(start)
+	b := startCluster(t, ctx, job{id: "102.torque-srv", user: "bob", hosts: hosts, walltime: "01:00:00"}, "gb")
+	if a.vlan == b.vlan {
+		t.Fatalf("both clusters got VLAN %d", a.vlan)
+	}
+	// An address only cluster B has: nobody in A may reach it.
+	if _, err := in(ctx, b.guests[0].ns, "ip", "addr", "add", "10.0.0.100/24", "dev", "eth0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]*cluster{{a, b}, {b, a}} {
+		own, other := pair[0], pair[1]
+		before := counters(t, ctx, other.guests)
+		if failed := meshPing(ctx, own.guests); len(failed) > 0 {
+			t.Errorf("cluster %s (VLAN %d): no answer for %s", own.job.id, own.vlan, strings.Join(failed, ", "))
+		}
+		if own == a && ping(ctx, a.guests[3], "10.0.0.100") {
+			t.Errorf("guest %s of cluster A reached 10.0.0.100, an address of cluster B", a.guests[3].ns)
+		}
+		if after := counters(t, ctx, other.guests); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("while cluster %s pinged, guests of cluster %s received frames: before %v, after %v", own.job.id, other.job.id, before, after)
+		}
+		freezeNeighbours(t, ctx, own.guests)
+	}
+	fmt.Printf("BENCH e2e_cluster_ready_ms=%d\n", ready.Milliseconds())
+	fmt.Printf("\ncluster  job             VLAN  guests (10.0.0.1-6 in both)        reaches\n")
+	for _, c := range []*cluster{a, b} {
+		var gs []string
+		for _, g := range c.guests {
+			gs = append(gs, g.ns+"@"+g.host)
+		}
+		fmt.Printf("%-8s %-15s %4d  %s  own %d of %d pairs, other cluster 0 frames\n", c.job.user, c.job.id, c.vlan,
+			strings.Join(gs, " "), len(c.guests)*(len(c.guests)-1), len(c.guests)*(len(c.guests)-1))
+	}
+	a.stop(t, ctx, true)
+	b.stop(t, ctx, true)
+	bed.wantClean(t, ctx)
+}
+
+// TestTaggedFramesStayHome: a guest sends frames carrying the other
+// cluster's VLAN tag (802.1Q, and 802.1ad outer tags): no other guest,
+// of either cluster, receives anything.
+func TestTaggedFramesStayHome(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	hosts := []string{"s1h1", "s2h1"}
+	a := startCluster(t, ctx, job{id: "111.torque-srv", user: "alice", hosts: hosts, walltime: "01:00:00"}, "ta")
+	b := startCluster(t, ctx, job{id: "112.torque-srv", user: "bob", hosts: hosts, walltime: "01:00:00"}, "tb")
+	evil := a.guests[0]
+	others := append([]*guest{a.guests[1]}, b.guests...)
+	_, err := in(ctx, evil.ns, "sh", "-c", fmt.Sprintf(
+		"ip link add link eth0 name q%[1]d type vlan id %[1]d && ip link set q%[1]d up && ip addr add 10.0.1.1/24 dev q%[1]d && "+
+			"ip link add link eth0 name ad%[1]d type vlan proto 802.1ad id %[1]d && ip link set ad%[1]d up && ip addr add 10.0.2.1/24 dev ad%[1]d && "+
+			"ip link add link eth0 name q%[2]d type vlan id %[2]d && ip link set q%[2]d up && ip addr add 10.0.3.1/24 dev q%[2]d",
+		b.vlan, a.vlan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txBefore, _ := in(ctx, evil.ns, "cat", "/sys/class/net/eth0/statistics/tx_packets")
+	before := counters(t, ctx, others)
+	for _, ip := range []string{"10.0.1.2", "10.0.2.2", "10.0.3.2"} {
+		if ping(ctx, evil, ip) {
+			t.Errorf("tagged ping to %s was answered", ip)
+		}
+	}
+	txAfter, _ := in(ctx, evil.ns, "cat", "/sys/class/net/eth0/statistics/tx_packets")
+	if strings.TrimSpace(txBefore) == strings.TrimSpace(txAfter) {
+		t.Fatalf("the guest sent no tagged frame at all (tx_packets %s): the test proves nothing", strings.TrimSpace(txAfter))
+	}
+	if after := counters(t, ctx, others); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("tagged frames from %s arrived elsewhere: rx before %v, after %v", evil.ns, before, after)
+	}
+	t.Logf("%s sent tagged frames (tx %s -> %s); other guests' rx unchanged %v", evil.ns,
+		strings.TrimSpace(txBefore), strings.TrimSpace(txAfter), before)
+	// The untagged path of its own cluster still works.
+	if !ping(ctx, evil, a.guests[1].ip) {
+		t.Errorf("%s lost its own cluster", evil.ns)
+	}
+	a.stop(t, ctx, true)
+	b.stop(t, ctx, true)
+	bed.wantClean(t, ctx)
+}
+
+// TestMigrationAcrossSites: a guest moves from site2 to a host at site3;
+// the lease's hosts are patched, the VLAN follows it, the guest keeps its
+// address and MAC and reaches its peer again; site2 is left clean.
+func TestMigrationAcrossSites(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	c := startCluster(t, ctx, job{id: "121.torque-srv", user: "carol", hosts: []string{"s1h1", "s2h1"}, walltime: "01:00:00"}, "mg")
+	if failed := meshPing(ctx, c.guests); len(failed) > 0 {
+		t.Fatalf("before migration: %v", failed)
+	}
+	mover := c.guests[1]
+	mac, err := in(ctx, mover.ns, "cat", "/sys/class/net/eth0/address")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := bed.lease(t, ctx, c.job.id)
+	if _, err := bed.api.Patch(ctx, c.job.id, l.Token, []string{"s3h2"}, []string{"s2h1"}); err != nil {
+		t.Fatalf("patch lease hosts: %v", err)
+	}
+	// The source host lets go of the guest, then of the VLAN.
+	if err := bed.unplug(ctx, mover); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := bed.dom0(ctx, "s2h1", "gc"); err != nil {
+		t.Fatalf("vc-dom0 gc on s2h1: %v: %s", err, out)
+	}
+	if _, err := bed.addGuest(ctx, mover.ns, "s3h2", mover.ip, c.vlan); err != nil {
+		t.Fatal(err)
+	}
+	mover.host = "s3h2"
+	// Xen keeps the MAC across a migration.
+	if _, err := in(ctx, mover.ns, "ip", "link", "set", "eth0", "address", strings.TrimSpace(mac)); err != nil {
+		t.Fatal(err)
+	}
+	if failed := meshPing(ctx, c.guests); len(failed) > 0 {
+		t.Errorf("after migration: %v", failed)
+	}
+	if m, err := switchVLANs(ctx, "site2"); err != nil || len(m) > 0 {
+		t.Errorf("site2's switch after the guest left: %v %v", m, err)
+	}
+	if links, err := hostLinks(ctx, "s2h1"); err != nil || len(links) > 0 {
+		t.Errorf("s2h1 after the guest left: %v %v", links, err)
+	}
+	if m, err := switchVLANs(ctx, "site3"); err != nil || fmt.Sprint(m) != fmt.Sprintf("map[h2:[%d] uplink:[%d]]", c.vlan, c.vlan) {
+		t.Errorf("site3's switch carries %v, want VLAN %d on h2 and uplink (%v)", m, c.vlan, err)
+	}
+	c.stop(t, ctx, true)
+	if out, err := bed.periodic(ctx, "s3h2"); err != nil {
+		t.Logf("vc-periodic on s3h2: %v", err)
+	} else if out != "" {
+		t.Logf("vc-periodic on s3h2: %s", out)
+	}
+	if out, err := bed.dom0(ctx, "s3h2", "gc"); err != nil {
+		t.Fatalf("vc-dom0 gc on s3h2: %v: %s", err, out)
+	}
+	bed.wantClean(t, ctx)
+}
+
+// clusterEnd runs a three-site cluster, ends it with end, and checks that
+// everything is clean.
+func clusterEnd(t *testing.T, id, walltime string, end func(ctx context.Context, c *cluster)) {
+	ctx := testCtx(t, 3*time.Minute)
+	c := startCluster(t, ctx, job{id: id, user: "dave", hosts: []string{"s1h2", "s2h2", "s3h2"}, walltime: walltime}, "le")
+	if failed := meshPing(ctx, c.guests); len(failed) > 0 {
+		t.Fatalf("cluster not up: %v", failed)
+	}
+	end(ctx, c)
+	bed.wantClean(t, ctx)
+}
+
+// TestJobEndEpilogue: the job ends normally; the epilogues clean up.
+func TestJobEndEpilogue(t *testing.T) {
+	clusterEnd(t, "131.torque-srv", "01:00:00", func(ctx context.Context, c *cluster) {
+		c.stop(t, ctx, true)
+	})
+}
+
+// TestWalltimeExpiry: the job is killed at walltime and no epilogue runs
+// at all: the lease expires on the server, which clears the switches, and
+// each host's vc-periodic clears the host.
+func TestWalltimeExpiry(t *testing.T) {
+	clusterEnd(t, "132.torque-srv", "00:00:06", func(ctx context.Context, c *cluster) {
+		err := waitFor(ctx, "the lease to expire", func() bool {
+			l, err := bed.api.Get(ctx, c.job.id)
+			return err == nil && l.State == "released"
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.stop(t, ctx, false)
+		for _, h := range c.job.hosts {
+			if out, err := bed.periodic(ctx, h); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+		}
+	})
+}
+
+// TestAdminForceRelease: an administrator force-releases the lease with
+// vcctl; the VMs go, each host's vc-periodic clears the host.
+func TestAdminForceRelease(t *testing.T) {
+	clusterEnd(t, "133.torque-srv", "01:00:00", func(ctx context.Context, c *cluster) {
+		if out, err := bed.vcctl(ctx, "lease", "release", "--force", c.job.id); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		c.stop(t, ctx, false)
+		for _, h := range c.job.hosts {
+			if out, err := bed.periodic(ctx, h); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+		}
+	})
+}
+
+// TestSwitchDownAtStart: site2's switch does not answer SSH when a cluster
+// spanning site1 and site2 starts. The prologue fails (Torque requeues the
+// job), nothing is left on any switch or host, and once the switch is back
+// the requeued job starts.
+func TestSwitchDownAtStart(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	j := job{id: "141.torque-srv", user: "erin", hosts: []string{"s1h1", "s2h1"}, walltime: "01:00:00"}
+	bed.emus["site2"].Stop()
+	res, err := bed.hook(ctx, j, false)
+	if rerr := bed.emus["site2"].Restart(); rerr != nil {
+		t.Fatalf("restart site2's SSH daemon: %v", rerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].code == 0 {
+		t.Fatalf("the first node's prologue succeeded with site2's switch down: %s", res[0].out)
+	}
+	t.Logf("with site2's switch down, the prologue on %s exited %d: %s", res[0].host, res[0].code, strings.TrimSpace(res[0].out))
+	bed.wantClean(t, ctx)
+	c := startCluster(t, ctx, j, "sd")
+	if failed := meshPing(ctx, c.guests); len(failed) > 0 {
+		t.Errorf("after the switch came back: %v", failed)
+	}
+	c.stop(t, ctx, true)
+	bed.wantClean(t, ctx)
+}
