@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/deps.sh redis-server=redis-server
-CONF=contrib/demo/virtcloud.toml
 work=$(mktemp -d)
+# The configuration holds tokens: leasesrv refuses one that others may read.
+CONF=$work/virtcloud.toml
+install -m 0600 contrib/demo/virtcloud.toml "$CONF"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -88,6 +88,9 @@ func checkConfig(c *cli.Context) error {
 }
 
 func serve(c *cli.Context) error {
+	if err := config.CheckPrivate(c.String("config")); err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	cfg, err := config.Load(c.String("config"))
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
