@@ -159,8 +159,8 @@ func BenchmarkCommitSwitches(b *testing.B) {
 		m16, _, _ := spread(slow[16])
 		z1, _, _ := spread(fast[1])
 		z16, _, _ := spread(fast[16])
-		fmt.Printf("BENCH commit_flat_ratio_16_vs_1=%.3f commit_flat_ratio_16_vs_1_min=%.3f commit_flat_ratio_16_vs_1_max=%.3f commit_1_switch_ms=%.1f commit_16_switches_ms=%.1f commit_1_switch_nodelay_ms=%.1f commit_16_switches_nodelay_ms=%.1f\n",
-			med, lo, hi, m1, m16, z1, z16)
+		fmt.Printf("BENCH commit_flat_ratio_16_vs_1=%.3f commit_flat_ratio_16_vs_1_min=%.3f commit_flat_ratio_16_vs_1_max=%.3f commit_flat_ratio_16_vs_1_n=%d commit_1_switch_ms=%.1f commit_16_switches_ms=%.1f commit_1_switch_nodelay_ms=%.1f commit_16_switches_nodelay_ms=%.1f\n",
+			med, lo, hi, len(slow[1]), m1, m16, z1, z16)
 		b.ReportMetric(med, "commit_flat_ratio_16_vs_1")
 	}
 }

@@ -173,7 +173,7 @@ func compute(steps map[string]*step) ([]*figure, map[string]float64) {
 		if f.Value.N == 0 {
 			continue
 		}
-		if f.Value.N > 1 {
+		if f.Value.Lo != f.Value.Hi {
 			extra[f.Name+"_min"], extra[f.Name+"_max"] = f.Value.Lo, f.Value.Hi
 		}
 	}
@@ -187,8 +187,8 @@ func first(v []float64) float64 {
 	return v[0]
 }
 
-// statsWith is the figure name's values, widened by name_min and name_max
-// when the benchmark printed its own spread.
+// statsWith is the figure name's values, with name_min, name_max and name_n
+// when the benchmark printed its own spread and number of repeats.
 func statsWith(kv map[string][]float64, name string) stats {
 	s := statsOf(kv[name])
 	if lo := kv[name+"_min"]; len(lo) > 0 {
@@ -196,6 +196,9 @@ func statsWith(kv map[string][]float64, name string) stats {
 	}
 	if hi := kv[name+"_max"]; len(hi) > 0 {
 		s.Hi = hi[0]
+	}
+	if n := kv[name+"_n"]; len(n) > 0 {
+		s.N = int(n[0])
 	}
 	return s
 }

@@ -54,7 +54,7 @@ func drawPlots(dir string, steps map[string]*step) ([]chart, error) {
 	}
 	err := draw(chart{"commit_vs_switches.svg", "Commit time against switches",
 		"Commit of one lease whose hosts sit on S switches (emulated Cisco IOS over SSH, 20 ms per round trip), median and min-max of 5 rounds; dashed: the same switches one after another (S x one switch)."},
-		"switches", "commit (ms)", false,
+		"switches", "commit (ms)", true,
 		curve{Name: "this project (parallel)", Points: one},
 		curve{Name: "one after another (S x 1 switch)", Points: seq, Dashed: true})
 	if err != nil {
@@ -103,6 +103,13 @@ func plotFile(path, title, xLabel, yLabel string, logX bool, curves []curve) err
 		p.X.Tick.Marker = powerTicks{}
 	}
 	p.Add(plotter.NewGrid())
+	top := 0.0
+	for _, cv := range curves {
+		for _, pt := range cv.Points {
+			top = max(top, pt.Hi)
+		}
+	}
+	p.Y.Max = top * (1.1 + 0.08*float64(len(curves))) // room for the legend
 	for i, cv := range curves {
 		xys := make(plotter.XYs, len(cv.Points))
 		errs := make(plotter.YErrors, len(cv.Points))
