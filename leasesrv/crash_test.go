@@ -22,6 +22,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/leasesrv"
+	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
@@ -50,7 +51,7 @@ func TestCrashRecovery(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build leasesrv with failpoints: %v\n%s", err, out)
 	}
-	f, cfgText := startPeers(t)
+	f, cfgText := audittest.Peers(t)
 	cfgText = strings.Replace(cfgText, `commit_timeout = "8s"`, `commit_timeout = "1500ms"`, 1)
 	cfgText = strings.Replace(cfgText, `switch_timeout = "3s"`, `switch_timeout = "1s"`+"\nreap_interval = \"200ms\"", 1)
 	listen := freeAddr(t)
@@ -65,8 +66,8 @@ func TestCrashRecovery(t *testing.T) {
 	rdb, _ := store.Open(config.Redis{URL: rs.URL})
 	defer rdb.Close()
 	st := store.New(rdb)
-	f.net = leasesrv.NewSwitchNetwork(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer f.net.Close()
+	f.Net = leasesrv.NewSwitchNetwork(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer f.Net.Close()
 	c := client.New("http://"+listen, leasetest.AdminToken)
 	c.PollInterval = 20 * time.Millisecond
 
@@ -241,7 +242,7 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 		}
 	}
 	for sw := range cfg.Switches {
-		d, err := f.net.Driver(sw)
+		d, err := f.Net.Driver(sw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +252,7 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 		}
 		have := map[int][]string{}
 		for _, v := range vs {
-			if !f.net.Managed(sw, v.ID) {
+			if !f.Net.Managed(sw, v.ID) {
 				continue
 			}
 			ports := append(slices.Clone(v.Tagged), v.Untagged...)

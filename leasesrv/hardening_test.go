@@ -27,6 +27,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/internal/vcctl"
 	"github.com/virtcloud/virtcloud/leasesrv"
+	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
@@ -114,12 +115,12 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 // TestSecretsNeverShow: tokens, SNMP communities and SSH passwords appear in
 // no log line, error answer or vcctl output, also when things fail.
 func TestSecretsNeverShow(t *testing.T) {
-	f, cfgText := startPeers(t)
+	f, cfgText := audittest.Peers(t)
 	var logs bytes.Buffer
 	srv := leasetest.Start(t, leasetest.Options{Config: cfgText, Log: &logs})
-	f.srv = srv
+	f.Srv = srv
 	secrets := []string{leasetest.AdminToken, leasetest.SchedulerToken, leasetest.NodeToken, leasetest.ViewerToken,
-		f.snmp.Community, f.praha.Password(), f.plzen.Password()}
+		f.SNMP.Community, f.Praha.Password(), f.Plzen.Password()}
 	var outputs bytes.Buffer
 	run := func(token string, args ...string) {
 		var out, errOut bytes.Buffer
@@ -132,9 +133,9 @@ func TestSecretsNeverShow(t *testing.T) {
 	run("not-a-valid-token-000", "lease", "ls")
 	run(leasetest.ViewerToken, "lease", "release", "--force", "s1")
 	// The switch now refuses the configured password (a new login is needed).
-	f.praha.RefuseAuth(true)
-	f.praha.Stop()
-	if err := f.praha.Restart(); err != nil {
+	f.Praha.RefuseAuth(true)
+	f.Praha.Stop()
+	if err := f.Praha.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	run(leasetest.AdminToken, "lease", "create", "--job", "s2", "--host", "skurut9-1")

@@ -145,7 +145,7 @@ uplinks = ["ge-0/0/47"]
 	if g := runtime.NumGoroutine(); g > int(goroutinesWarm.Load()) {
 		t.Errorf("goroutines: %d after warm-up, %d at the end", goroutinesWarm.Load(), g)
 	}
-	f := &fabric{net: srv.Net.(*leasesrv.SwitchNetwork)}
+	f := &fabric{Net: srv.Net.(*leasesrv.SwitchNetwork)}
 	checkInvariants(t, srv.Cfg, srv.Svc.Store(), f, nil)
 	ls, _ := srv.Svc.Store().List(context.Background())
 	for _, l := range ls {

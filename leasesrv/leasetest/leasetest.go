@@ -109,15 +109,15 @@ type Server struct {
 // Options say what to start; zero values give Config, a new Redis, an
 // injected clock and no switches.
 type Options struct {
-	Config    string
-	Network   leasesrv.Network // default: the switches of Config
-	Redis     *redistest.Server
+	Config  string
+	Network leasesrv.Network // default: the switches of Config
+	Redis   *redistest.Server
 	// RedisConfig, when set, is used instead of a private redis-server
 	// (a Sentinel group or a Cluster the test started).
 	RedisConfig *config.Redis
-	Clock     *Clock
-	RealClock bool
-	Log       io.Writer // the server's log; default discarded
+	Clock       *Clock
+	RealClock   bool
+	Log         io.Writer // the server's log; default discarded
 }
 
 // Start runs a lease server for the test.

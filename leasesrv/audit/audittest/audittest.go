@@ -46,6 +46,24 @@ var Switches = []string{"brno-sw1", "praha-sw1", "plzen-sw1"}
 // pre-provisioned. Uplinks: Ethernet48, Gi1/0/48, ge-0/0/47.
 func Start(t testing.TB) *Fabric {
 	t.Helper()
+	f, cfg := Peers(t)
+	f.Srv = leasetest.Start(t, leasetest.Options{Config: cfg})
+	f.Net = f.Srv.Net.(*leasesrv.SwitchNetwork)
+	f.Rec = audit.New(f.Srv.Cfg, f.Srv.Svc.Store(), f.Net, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, c := range f.Rec.Collectors() {
+		f.Srv.Svc.Register(c)
+	}
+	hs := httptest.NewServer(f.Srv.Svc.Handler(f.Rec.Endpoints()...))
+	t.Cleanup(hs.Close)
+	f.URL = hs.URL
+	return f
+}
+
+// Peers starts only the switches and returns leasetest.Config with them,
+// the hosts wired to them, and short timeouts, for tests that run the
+// server themselves (as a process, say).
+func Peers(t testing.TB) (*Fabric, string) {
+	t.Helper()
 	f := &Fabric{SNMP: snmpsim.Start(t, snmpsim.Options{Recording: snmpsim.Arista})}
 	var err error
 	if f.Praha, err = sshemu.Start(sshemu.Config{Dialect: "cisco-ios", Hostname: "praha-sw1"}); err != nil {
@@ -101,16 +119,7 @@ uplinks = ["ge-0/0/47"]
 		}
 		cfg = strings.Replace(cfg, r[0], r[1], 1)
 	}
-	f.Srv = leasetest.Start(t, leasetest.Options{Config: cfg})
-	f.Net = f.Srv.Net.(*leasesrv.SwitchNetwork)
-	f.Rec = audit.New(f.Srv.Cfg, f.Srv.Svc.Store(), f.Net, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	for _, c := range f.Rec.Collectors() {
-		f.Srv.Svc.Register(c)
-	}
-	hs := httptest.NewServer(f.Srv.Svc.Handler(f.Rec.Endpoints()...))
-	t.Cleanup(hs.Close)
-	f.URL = hs.URL
-	return f
+	return f, cfg
 }
 
 // Behind opens a driver of its own to a switch, the way an operator's tool
