@@ -255,63 +255,44 @@ func leaseToken(ctx context.Context, c *cli.Context, cl *client.Client, job stri
 	return l.Token, nil
 }
 
-func leaseCommit(c *cli.Context) error {
-	job, err := arg(c, "JOB")
-	if err != nil {
-		return err
-	}
-	cl, ctx, cancel := conn(c)
-	defer cancel()
-	tok, err := leaseToken(ctx, c, cl, job)
-	if err != nil {
-		return err
-	}
-	l, err := cl.WaitActive(ctx, job, tok)
-	if err != nil {
-		return err
-	}
-	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
-}
-
-func leaseRenew(c *cli.Context) error {
-	job, err := arg(c, "JOB")
-	if err != nil {
-		return err
-	}
-	cl, ctx, cancel := conn(c)
-	defer cancel()
-	tok, err := leaseToken(ctx, c, cl, job)
-	if err != nil {
-		return err
-	}
-	l, err := cl.Renew(ctx, job, tok, int64(c.Duration("ttl").Seconds()))
-	if err != nil {
-		return err
-	}
-	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
-}
-
-func leaseRelease(c *cli.Context) error {
-	job, err := arg(c, "JOB")
-	if err != nil {
-		return err
-	}
-	cl, ctx, cancel := conn(c)
-	defer cancel()
-	var l *api.Lease
-	if c.Bool("force") {
-		l, err = cl.ForceRelease(ctx, job)
-	} else {
-		var tok int64
-		if tok, err = leaseToken(ctx, c, cl, job); err == nil {
-			l, err = cl.Release(ctx, job, tok)
+// withToken runs a lease operation that needs the lease's fencing token and
+// prints the lease it returns.
+func withToken(op func(ctx context.Context, c *cli.Context, cl *client.Client, job string, token int64) (*api.Lease, error)) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		job, err := arg(c, "JOB")
+		if err != nil {
+			return err
 		}
+		cl, ctx, cancel := conn(c)
+		defer cancel()
+		var tok int64
+		if !c.Bool("force") {
+			if tok, err = leaseToken(ctx, c, cl, job); err != nil {
+				return err
+			}
+		}
+		l, err := op(ctx, c, cl, job, tok)
+		if err != nil {
+			return err
+		}
+		return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
 	}
-	if err != nil {
-		return err
-	}
-	return emit(c, l, func(w *tabwriter.Writer) { leaseDetail(w, l) })
 }
+
+var (
+	leaseCommit = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
+		return cl.WaitActive(ctx, job, tok)
+	})
+	leaseRenew = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
+		return cl.Renew(ctx, job, tok, int64(c.Duration("ttl").Seconds()))
+	})
+	leaseRelease = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
+		if c.Bool("force") {
+			return cl.ForceRelease(ctx, job)
+		}
+		return cl.Release(ctx, job, tok)
+	})
+)
 
 func poolShow(c *cli.Context) error {
 	cl, ctx, cancel := conn(c)
