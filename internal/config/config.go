@@ -225,6 +225,12 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load on bytes already read; path only names them in messages.
 func Parse(path string, b []byte) (*Config, error) {
+	return parse(path, b, func(c *Config) Problems { return c.validate() })
+}
+
+// parse decodes the whole file, reports unknown keys, applies defaults and
+// runs validate.
+func parse(path string, b []byte, validate func(c *Config) Problems) (*Config, error) {
 	c := &Config{Path: path, src: b}
 	md, err := toml.Decode(string(b), c)
 	if err != nil {
@@ -235,7 +241,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		probs.add(c, k.String(), "unknown key")
 	}
 	c.applyDefaults()
-	probs = append(probs, c.validate()...)
+	probs = append(probs, validate(c)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
