@@ -6,10 +6,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/redistest"
+	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
@@ -121,4 +124,43 @@ func TestMigrationAppliesOnlyTheDifference(t *testing.T) {
 	if got := f.Srv.Get(l.Job); !slices.Equal(got.Hosts, []string{"skurut9-1"}) {
 		t.Fatalf("a refused move changed the lease: %v", got.Hosts)
 	}
+}
+
+// TestTwoServersShareSwitches: two lease servers on one Redis commit and
+// release leases that share all three switches at the same time; every
+// switch ends up carrying exactly what the active leases explain.
+func TestTwoServersShareSwitches(t *testing.T) {
+	f, cfg := audittest.Peers(t)
+	rs := redistest.Start(t)
+	clk := leasetest.NewClock()
+	a := leasetest.Start(t, leasetest.Options{Config: cfg, Redis: rs, Clock: clk})
+	b := leasetest.Start(t, leasetest.Options{Config: cfg, Redis: rs, Clock: clk})
+	f.Net = a.Net.(*leasesrv.SwitchNetwork)
+	ctx := context.Background()
+	var mu sync.Mutex
+	active := map[string]bool{}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv := []*leasetest.Server{a, b}[i%2]
+			other := []*leasetest.Server{b, a}[i%2]
+			job := fmt.Sprintf("shared%d.pbs", i)
+			l := srv.Activate(job, "skirit82-1", "skurut9-1", "konos23-1")
+			if i%3 == 0 { // released through the other server
+				if _, err := other.Client(leasetest.SchedulerToken).Release(ctx, job, l.Token); err != nil {
+					t.Errorf("release %s: %v", job, err)
+				}
+				return
+			}
+			mu.Lock()
+			active[job] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	a.Svc.Wait()
+	b.Svc.Wait()
+	checkInvariants(t, a.Cfg, a.Svc.Store(), f, active)
 }
