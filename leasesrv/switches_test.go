@@ -164,3 +164,36 @@ func TestTwoServersShareSwitches(t *testing.T) {
 	b.Svc.Wait()
 	checkInvariants(t, a.Cfg, a.Svc.Store(), f, active)
 }
+
+// TestTeardownWaitsForADownSwitch: a switch that is down when a lease ends
+// keeps the lease releasing and its VLAN out of the pool; once the switch is
+// back, the reaper finishes the teardown.
+func TestTeardownWaitsForADownSwitch(t *testing.T) {
+	f := newFabric(t)
+	ctx := context.Background()
+	l := f.Srv.Activate("down.pbs", "skirit82-1", "skurut9-1", "konos23-1")
+	f.Plzen.Stop()
+	got, err := f.Srv.Client(leasetest.SchedulerToken).Release(ctx, l.Job, l.Token)
+	if err != nil || got.State != api.StateReleasing {
+		t.Fatalf("release with a switch down: %+v %v", got, err)
+	}
+	if owner, _ := f.Srv.Svc.Store().Owner(ctx, "plzen", l.VLAN); owner != l.Job {
+		t.Fatalf("VLAN %d at plzen went back to the pool before its teardown finished (owner %q)", l.VLAN, owner)
+	}
+	f.Srv.Clock.Advance(time.Minute)
+	f.Srv.Reap() // the switch is still down: the lease stays releasing
+	if got := f.Srv.Get(l.Job); got.State != api.StateReleasing {
+		t.Fatalf("teardown finished with a switch down: %s", got.State)
+	}
+	if err := f.Plzen.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	f.Srv.Clock.Advance(2 * time.Minute) // past the doubled retry window
+	f.Srv.Reap()
+	if got := f.Srv.Get(l.Job); got.State != api.StateReleased {
+		t.Fatalf("after the switch came back: %s", got.State)
+	}
+	if got := f.Carried(t, l.VLAN); len(got) != 0 {
+		t.Fatalf("after the teardown the switches still carry %v", got)
+	}
+}

@@ -1,8 +1,9 @@
 -- claim: hand the reaper the leases whose deadline passed. Each claimed
 -- lease's deadline moves forward by window_ms at once, so with several
 -- servers on one Redis exactly one of them handles it; if that one dies, the
--- deadline comes due again. ARGV: prefix, now, limit, window_ms,
--- quarantine_ms, retention_ms
+-- deadline comes due again. A lease claimed again and again (a switch that
+-- does not answer) waits twice as long each time, up to ten windows.
+-- ARGV: prefix, now, limit, window_ms, quarantine_ms, retention_ms
 local now = clock(ARGV[2])
 local window = tonumber(ARGV[4])
 local out = {}
@@ -22,7 +23,8 @@ for _, job in ipairs(due) do
     out[#out + 1] = {job, 'releasing', redis.call('HGET', lk, 'token')}
   elseif state == 'committing' or state == 'releasing' then
     -- Its worker died or is stuck: take the work over.
-    redis.call('ZADD', P .. 'due', now + window, job)
+    local tries = redis.call('HINCRBY', lk, 'claims', 1)
+    redis.call('ZADD', P .. 'due', now + window * math.min(2 ^ (tries - 1), 10), job)
     out[#out + 1] = {job, state, redis.call('HGET', lk, 'token')}
   else
     redis.call('ZREM', P .. 'due', job)
