@@ -59,7 +59,11 @@ func markdown(figs []*figure, steps map[string]*step, mach [][2]string, charts [
 	if len(missed) > 0 {
 		w("## Goals missed\n\n")
 		for _, f := range missed {
-			w("- `%s` = %s against a goal of %s: %s. Why: %s.\n", f.Name, num(f.Value.Med), f.Goal, byHowMuch(f), f.Why)
+			load := ""
+			if l := steps[f.Step].Load; l != "" {
+				load = fmt.Sprintf(" (load average %s on %s cores when the step started)", l, cores(mach))
+			}
+			w("- `%s` = %s against a goal of %s: %s. Why: %s%s.\n", f.Name, num(f.Value.Med), f.Goal, byHowMuch(f), f.Why, load)
 		}
 		w("\n")
 	}
@@ -81,17 +85,30 @@ func markdown(figs []*figure, steps map[string]*step, mach [][2]string, charts [
 		w("No curve of attach time against guests: %s\n\n", md(missingWhy(steps["dom0-series"])))
 	}
 
-	w("## Steps\n\n| step | seconds | exit | command |\n|---|---|---|---|\n")
+	w("## Steps\n\nRun one after another; the load average is the machine's (other users' work included) when the step started.\n\n")
+	w("| step | seconds | exit | load average | command |\n|---|---|---|---|---|\n")
 	for _, n := range stepNames {
 		s := steps[n]
 		switch {
 		case s.Ran:
-			w("| %s | %d | %d | `%s` |\n", n, s.Secs, s.RC, s.Cmd)
+			w("| %s | %d | %d | %s | `%s` |\n", n, s.Secs, s.RC, s.Load, md(s.Cmd))
 		default:
-			w("| %s | - | not run | %s |\n", n, md(s.Skip))
+			w("| %s | - | not run | | %s |\n", n, md(s.Skip))
 		}
 	}
 	return b.String()
+}
+
+// cores is the machine's number of cores as bench.sh recorded it.
+func cores(mach [][2]string) string {
+	for _, kv := range mach {
+		if kv[0] == "CPU" {
+			if _, after, ok := strings.Cut(kv[1], ", "); ok {
+				return strings.TrimSuffix(after, " cores")
+			}
+		}
+	}
+	return "?"
 }
 
 // byHowMuch says how far a value is from its goal.

@@ -20,6 +20,7 @@ type step struct {
 	Secs  int
 	Cmd   string
 	Skip  string // why the step did not run (<name>.skip)
+	Load  string // the machine's load average when the step started
 	Lines []string
 }
 
@@ -40,6 +41,9 @@ func readStep(dir, name string) (*step, error) {
 	s.Lines = strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n")
 	s.RC = atoiFile(filepath.Join(dir, name+".rc"), -1)
 	s.Secs = atoiFile(filepath.Join(dir, name+".secs"), 0)
+	if l, err := os.ReadFile(filepath.Join(dir, name+".load")); err == nil {
+		s.Load = strings.TrimSpace(string(l))
+	}
 	if c, err := os.ReadFile(filepath.Join(dir, name+".cmd")); err == nil {
 		s.Cmd = strings.TrimSpace(string(c))
 	}

@@ -77,7 +77,7 @@ func drawPlots(dir string, steps map[string]*step) ([]chart, error) {
 		sw = append(sw, curve{Name: dl, Points: switchCurve(steps, dl)})
 	}
 	if err := draw(chart{"switch_vs_ports.svg", "Adding one VLAN to N ports of one switch",
-		"Each driver and dialect against its emulator or agent fake with 20 ms per round trip, median and min-max of 5 runs. The per-port baseline at 64 ports is in the table."},
+		"Each driver and dialect against its emulator or agent fake with 20 ms per round trip, median and min-max of 5 runs (SNMP) or 3 (SSH). The per-port baseline at 64 ports is in the table."},
 		"ports", "add VLAN (ms)", true, sw...); err != nil {
 		return nil, err
 	}
