@@ -114,10 +114,10 @@ func timedSetup(b *testing.B, c *client.Client, job string, hosts []string, with
 	return el
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // spread is the median, minimum and maximum of xs.
-func spread(xs []float64) (med, lo, hi float64) {
+func medianSpread(xs []float64) (med, lo, hi float64) {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	n := len(s)
@@ -128,8 +128,8 @@ func spread(xs []float64) (med, lo, hi float64) {
 	return med, s[0], s[n-1]
 }
 
-func series(name string, x int, xs []float64) {
-	med, lo, hi := spread(xs)
+func printSeries(name string, x int, xs []float64) {
+	med, lo, hi := medianSpread(xs)
 	fmt.Printf("SERIES %s %d %.3f %.3f %.3f\n", name, x, med, lo, hi)
 }
 
@@ -144,7 +144,7 @@ func BenchmarkCommitSwitches(b *testing.B) {
 	for range b.N {
 		slow := commitTimes(b, benchDelay, []int{1, 2, 4, 8, 16}, 5)
 		for _, s := range []int{1, 2, 4, 8, 16} {
-			series("commit_ms_vs_switches", s, slow[s])
+			printSeries("commit_ms_vs_switches", s, slow[s])
 		}
 		fast := commitTimes(b, 0, []int{1, 16}, 5)
 		ratio := func(t map[int][]float64) (med, lo, hi float64) {
@@ -152,13 +152,13 @@ func BenchmarkCommitSwitches(b *testing.B) {
 			for r := range t[1] {
 				rs = append(rs, t[16][r]/t[1][r])
 			}
-			return spread(rs)
+			return medianSpread(rs)
 		}
 		med, lo, hi := ratio(slow)
-		m1, _, _ := spread(slow[1])
-		m16, _, _ := spread(slow[16])
-		z1, _, _ := spread(fast[1])
-		z16, _, _ := spread(fast[16])
+		m1, _, _ := medianSpread(slow[1])
+		m16, _, _ := medianSpread(slow[16])
+		z1, _, _ := medianSpread(fast[1])
+		z16, _, _ := medianSpread(fast[16])
 		fmt.Printf("BENCH commit_flat_ratio_16_vs_1=%.3f commit_flat_ratio_16_vs_1_min=%.3f commit_flat_ratio_16_vs_1_max=%.3f commit_flat_ratio_16_vs_1_n=%d commit_1_switch_ms=%.1f commit_16_switches_ms=%.1f commit_1_switch_nodelay_ms=%.1f commit_16_switches_nodelay_ms=%.1f\n",
 			med, lo, hi, len(slow[1]), m1, m16, z1, z16)
 		b.ReportMetric(med, "commit_flat_ratio_16_vs_1")
@@ -187,7 +187,7 @@ func commitTimes(b *testing.B, delay time.Duration, sizes []int, rounds int) map
 	times := map[int][]float64{}
 	for r := range rounds {
 		for _, s := range sizes {
-			times[s] = append(times[s], ms(timedSetup(b, c, fmt.Sprintf("c%d-%d", r, s), hosts[:s], false)))
+			times[s] = append(times[s], millis(timedSetup(b, c, fmt.Sprintf("c%d-%d", r, s), hosts[:s], false)))
 		}
 	}
 	return times
@@ -218,14 +218,14 @@ func BenchmarkSetupHosts(b *testing.B) {
 		times := map[int][]float64{}
 		for r := range rounds {
 			for _, n := range sizes {
-				times[n] = append(times[n], ms(timedSetup(b, c, fmt.Sprintf("h%d-%d", r, n), hosts[:n], true)))
+				times[n] = append(times[n], millis(timedSetup(b, c, fmt.Sprintf("h%d-%d", r, n), hosts[:n], true)))
 			}
 		}
 		for _, n := range sizes {
-			series("setup_ms_vs_hosts", n, times[n])
+			printSeries("setup_ms_vs_hosts", n, times[n])
 		}
-		m1, _, _ := spread(times[1])
-		m256, _, _ := spread(times[256])
+		m1, _, _ := medianSpread(times[1])
+		m256, _, _ := medianSpread(times[256])
 		fmt.Printf("BENCH setup_1_host_ms=%.1f setup_256_hosts_ms=%.1f\n", m1, m256)
 		b.ReportMetric(m256/m1, "setup_256_vs_1_ratio")
 	}
@@ -265,7 +265,7 @@ func BenchmarkAllocOccupancy(b *testing.B) {
 				}
 				per = append(per, float64(spent.Nanoseconds())/1e6/perBatch)
 			}
-			series("alloc_ms_vs_occupancy_pct", pct, per)
+			printSeries("alloc_ms_vs_occupancy_pct", pct, per)
 		}
 	}
 }
