@@ -31,7 +31,11 @@ start=$SECONDS
 step() {
   local name=$1; shift
   echo "=== bench $name: $*"
-  echo "$*" > "$raw/$name.cmd"
+  local a shown=()
+  for a in "$@"; do
+    case $a in *[^A-Za-z0-9_./=:-]*) shown+=("'$a'") ;; *) shown+=("$a") ;; esac
+  done
+  echo "${shown[*]}" > "$raw/$name.cmd"
   cut -d' ' -f1 /proc/loadavg > "$raw/$name.load"
   local t0=$SECONDS
   "$@" > "$raw/$name.txt" 2>&1
@@ -43,21 +47,20 @@ step() {
 }
 skip() { echo "$2" > "$raw/$1.skip"; echo "=== bench $1: not run: $2"; }
 
-gobench() { go test -run '^$' "$@"; }
 
 # Lease server (issue 2): HTTP against bare Redis, p99, allocation when full.
-step lease gobench -bench '^(BenchmarkLeaseServer|BenchmarkAllocFullVsEmpty)$' -benchtime 1x -count 3 ./leasesrv/
+step lease go test -run '^$' -bench '^(BenchmarkLeaseServer|BenchmarkAllocFullVsEmpty)$' -benchtime 1x -count 3 ./leasesrv/
 # Commit over 1..16 switches, set-up against hosts, allocation against occupancy.
-step commit gobench -bench '^(BenchmarkCommitSwitches|BenchmarkSetupHosts|BenchmarkAllocOccupancy)$' -benchtime 1x ./leasesrv/
+step commit go test -run '^$' -bench '^(BenchmarkCommitSwitches|BenchmarkSetupHosts|BenchmarkAllocOccupancy)$' -benchtime 1x ./leasesrv/
 # Switch drivers (issue 3): flat in N (SNMP 5 runs, SSH 3), per-port
 # baseline at 64 ports (SNMP 2 runs; SSH once: 64 sessions per dialect take
 # ~15 s).
-step snmp-flat gobench -bench '^BenchmarkAddPorts$/^N=/^batch$' -benchtime 1x -count 5 ./switchdrv/snmp/
-step snmp-per-port gobench -bench '^BenchmarkAddPorts$/^N=64$/' -benchtime 1x -count 2 ./switchdrv/snmp/
-step ssh-flat gobench -bench '^BenchmarkAddVLAN$/./^batch$/' -benchtime 1x -count 3 ./switchdrv/ssh/
-step ssh-per-port gobench -bench '^BenchmarkAddVLAN$/./^(batch|per-port)$/^N=64$' -benchtime 1x ./switchdrv/ssh/
+step snmp-flat go test -run '^$' -bench '^BenchmarkAddPorts$/^N=/^batch$' -benchtime 1x -count 5 ./switchdrv/snmp/
+step snmp-per-port go test -run '^$' -bench '^BenchmarkAddPorts$/^N=64$/' -benchtime 1x -count 2 ./switchdrv/snmp/
+step ssh-flat go test -run '^$' -bench '^BenchmarkAddVLAN$/./^batch$/' -benchtime 1x -count 3 ./switchdrv/ssh/
+step ssh-per-port go test -run '^$' -bench '^BenchmarkAddVLAN$/./^(batch|per-port)$/^N=64$' -benchtime 1x ./switchdrv/ssh/
 # Hooks (issue 6): an ordinary job through the built binary.
-step prologue gobench -bench '^BenchmarkPrologueOrdinaryJob(Binary)?$' -benchtime 50x -count 5 ./hooks/
+step prologue go test -run '^$' -bench '^BenchmarkPrologueOrdinaryJob(Binary)?$' -benchtime 50x -count 5 ./hooks/
 
 # Inside the VM: dom0 (issue 5), then the whole picture (issue 7).
 step dom0 scripts/bench-dom0.sh
