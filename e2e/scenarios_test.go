@@ -36,8 +36,13 @@ type cluster struct {
 // startCluster runs the job's prologues and boots its guests.
 func startCluster(t *testing.T, ctx context.Context, j job, prefix string) *cluster {
 	t.Helper()
+	t0 := time.Now()
 	bed.mustHook(t, ctx, j, false)
 	c := &cluster{job: j, vlan: bed.lease(t, ctx, j.id).VLAN}
+	t.Logf("job %s: prologues on %d hosts in %s: VLAN %d", j.id, len(j.hosts), time.Since(t0).Round(time.Millisecond), c.vlan)
+	defer func() {
+		t.Logf("job %s: %d guests up in %s", j.id, len(c.guests), time.Since(t0).Round(time.Millisecond))
+	}()
 	for i, h := range j.hosts {
 		g, err := bed.addGuest(ctx, fmt.Sprintf("%s%d", prefix, i+1), h, fmt.Sprintf("10.0.0.%d", i+1), c.vlan)
 		if err != nil {
@@ -51,32 +56,47 @@ func startCluster(t *testing.T, ctx context.Context, j job, prefix string) *clus
 // stop shuts the guests down and, with epilogue, runs the job's epilogues.
 func (c *cluster) stop(t *testing.T, ctx context.Context, epilogue bool) {
 	t.Helper()
+	t0 := time.Now()
 	for _, g := range c.guests {
 		if err := bed.destroy(ctx, g); err != nil {
 			t.Fatal(err)
 		}
 	}
+	t.Logf("job %s: %d guests gone in %s", c.job.id, len(c.guests), time.Since(t0).Round(time.Millisecond))
 	c.guests = nil
 	if epilogue {
 		bed.mustHook(t, ctx, c.job, true)
+		t.Logf("job %s: epilogues done in %s", c.job.id, time.Since(t0).Round(time.Millisecond))
 	}
 }
 
-// meshPing has every guest ping every other guest of its cluster and
-// returns the pairs that failed.
+// meshPing has every guest ping every other guest of its cluster (one
+// shell per guest) and returns the pairs that failed.
 func meshPing(ctx context.Context, gs []*guest) []string {
 	var mu sync.Mutex
 	var failed []string
 	var wg sync.WaitGroup
 	for _, src := range gs {
+		var loop strings.Builder
+		for _, dst := range gs {
+			if dst != src {
+				fmt.Fprintf(&loop, "ping -c 1 -W 2 %[1]s >/dev/null 2>&1 || echo %[1]s; ", dst.ip)
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, dst := range gs {
-				if dst != src && !ping(ctx, src, dst.ip) {
-					mu.Lock()
-					failed = append(failed, fmt.Sprintf("%s(%s)->%s(%s)", src.ns, src.host, dst.ns, dst.host))
-					mu.Unlock()
+			out, err := in(ctx, src.ns, "sh", "-c", loop.String())
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, fmt.Sprintf("%s: %v", src.ns, err))
+			}
+			for _, ip := range strings.Fields(out) {
+				for _, dst := range gs {
+					if dst.ip == ip {
+						failed = append(failed, fmt.Sprintf("%s(%s)->%s(%s)", src.ns, src.host, dst.ns, dst.host))
+					}
 				}
 			}
 		}()
@@ -158,6 +178,10 @@ func TestTwoClustersSameAddresses(t *testing.T) {
 	}
 	for _, pair := range [][2]*cluster{{a, b}, {b, a}} {
 		own, other := pair[0], pair[1]
+		t0 := time.Now()
+		defer func() {
+			t.Logf("cluster %s: sweep and checks in %s", own.job.id, time.Since(t0).Round(time.Millisecond))
+		}()
 		before := counters(t, ctx, other.guests)
 		if failed := meshPing(ctx, own.guests); len(failed) > 0 {
 			t.Errorf("cluster %s (VLAN %d): no answer for %s", own.job.id, own.vlan, strings.Join(failed, ", "))
@@ -261,6 +285,11 @@ func TestMigrationAcrossSites(t *testing.T) {
 	if _, err := in(ctx, mover.ns, "ip", "link", "set", "eth0", "address", strings.TrimSpace(mac)); err != nil {
 		t.Fatal(err)
 	}
+	// As a migrated Xen guest does, it announces itself from its new
+	// place, so the bridges on the way forget the old one.
+	if _, err := in(ctx, mover.ns, "arping", "-U", "-c", "1", "-I", "eth0", mover.ip); err != nil {
+		t.Fatal(err)
+	}
 	if failed := meshPing(ctx, c.guests); len(failed) > 0 {
 		t.Errorf("after migration: %v", failed)
 	}
@@ -342,9 +371,10 @@ func TestAdminForceRelease(t *testing.T) {
 }
 
 // TestSwitchDownAtStart: site2's switch does not answer SSH when a cluster
-// spanning site1 and site2 starts. The prologue fails (Torque requeues the
-// job), nothing is left on any switch or host, and once the switch is back
-// the requeued job starts.
+// spanning site1 and site2 starts. The prologue fails, nothing is left on
+// any switch or host and the VLAN goes back to the pool; once the switch is
+// back the job starts: the same job when the prologue asked Torque to
+// requeue it (exit 2), a resubmitted one when it aborted it (exit 1).
 func TestSwitchDownAtStart(t *testing.T) {
 	ctx := testCtx(t, 3*time.Minute)
 	j := job{id: "141.torque-srv", user: "erin", hosts: []string{"s1h1", "s2h1"}, walltime: "01:00:00"}
@@ -359,8 +389,16 @@ func TestSwitchDownAtStart(t *testing.T) {
 	if res[0].code == 0 {
 		t.Fatalf("the first node's prologue succeeded with site2's switch down: %s", res[0].out)
 	}
-	t.Logf("with site2's switch down, the prologue on %s exited %d: %s", res[0].host, res[0].code, strings.TrimSpace(res[0].out))
+	last := strings.Split(strings.TrimSpace(res[0].out), "\n")
+	t.Logf("with site2's switch down, the prologue on %s exited %d: %s", res[0].host, res[0].code, last[len(last)-1])
 	bed.wantClean(t, ctx)
+	switch res[0].code {
+	case 2: // requeued
+	case 1: // aborted: the user submits it again
+		j.id = "142.torque-srv"
+	default:
+		t.Fatalf("prologue exit %d is neither requeue (2) nor abort (1)", res[0].code)
+	}
 	c := startCluster(t, ctx, j, "sd")
 	if failed := meshPing(ctx, c.guests); len(failed) > 0 {
 		t.Errorf("after the switch came back: %v", failed)
