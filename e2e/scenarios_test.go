@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"fmt"
 	"strings"
 	"sync"
@@ -165,48 +167,69 @@ func freezeNeighbours(t *testing.T, ctx context.Context, gs []*guest) {
 func TestTwoClustersSameAddresses(t *testing.T) {
 	ctx := testCtx(t, 4*time.Minute)
 	hosts := allHosts()
+	fmt.Printf("\n== Two cluster jobs, alice's and bob's, on the same six hosts at three sites; both clusters' guests use 10.0.0.1-6\n")
 	start := time.Now()
 	a := startCluster(t, ctx, job{id: "101.torque-srv", user: "alice", hosts: hosts, walltime: "01:00:00"}, "ga")
 	ready := time.Since(start)
+	fmt.Printf("prologue (as pbs_mom runs it) on 6 hosts: job %s has VLAN %d; vc-dom0 attached 6 guests (%s)\n", a.job.id, a.vlan, ready.Round(time.Millisecond))
 	b := startCluster(t, ctx, job{id: "102.torque-srv", user: "bob", hosts: hosts, walltime: "01:00:00"}, "gb")
+	fmt.Printf("prologue on 6 hosts: job %s has VLAN %d; vc-dom0 attached 6 guests\n", b.job.id, b.vlan)
 	if a.vlan == b.vlan {
 		t.Fatalf("both clusters got VLAN %d", a.vlan)
+	}
+	fmt.Printf("the lease server configured the site switches over SSH (read back from their kernel bridges):\n")
+	for _, site := range sites {
+		m, err := switchVLANs(ctx, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports := slices.Sorted(maps.Keys(m))
+		var line []string
+		for _, port := range ports {
+			line = append(line, fmt.Sprintf("%s %v", port, m[port]))
+		}
+		fmt.Printf("  %s-sw  %s\n", site, strings.Join(line, ", "))
 	}
 	// An address only cluster B has: nobody in A may reach it.
 	if _, err := in(ctx, b.guests[0].ns, "ip", "addr", "add", "10.0.0.100/24", "dev", "eth0"); err != nil {
 		t.Fatal(err)
 	}
+	reach := map[*cluster]int{}
+	leak := map[*cluster]int{}
 	for _, pair := range [][2]*cluster{{a, b}, {b, a}} {
 		own, other := pair[0], pair[1]
 		t0 := time.Now()
-		defer func() {
-			t.Logf("cluster %s: sweep and checks in %s", own.job.id, time.Since(t0).Round(time.Millisecond))
-		}()
 		before := counters(t, ctx, other.guests)
-		if failed := meshPing(ctx, own.guests); len(failed) > 0 {
+		failed := meshPing(ctx, own.guests)
+		if len(failed) > 0 {
 			t.Errorf("cluster %s (VLAN %d): no answer for %s", own.job.id, own.vlan, strings.Join(failed, ", "))
 		}
+		reach[own] = len(own.guests)*(len(own.guests)-1) - len(failed)
 		if own == a && ping(ctx, a.guests[3], "10.0.0.100") {
 			t.Errorf("guest %s of cluster A reached 10.0.0.100, an address of cluster B", a.guests[3].ns)
 		}
-		if after := counters(t, ctx, other.guests); fmt.Sprint(after) != fmt.Sprint(before) {
+		after := counters(t, ctx, other.guests)
+		for g, n := range after {
+			leak[other] += n - before[g]
+		}
+		if fmt.Sprint(after) != fmt.Sprint(before) {
 			t.Errorf("while cluster %s pinged, guests of cluster %s received frames: before %v, after %v", own.job.id, other.job.id, before, after)
 		}
 		freezeNeighbours(t, ctx, own.guests)
+		t.Logf("cluster %s: sweep and checks in %s", own.job.id, time.Since(t0).Round(time.Millisecond))
 	}
 	fmt.Printf("BENCH e2e_cluster_ready_ms=%d\n", ready.Milliseconds())
-	fmt.Printf("\ncluster  job             VLAN  guests (10.0.0.1-6 in both)        reaches\n")
+	fmt.Printf("\n%-6s %-15s %-4s %-19s %-28s %s\n", "owner", "job", "VLAN", "sites", "guests", "who reaches whom")
 	for _, c := range []*cluster{a, b} {
-		var gs []string
-		for _, g := range c.guests {
-			gs = append(gs, g.ns+"@"+g.host)
-		}
-		fmt.Printf("%-8s %-15s %4d  %s  own %d of %d pairs, other cluster 0 frames\n", c.job.user, c.job.id, c.vlan,
-			strings.Join(gs, " "), len(c.guests)*(len(c.guests)-1), len(c.guests)*(len(c.guests)-1))
+		other := map[*cluster]*cluster{a: b, b: a}[c]
+		fmt.Printf("%-6s %-15s %-4d %-19s %-28s %d/%d own pairs; %d frames reached %s's guests\n", c.job.user, c.job.id, c.vlan,
+			strings.Join(sites, ","), fmt.Sprintf("%s1-%s6 at 10.0.0.1-6", c.guests[0].ns[:2], c.guests[0].ns[:2]),
+			reach[c], len(c.guests)*(len(c.guests)-1), leak[other], other.job.user)
 	}
 	a.stop(t, ctx, true)
 	b.stop(t, ctx, true)
 	bed.wantClean(t, ctx)
+	fmt.Printf("\n== Guests stopped, epilogues run: every switch and host is clean, both VLANs are back in the pools\n")
 }
 
 // TestTaggedFramesStayHome: a guest sends frames carrying the other

@@ -131,16 +131,31 @@ func TestSeedMeasurements(t *testing.T) {
 		}
 		return r
 	}
-	untaggedMax := measure("10.99.0.2", 0)
-	taggedMax := measure(dst.ip, 0)
+	// Alternating rounds: the best of each path at full speed, the mean
+	// CPU at the fixed load, so a neighbour's burst on the emulating host
+	// does not decide the ratio.
+	var untaggedMax, taggedMax, untaggedLoad, taggedLoad iperf
+	for range 3 {
+		if r := measure("10.99.0.2", 0); r.Mbps > untaggedMax.Mbps {
+			untaggedMax = r
+		}
+		if r := measure(dst.ip, 0); r.Mbps > taggedMax.Mbps {
+			taggedMax = r
+		}
+	}
 	load := 0.8 * untaggedMax.Mbps * 1e6
-	untaggedLoad := measure("10.99.0.2", load)
-	taggedLoad := measure(dst.ip, load)
+	for range 2 {
+		u, g := measure("10.99.0.2", load), measure(dst.ip, load)
+		untaggedLoad.Mbps += u.Mbps / 2
+		untaggedLoad.CPU += u.CPU / 2
+		taggedLoad.Mbps += g.Mbps / 2
+		taggedLoad.CPU += g.CPU / 2
+	}
 	overhead := (untaggedMax.Mbps - taggedMax.Mbps) / untaggedMax.Mbps * 100
 	cpuRatio := taggedLoad.CPU / untaggedLoad.CPU
-	fmt.Printf("\nTCP across sites (iperf3, %d s each)  untagged   tagged (VLAN %d)\n", secs, c.vlan)
-	fmt.Printf("  at the CPU's maximum                  %7.1f    %7.1f Mbit/s  (%.1f %% less)\n", untaggedMax.Mbps, taggedMax.Mbps, overhead)
-	fmt.Printf("  offered %.0f Mbit/s (80 %%)            %7.1f    %7.1f Mbit/s\n", load/1e6, untaggedLoad.Mbps, taggedLoad.Mbps)
+	fmt.Printf("\nTCP across sites (iperf3, %d s runs)  untagged   tagged (VLAN %d)\n", secs, c.vlan)
+	fmt.Printf("  at the CPU's maximum (best of 3)      %7.1f    %7.1f Mbit/s  (%.1f %% less)\n", untaggedMax.Mbps, taggedMax.Mbps, overhead)
+	fmt.Printf("  offered %.0f Mbit/s (80 %%, mean of 2) %7.1f    %7.1f Mbit/s\n", load/1e6, untaggedLoad.Mbps, taggedLoad.Mbps)
 	fmt.Printf("  sender CPU at that load               %7.1f    %7.1f %%\n", untaggedLoad.CPU, taggedLoad.CPU)
 	fmt.Printf("  seed, Table 1 (1 GbE)                 %7.1f    %7.1f Mbit/s  (0.3 %% less)\n", 939.0, 936.0)
 	fmt.Printf("BENCH tagging_overhead_pct=%.2f\n", overhead)

@@ -66,3 +66,6 @@ run vcctl lease show 1003.pbs.example.org --history
 
 say "Pools afterwards: the released VLANs wait in quarantine"
 run vcctl pool show
+
+# The data plane, where the machine allows it (contrib/demo/dataplane.sh says why not).
+contrib/demo/dataplane.sh
