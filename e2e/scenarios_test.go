@@ -5,9 +5,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
