@@ -68,19 +68,9 @@ func runIperf(ctx context.Context, src *guest, dst string, secs int, rate float6
 	if rate > 0 {
 		args = append(args, "-b", strconv.FormatFloat(rate, 'f', 0, 64))
 	}
-	var out string
-	var err error
-	for range 20 { // the server may not be listening yet
-		if out, err = in(ctx, src.ns, args...); err == nil || !strings.Contains(out, "refused") {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err != nil {
-		return iperf{}, err
-	}
 	var r struct {
-		End struct {
+		Error string `json:"error"`
+		End   struct {
 			SumReceived struct {
 				BitsPerSecond float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
@@ -89,8 +79,26 @@ func runIperf(ctx context.Context, src *guest, dst string, secs int, rate float6
 			} `json:"cpu_utilization_percent"`
 		} `json:"end"`
 	}
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		return iperf{}, fmt.Errorf("iperf3 -J output: %w", err)
+	var err error
+	for range 20 { // the server may not be listening yet, or still busy
+		var out string
+		out, err = in(ctx, src.ns, args...)
+		r.Error = ""
+		if jerr := json.Unmarshal([]byte(out), &r); jerr != nil && err == nil {
+			err = fmt.Errorf("iperf3 -J output: %w: %s", jerr, out)
+		}
+		if r.Error != "" {
+			err = fmt.Errorf("iperf3 to %s: %s", dst, r.Error)
+		} else if err == nil && r.End.SumReceived.BitsPerSecond <= 0 {
+			err = fmt.Errorf("iperf3 to %s received nothing: %.600s", dst, out)
+		}
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		return iperf{}, err
 	}
 	return iperf{Mbps: r.End.SumReceived.BitsPerSecond / 1e6, CPU: r.End.CPU.HostTotal}, nil
 }
