@@ -59,7 +59,8 @@ type Dialect struct {
 	} `toml:"commands"`
 
 	promptRE, execRE, passwordRE, moreRE *regexp.Regexp
-	errorREs                             []*regexp.Regexp
+	errorRE                              *regexp.Regexp // every error pattern in one alternation, for one line
+	anyErrorRE                           *regexp.Regexp // the same over a whole output at once
 	create, tag, untag, del, batch       *template.Template
 	parse                                parser
 }
@@ -112,7 +113,23 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 	d.passwordRE = re("prompts.password", d.Prompts.Password)
 	d.moreRE = re("more", d.More)
 	for _, e := range d.Errors {
-		d.errorREs = append(d.errorREs, re("errors", e))
+		re("errors", e) // each pattern checked on its own, for a message that names it
+	}
+	if len(d.Errors) > 0 {
+		d.errorRE = re("errors", "(?:"+strings.Join(d.Errors, ")|(?:")+")")
+		// Lines are matched trimmed; over the whole output, anchors must
+		// allow the blanks and carriage returns trimming would remove.
+		whole := make([]string, len(d.Errors))
+		for i, e := range d.Errors {
+			if strings.HasPrefix(e, "^") {
+				e = `^[ \t\r]*` + e[1:]
+			}
+			if strings.HasSuffix(e, "$") && !strings.HasSuffix(e, `\$`) {
+				e = e[:len(e)-1] + `[ \t\r]*$`
+			}
+			whole[i] = e
+		}
+		d.anyErrorRE = re("errors", "(?:"+strings.Join(whole, ")|(?:")+")")
 	}
 	tmpl := func(what, s string) *template.Template {
 		if err != nil || strings.TrimSpace(s) == "" {
@@ -256,13 +273,14 @@ func (d *Dialect) render(p plan) ([]string, error) {
 // failed returns the output lines that match an error pattern, joined.
 func (d *Dialect) failed(output string) (string, bool) {
 	var bad []string
+	// Most outputs hold no error: one scan of the whole output settles it.
+	if d.errorRE == nil || !d.anyErrorRE.MatchString(output) {
+		return "", false
+	}
 	for _, l := range strings.Split(output, "\n") {
-		l = strings.TrimSpace(l)
-		for _, re := range d.errorREs {
-			if re.MatchString(l) {
-				bad = append(bad, l)
-				break
-			}
+		// One match per line: this runs over every line a switch prints.
+		if l = strings.TrimSpace(l); d.errorRE.MatchString(l) {
+			bad = append(bad, l)
 		}
 	}
 	return strings.Join(bad, "; "), len(bad) > 0
