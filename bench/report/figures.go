@@ -159,7 +159,7 @@ func compute(steps map[string]*step) ([]*figure, map[string]float64) {
 	f = add(&figure{Name: "tagging_overhead_pct", Goal: "<= 1", Met: atMost(1), Step: "e2e",
 		What: "throughput lost on the tagged path against untagged at a fixed offered load of 80 % of the untagged maximum",
 		How:  "e2e TestSeedMeasurements in the VM (QEMU TCG): iperf3 2 s runs between two guests at different sites, over the cluster's VLAN and over an untagged path between the same guests, at 80 % of the untagged maximum, mean of 2 runs each way; from the table the test prints",
-		Why:  "the figure rests on two 2-second iperf3 runs each way in a software-emulated VM, where throughput is CPU-bound and moves with the host's load; earlier runs of make bench on the same day gave 0.3 %"})
+		Why:  "the figure rests on two 2-second iperf3 runs each way in a software-emulated VM, where throughput is CPU-bound and moves with the host's load"})
 	f.Baseline = "untagged path, same guests, same load, same run"
 	if tb.ok {
 		f.Value = statsOf([]float64{(tb.untaggedLoad - tb.taggedLoad) / tb.untaggedLoad * 100})
