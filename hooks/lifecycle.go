@@ -183,12 +183,16 @@ func (h *hook) ttl(walltime time.Duration) time.Duration {
 }
 
 // acquire creates or gets the job's lease, commits it and waits until it is
-// active, retrying transient faults with backoff until the budget ends.
+// active, retrying transient faults (the server unreachable, say) with backoff
+// until the budget ends; a network fault ends the run at once.
 func (h *hook) acquire(ctx context.Context, c *client.Client, req client.CreateRequest) (*client.Lease, error) {
 	backoff := 250 * time.Millisecond
+	before := -1 // failed starts of earlier runs, as the first answer of this run says
 	for {
-		l, err := h.tryAcquire(ctx, c, req)
-		if ClassOf(err) != Transient {
+		l, err := h.tryAcquire(ctx, c, req, &before)
+		// A network fault already cost the job a failed start on the
+		// server: requeue now rather than burn more starts in this run.
+		if ClassOf(err) != Transient || client.Code(err) == api.CodeNetworkFault {
 			return l, err
 		}
 		h.log.Warn("lease not active yet, retrying", "err", err, "in", backoff)
@@ -199,7 +203,10 @@ func (h *hook) acquire(ctx context.Context, c *client.Client, req client.CreateR
 	}
 }
 
-func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.CreateRequest) (*client.Lease, error) {
+// tryAcquire makes one attempt. before holds the job's failed starts when this
+// run began: only earlier runs' failures may abort the job, so that retries
+// inside one run end in a requeue, never in an abort.
+func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.CreateRequest, before *int) (*client.Lease, error) {
 	var l *client.Lease
 	var err error
 	if h.inv.Manager == Slurm && h.inv.Role == RoleNode {
@@ -215,8 +222,11 @@ func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.Crea
 	if err != nil {
 		return nil, classifyAPI(err)
 	}
-	if max := h.hc().MaxFailedStarts; l.FailedStarts >= max {
-		return nil, fail(Refused, "job %s: the network failed to start %d times (max_failed_starts %d), giving up", req.Job, l.FailedStarts, max)
+	if *before < 0 {
+		*before = l.FailedStarts
+	}
+	if max := h.hc().MaxFailedStarts; *before >= max {
+		return nil, fail(Refused, "job %s: the network failed to start %d times (max_failed_starts %d), giving up", req.Job, *before, max)
 	}
 	if l.State == api.StateActive {
 		return l, nil
