@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/request"
+	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 )
 
@@ -103,7 +104,7 @@ func (env *Env) defaults() {
 		env.Now = time.Now
 	}
 	if env.Sleep == nil {
-		env.Sleep = sleep
+		env.Sleep = client.Sleep
 	}
 	if len(env.Args) == 0 {
 		env.Args = []string{"hook"}
@@ -187,14 +188,3 @@ func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
 
 // IsRequest reports whether a resource or comment value asks for a cluster.
 func IsRequest(s string) bool { return request.Is(s) }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

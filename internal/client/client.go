@@ -201,7 +201,7 @@ func (c *Client) Commit(ctx context.Context, job string, token int64) (*Lease, e
 func (c *Client) WaitActive(ctx context.Context, job string, token int64) (*Lease, error) {
 	l, err := c.Commit(ctx, job, token)
 	for err == nil && l.State == api.StateCommitting {
-		if err = sleep(ctx, c.PollInterval); err != nil {
+		if err = Sleep(ctx, c.PollInterval); err != nil {
 			break
 		}
 		l, err = c.Get(ctx, job)
@@ -266,7 +266,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return err
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever comes first.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
