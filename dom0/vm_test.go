@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
 
 	"github.com/virtcloud/virtcloud/dom0/internal/nstest"
 )
@@ -63,28 +62,6 @@ func addGuest(t *testing.T, hostNS *nstest.NS, h *Host, port string, vlan int, i
 	return g
 }
 
-// portVLANs lists a bridge port's VLANs as "vid[P][U]".
-func portVLANs(t *testing.T, ns *nstest.NS, port string) []string {
-	t.Helper()
-	all, err := ns.Handle.BridgeVlanList()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, vi := range all[int32(ns.Link(t, port).Attrs().Index)] {
-		s := fmt.Sprint(vi.Vid)
-		if vi.Flags&nl.BRIDGE_VLAN_INFO_PVID != 0 {
-			s += "P"
-		}
-		if vi.Flags&nl.BRIDGE_VLAN_INFO_UNTAGGED != 0 {
-			s += "U"
-		}
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func checkPlacement(t *testing.T, ns *nstest.NS, h *Host, port string, vlan int) {
 	t.Helper()
 	l := ns.Link(t, port)
@@ -97,7 +74,7 @@ func checkPlacement(t *testing.T, ns *nstest.NS, h *Host, port string, vlan int)
 		t.Errorf("%s is not in %s", port, master.Attrs().Name)
 	}
 	if h.Mode() == ModeVLANAware {
-		if got, want := portVLANs(t, ns, port), []string{fmt.Sprintf("%dPU", vlan)}; !slices.Equal(got, want) {
+		if got, want := ns.PortVLANs(t, port), []string{fmt.Sprintf("%dPU", vlan)}; !slices.Equal(got, want) {
 			t.Errorf("%s VLANs %v, want %v", port, got, want)
 		}
 		return
@@ -148,7 +125,7 @@ func TestEndToEnd(t *testing.T) {
 			checkPlacement(t, p.ns1, p.h1, "vif2.0", 200)
 			checkPlacement(t, p.ns2, p.h2, "vif3.0", 100)
 			if mode == ModeVLANAware {
-				if got := portVLANs(t, p.ns1, trunkName); !slices.Equal(got, []string{"100", "200"}) {
+				if got := p.ns1.PortVLANs(t, trunkName); !slices.Equal(got, []string{"100", "200"}) {
 					t.Errorf("trunk VLANs %v, want tagged 100 and 200", got)
 				}
 			}
@@ -302,7 +279,7 @@ func TestCrashLeftovers(t *testing.T) {
 		if err := h.Detach(ctx, "vif5.0"); err != nil {
 			t.Fatal(err)
 		}
-		if got := portVLANs(t, ns, trunkName); len(got) != 0 {
+		if got := ns.PortVLANs(t, trunkName); len(got) != 0 {
 			t.Fatalf("trunk still in VLANs %v", got)
 		}
 	})
@@ -438,7 +415,7 @@ func TestConcurrentGuests(t *testing.T) {
 				}
 			}
 			if mode == ModeVLANAware {
-				if got := portVLANs(t, ns, trunkName); len(got) != 0 {
+				if got := ns.PortVLANs(t, trunkName); len(got) != 0 {
 					t.Errorf("trunk still in VLANs %v", got)
 				}
 			}

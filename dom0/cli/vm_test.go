@@ -5,15 +5,11 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/vishvananda/netlink/nl"
 
 	"github.com/virtcloud/virtcloud/dom0"
 	"github.com/virtcloud/virtcloud/dom0/internal/nstest"
@@ -99,24 +95,7 @@ func bridgeOf(t *testing.T, ns *nstest.NS, iface string) string {
 }
 
 func portVLANs(t *testing.T, ns *nstest.NS, port string) string {
-	t.Helper()
-	all, err := ns.Handle.BridgeVlanList()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, vi := range all[int32(ns.Link(t, port).Attrs().Index)] {
-		s := fmt.Sprint(vi.Vid)
-		if vi.Flags&nl.BRIDGE_VLAN_INFO_PVID != 0 {
-			s += "P"
-		}
-		if vi.Flags&nl.BRIDGE_VLAN_INFO_UNTAGGED != 0 {
-			s += "U"
-		}
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return strings.Join(out, ",")
+	return strings.Join(ns.PortVLANs(t, port), ",")
 }
 
 func TestXenVifScript(t *testing.T) {

@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 )
 
@@ -100,6 +102,29 @@ func (n *NS) Up(t testing.TB, name string) {
 	if err := n.Handle.LinkSetUp(l); err != nil {
 		t.Fatalf("%s up: %v", name, err)
 	}
+}
+
+// PortVLANs lists a bridge port's VLANs as "vid[P][U]" (P: its PVID, U:
+// untagged), sorted.
+func (n *NS) PortVLANs(t testing.TB, port string) []string {
+	t.Helper()
+	all, err := n.Handle.BridgeVlanList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, vi := range all[int32(n.Link(t, port).Attrs().Index)] {
+		s := fmt.Sprint(vi.Vid)
+		if vi.Flags&nl.BRIDGE_VLAN_INFO_PVID != 0 {
+			s += "P"
+		}
+		if vi.Flags&nl.BRIDGE_VLAN_INFO_UNTAGGED != 0 {
+			s += "U"
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Link reads a link that must exist.
