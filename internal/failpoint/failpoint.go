@@ -13,9 +13,6 @@ import (
 
 var armed = os.Getenv("VIRTCLOUD_FAILPOINT")
 
-// Enabled reports whether failpoints are compiled in.
-const Enabled = true
-
 // Hit kills the process with SIGKILL when name is the armed point.
 func Hit(name string) {
 	if armed != "" && name == armed {

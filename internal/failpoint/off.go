@@ -4,8 +4,5 @@
 // is compiled in only with the build tag "failpoints"; this build has none.
 package failpoint
 
-// Enabled reports whether failpoints are compiled in.
-const Enabled = false
-
 // Hit does nothing in a build without failpoints.
 func Hit(string) {}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Journal is the record of one multi-switch change of one lease, written
@@ -39,24 +37,24 @@ func (s *Store) JournalBegin(ctx context.Context, j *Journal) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(p redis.Pipeliner) {
-		p.Del(ctx, journalKey(j.Job))
-		p.HSet(ctx, journalKey(j.Job), "intent", string(b))
-		p.SAdd(ctx, Prefix+"journals", j.Job)
-	})
+	return s.journal(ctx, "begin", j.Job, string(b), "")
 }
 
 // JournalStep records a step's progress.
 func (s *Store) JournalStep(ctx context.Context, job, sw, status string) error {
-	return s.write(ctx, func(p redis.Pipeliner) { p.HSet(ctx, journalKey(job), "step:"+sw, status) })
+	return s.journal(ctx, "step", job, sw, status)
 }
 
 // JournalEnd removes a finished journal.
 func (s *Store) JournalEnd(ctx context.Context, job string) error {
-	return s.write(ctx, func(p redis.Pipeliner) {
-		p.Del(ctx, journalKey(job))
-		p.SRem(ctx, Prefix+"journals", job)
-	})
+	return s.journal(ctx, "end", job, "", "")
+}
+
+// journal runs the journal script; with WaitReplicas the replicas must
+// have the write before the caller goes on to touch a device.
+func (s *Store) journal(ctx context.Context, op, job, field, value string) error {
+	_, err := s.run(ctx, "journal", journalKey(job), op, job, field, value)
+	return err
 }
 
 // JournalGet reads a journal; nil when there is none.
@@ -88,30 +86,6 @@ func cutPrefix(s, p string) (string, bool) {
 		return s[len(p):], true
 	}
 	return "", false
-}
-
-// write runs a pipeline; with WaitReplicas, WAIT rides in the same pipeline
-// on the same connection.
-func (s *Store) write(ctx context.Context, f func(p redis.Pipeliner)) error {
-	var wait *redis.Cmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		f(p)
-		return nil
-	})
-	if err != nil || s.WaitReplicas <= 0 {
-		return err
-	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		wait = p.Do(ctx, "WAIT", s.WaitReplicas, s.WaitTimeout.Milliseconds())
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if n, _ := wait.Int(); n < s.WaitReplicas {
-		return fmt.Errorf("%w: %d of %d replicas acknowledged", ErrNotReplicated, n, s.WaitReplicas)
-	}
-	return nil
 }
 
 // Lock is a per-switch lock that serialises device changes across every

@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/redistest"
+)
+
+// TestJournalWaitsForReplicas: with wait_replicas set, a journal write is
+// confirmed only when replicas have it; a lone Redis has none, so the write
+// is reported unacknowledged rather than silently trusted.
+func TestJournalWaitsForReplicas(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb, err := Open(config.Redis{URL: rs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	st := New(rdb)
+	ctx := context.Background()
+	j := &Journal{Job: "1.pbs", Token: 7, Intent: "apply", Plan: map[string][]string{"sw1": {"1"}}}
+	if err := st.JournalBegin(ctx, j); err != nil {
+		t.Fatalf("without wait_replicas: %v", err)
+	}
+	if err := st.JournalStep(ctx, "1.pbs", "sw1", "done"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.JournalGet(ctx, "1.pbs")
+	if err != nil || got == nil || got.Token != 7 || got.Steps["sw1"] != "done" {
+		t.Fatalf("journal read back: %+v %v", got, err)
+	}
+	st.WaitReplicas, st.WaitTimeout = 1, 50*time.Millisecond
+	if err := st.JournalEnd(ctx, "1.pbs"); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("with wait_replicas = 1 and no replica: %v, want ErrNotReplicated", err)
+	}
+	if js, _ := st.Journals(ctx); len(js) != 0 {
+		t.Fatalf("journals left: %v", js)
+	}
+}
