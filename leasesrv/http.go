@@ -180,7 +180,7 @@ func (s *Service) hCreate(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	hosts, _, err := s.resolveHosts(req.Hosts)
+	hosts, err := s.resolveHosts(req.Hosts)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -25,20 +25,20 @@ func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, act
 	}
 	names := slices.Clone(l.Hosts)
 	if len(r.AddHosts) > 0 {
-		add, _, err := s.resolveHosts(r.AddHosts)
+		add, err := s.resolveHosts(r.AddHosts)
 		if err != nil {
 			return nil, err
 		}
 		names = append(names, add...)
 	}
 	if len(r.RemoveHosts) > 0 {
-		remove, _, err := s.resolveHosts(r.RemoveHosts)
+		remove, err := s.resolveHosts(r.RemoveHosts)
 		if err != nil {
 			return nil, err
 		}
 		names = slices.DeleteFunc(names, func(h string) bool { return slices.Contains(remove, h) })
 	}
-	hosts, _, err := s.resolveHosts(names)
+	hosts, err := s.resolveHosts(names)
 	if err != nil {
 		return nil, badInput("remove_hosts: a lease keeps at least one host")
 	}

@@ -94,26 +94,25 @@ func badInput(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// Hosts resolves names as the schedulers write them to [hosts] names, sorted
-// and distinct, and returns their sites.
-func (s *Service) resolveHosts(names []string) (hosts, sites []string, err error) {
+// resolveHosts turns names as the schedulers write them into [hosts] names,
+// sorted and distinct.
+func (s *Service) resolveHosts(names []string) ([]string, error) {
 	if len(names) == 0 {
-		return nil, nil, badInput("hosts: at least one host is needed")
+		return nil, badInput("hosts: at least one host is needed")
 	}
 	if len(names) > 4096 {
-		return nil, nil, badInput("hosts: %d hosts; at most 4096", len(names))
+		return nil, badInput("hosts: %d hosts; at most 4096", len(names))
 	}
+	hosts := make([]string, 0, len(names))
 	for _, n := range names {
 		h := s.cfg.HostName(n)
 		if h == "" {
-			return nil, nil, badInput("hosts: unknown host %q", n)
+			return nil, badInput("hosts: unknown host %q", n)
 		}
 		hosts = append(hosts, h)
-		sites = append(sites, s.cfg.Hosts[h].Site)
 	}
-	sort.Strings(hosts)
-	sort.Strings(sites)
-	return slices.Compact(hosts), slices.Compact(sites), nil
+	slices.Sort(hosts)
+	return slices.Compact(hosts), nil
 }
 
 // Attribute keys a cluster request may carry (the hooks' request string).
@@ -155,7 +154,7 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	if len(r.Owner) > 64 || strings.ContainsAny(r.Owner, "\x00\r\n") {
 		return nil, false, badInput("owner: at most 64 characters on one line")
 	}
-	hosts, _, err := s.resolveHosts(r.Hosts)
+	hosts, err := s.resolveHosts(r.Hosts)
 	if err != nil {
 		return nil, false, err
 	}
