@@ -429,9 +429,15 @@ func (s *Store) Pools(ctx context.Context, sites []string) ([]api.Pool, error) {
 			return nil, err
 		}
 		p.Size, p.Free, p.Quarantined = int(size.Val()), int(free.Val()), int(quar.Val())
-		for _, job := range used.Val() {
-			st, _ := s.rdb.HGet(ctx, leaseKey(job), "state").Result()
-			if st == api.StateActive || st == api.StateReleasing {
+		var states []*redis.StringCmd
+		s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+			for _, job := range used.Val() {
+				states = append(states, pl.HGet(ctx, leaseKey(job), "state"))
+			}
+			return nil
+		})
+		for _, st := range states {
+			if v := st.Val(); v == api.StateActive || v == api.StateReleasing {
 				p.Active++
 			} else {
 				p.Held++
