@@ -101,7 +101,9 @@ func New(cfg *config.Dom0, opts Options) (*Host, error) {
 	h := opts.Handle
 	if h == nil {
 		var err error
-		if h, err = netlink.NewHandleAt(ns); err != nil {
+		// Only rtnetlink: the library's default also opens XFRM and
+		// netfilter sockets, whose modules the kernel may still be loading.
+		if h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE); err != nil {
 			return nil, fmt.Errorf("dom0: open netlink: %w", err)
 		}
 	}

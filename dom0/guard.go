@@ -2,11 +2,14 @@ package dom0
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 )
 
 // The classic-mode guard: a bridge-family nftables chain that drops every
@@ -45,7 +48,11 @@ func (h *Host) ensureGuard(_ context.Context) error {
 		return err
 	}
 	table := &nftables.Table{Name: guardTable, Family: nftables.TableFamilyBridge}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyBridge)
+	var chains []*nftables.Chain
+	err = whileModuleLoads(func() (err error) {
+		chains, err = c.ListChainsOfTableFamily(nftables.TableFamilyBridge)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("list nftables chains: %w", err)
 	}
@@ -84,4 +91,19 @@ func (h *Host) ensureGuard(_ context.Context) error {
 	h.guarded.Store(true)
 	h.log.Info("installed guard", "table", "bridge "+guardTable, "chain", guardChain)
 	return nil
+}
+
+// whileModuleLoads retries op while the kernel refuses the socket with
+// EPROTONOSUPPORT, for up to a second. The first netfilter socket makes the
+// kernel load nfnetlink; a process asking while another's load is still in
+// progress is refused although the module is there a moment later, which
+// happens when a host starts several guests at once after boot.
+func whileModuleLoads(op func() error) error {
+	for tries := 1; ; tries++ {
+		err := op()
+		if err == nil || !errors.Is(err, unix.EPROTONOSUPPORT) || tries == 20 {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

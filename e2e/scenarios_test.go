@@ -39,8 +39,14 @@ type cluster struct {
 func startCluster(t *testing.T, ctx context.Context, j job, prefix string) *cluster {
 	t.Helper()
 	t0 := time.Now()
+	c := &cluster{job: j}
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.abandon(t)
+		}
+	})
 	bed.mustHook(t, ctx, j, false)
-	c := &cluster{job: j, vlan: bed.lease(t, ctx, j.id).VLAN}
+	c.vlan = bed.lease(t, ctx, j.id).VLAN
 	t.Logf("job %s: prologues on %d hosts in %s: VLAN %d", j.id, len(j.hosts), time.Since(t0).Round(time.Millisecond), c.vlan)
 	defer func() {
 		t.Logf("job %s: %d guests up in %s", j.id, len(c.guests), time.Since(t0).Round(time.Millisecond))
@@ -70,6 +76,30 @@ func (c *cluster) stop(t *testing.T, ctx context.Context, epilogue bool) {
 		bed.mustHook(t, ctx, c.job, true)
 		t.Logf("job %s: epilogues done in %s", c.job.id, time.Since(t0).Round(time.Millisecond))
 	}
+}
+
+// abandon clears what a failed test left of the cluster, the way an
+// administrator would (guests destroyed, lease force-released, vc-periodic
+// and vc-dom0 gc on every host), so the next scenario starts clean.
+func (c *cluster) abandon(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, g := range c.guests {
+		_ = bed.destroy(ctx, g)
+		_, _ = sh(ctx, "ip", "netns", "del", g.ns)
+	}
+	if out, err := bed.vcctl(ctx, "lease", "release", "--force", c.job.id); err != nil {
+		t.Logf("cleanup: %v: %s", err, out)
+	}
+	for _, hn := range allHosts() {
+		if out, err := bed.periodic(ctx, hn); err != nil {
+			t.Logf("cleanup: %v: %s", err, out)
+		}
+		if out, err := bed.dom0(ctx, hn, "gc"); err != nil {
+			t.Logf("cleanup: vc-dom0 gc on %s: %v: %s", hn, err, out)
+		}
+	}
+	t.Logf("cleanup: job %s force-released and every host collected after the failure", c.job.id)
 }
 
 // meshPing has every guest ping every other guest of its cluster (one

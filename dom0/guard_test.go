@@ -1,0 +1,35 @@
+package dom0
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestWhileModuleLoads(t *testing.T) {
+	refused := fmt.Errorf("netlink dial: %w", unix.EPROTONOSUPPORT)
+	calls := 0
+	err := whileModuleLoads(func() error {
+		if calls++; calls < 3 {
+			return refused
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Errorf("module loaded on the third try: err %v after %d calls, want nil after 3", err, calls)
+	}
+
+	calls = 0
+	err = whileModuleLoads(func() error { calls++; return refused })
+	if !errors.Is(err, unix.EPROTONOSUPPORT) || calls != 20 {
+		t.Errorf("module never loads: err %v after %d calls, want EPROTONOSUPPORT after 20", err, calls)
+	}
+
+	calls = 0
+	other := errors.New("permission denied")
+	if err = whileModuleLoads(func() error { calls++; return other }); err != other || calls != 1 {
+		t.Errorf("other error: %v after %d calls, want it at once", err, calls)
+	}
+}
