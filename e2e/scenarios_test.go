@@ -319,9 +319,8 @@ func TestMigrationAcrossSites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := bed.lease(t, ctx, c.job.id)
-	if _, err := bed.api.Patch(ctx, c.job.id, l.Token, []string{"s3h2"}, []string{"s2h1"}); err != nil {
-		t.Fatalf("patch lease hosts: %v", err)
+	if out, err := bed.vcctl(ctx, "lease", "patch", c.job.id, "--add", "s3h2", "--remove", "s2h1"); err != nil {
+		t.Fatalf("patch lease hosts: %v: %s", err, out)
 	}
 	// The source host lets go of the guest, then of the VLAN.
 	if err := bed.unplug(ctx, mover); err != nil {

@@ -77,6 +77,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 						&cli.DurationFlag{Name: "ttl", Required: true},
 						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
 					}},
+					{Name: "patch", Usage: "add or remove hosts of a lease (a guest migrating): the VLAN follows, reserved at a new site first", ArgsUsage: "JOB", Action: leasePatch, Flags: []cli.Flag{
+						&cli.StringSliceFlag{Name: "add", Usage: "a `HOST` joining the cluster (repeat)"},
+						&cli.StringSliceFlag{Name: "remove", Usage: "a `HOST` leaving the cluster (repeat)"},
+						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
+					}},
 					{Name: "release", Aliases: []string{"rm"}, Usage: "end a lease", ArgsUsage: "JOB", Action: leaseRelease, Flags: []cli.Flag{
 						&cli.BoolFlag{Name: "force", Usage: "without the lease's token (admins)"},
 						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
@@ -285,6 +290,9 @@ var (
 	})
 	leaseRenew = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
 		return cl.Renew(ctx, job, tok, int64(c.Duration("ttl").Seconds()))
+	})
+	leasePatch = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
+		return cl.Patch(ctx, job, tok, c.StringSlice("add"), c.StringSlice("remove"))
 	})
 	leaseRelease = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
 		if c.Bool("force") {

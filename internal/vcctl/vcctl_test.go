@@ -36,6 +36,10 @@ func TestLeaseLifeThroughVcctl(t *testing.T) {
 	if code, out, _ = run(t, srv, adm, "lease", "renew", "42.pbs", "--ttl", "3h"); code != 0 {
 		t.Fatalf("renew with the flag after the job: %d %q", code, out)
 	}
+	code, out, _ = run(t, srv, adm, "lease", "patch", "42.pbs", "--add", "skirit83-1", "--remove", "skurut9-1")
+	if code != 0 || !strings.Contains(out, "skirit82-1, skirit83-1") || !strings.Contains(out, "sites:          brno\n") {
+		t.Fatalf("patch: %d %q", code, out)
+	}
 	if code, out, _ = run(t, srv, adm, "lease", "ls"); code != 0 || !strings.Contains(out, "42.pbs") || !strings.HasPrefix(out, "JOB") {
 		t.Fatalf("list: %d %q", code, out)
 	}
@@ -69,6 +73,7 @@ func TestVcctlErrorsAreOneLineWithTheirExitCode(t *testing.T) {
 		{"missing flag", leasetest.AdminToken, []string{"lease", "create", "--job", "1"}, ExitUsage, "Required flag"},
 		{"bad output", leasetest.AdminToken, []string{"--output", "yaml", "lease", "ls"}, ExitUsage, "--output must be table or json"},
 		{"bad attr", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "skirit82-1", "--attr", "x"}, ExitUsage, "use KEY=VALUE"},
+		{"patch without hosts", leasetest.AdminToken, []string{"lease", "patch", "--lease-token", "1", "1.pbs"}, ExitFailure, "add_hosts and remove_hosts are both empty"},
 		{"pool exhausted or bad host", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "mars"}, ExitFailure, `unknown host "mars"`},
 	}
 	for _, c := range cases {
