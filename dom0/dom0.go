@@ -180,11 +180,33 @@ func (h *Host) Ensure(ctx context.Context, vlan int) (string, error) {
 }
 
 // Attach ensures VLAN vlan and puts the guest interface iface into it: up,
-// with the trunk's MTU, as an untagged member of that VLAN only.
+// with the trunk's MTU, as an untagged member of that VLAN only. An
+// interface moved straight from another VLAN leaves that VLAN as a detach
+// would: removed when nothing else uses it.
 func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 	if err := checkVLAN(vlan); err != nil {
 		return fmt.Errorf("attach %s: %w", iface, err)
 	}
+	// A port of no managed VLAN (or unreadable here) leaves nothing to
+	// release; attach itself judges the interface.
+	_, old, err := h.vlanOfPort(iface)
+	if err != nil {
+		old = 0
+	}
+	if err := h.attach(ctx, vlan, iface); err != nil {
+		return err
+	}
+	if old != 0 && old != vlan {
+		// The guest is attached: a VLAN left behind is only untidy, and
+		// the next release or gc removes it.
+		if err := h.Release(ctx, old); err != nil {
+			h.log.Warn("the VLAN the interface left is kept", "iface", iface, "vlan", old, "err", err)
+		}
+	}
+	return nil
+}
+
+func (h *Host) attach(ctx context.Context, vlan int, iface string) error {
 	unlock, err := h.lock(ctx, vlan)
 	if err != nil {
 		return err
@@ -207,8 +229,11 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 // bridge is already detached.
 func (h *Host) Detach(ctx context.Context, iface string) error {
 	link, vlan, err := h.vlanOfPort(iface)
-	if err != nil || vlan == 0 {
-		return err
+	if err != nil {
+		return fmt.Errorf("detach %s: %w", iface, err)
+	}
+	if vlan == 0 {
+		return nil
 	}
 	unlock, err := h.lock(ctx, vlan)
 	if err != nil {
@@ -323,29 +348,30 @@ func (h *Host) releaseLocked(_ context.Context, vlan int, force bool) (bool, err
 func (h *Host) vlanOfPort(iface string) (netlink.Link, int, error) {
 	link, err := h.linkByName(iface)
 	if err != nil {
-		return nil, 0, fmt.Errorf("detach %s: %w", iface, err)
+		return nil, 0, err
 	}
 	if link == nil || link.Attrs().MasterIndex == 0 {
 		return link, 0, nil
 	}
 	master, err := h.nl.LinkByIndex(link.Attrs().MasterIndex)
 	if err != nil {
-		return nil, 0, fmt.Errorf("detach %s: read its bridge: %w", iface, err)
+		return nil, 0, fmt.Errorf("read its bridge: %w", err)
 	}
 	name := master.Attrs().Name
+	unmanaged := fmt.Errorf("it is in bridge %q, which vc-dom0 does not manage: %w", name, ErrConflict)
 	if h.cfg.Mode == ModeVLANAware {
 		if name != h.cfg.Bridge {
-			return nil, 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
+			return nil, 0, unmanaged
 		}
 		v, err := h.portPVID(link)
 		if err != nil {
-			return nil, 0, fmt.Errorf("detach %s: %w", iface, err)
+			return nil, 0, err
 		}
 		return link, v, nil
 	}
 	v, err := h.VLANOfBridge(name)
 	if err != nil {
-		return nil, 0, fmt.Errorf("detach %s: it is in bridge %q, which vc-dom0 does not manage: %w", iface, name, ErrConflict)
+		return nil, 0, unmanaged
 	}
 	return link, v, nil
 }

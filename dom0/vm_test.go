@@ -320,6 +320,54 @@ func TestJobFileKeepsBridge(t *testing.T) {
 	}
 }
 
+// TestAttachMovesAGuest: a guest interface attached straight to another
+// VLAN leaves its old VLAN as a detach would: kept while another guest
+// uses it, removed with the last one.
+func TestAttachMovesAGuest(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			ns := nstest.New(t)
+			h := newHost(t, mode, ns)
+			peer := nstest.New(t)
+			vlans := func() map[int][]string {
+				st, err := h.Status(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := map[int][]string{}
+				for _, v := range st {
+					m[v.VLAN] = v.Ports
+				}
+				return m
+			}
+			for _, port := range []string{"vif1.0", "vif2.0"} {
+				ns.Veth(t, port, peer, "g"+port[3:4])
+				if err := h.Attach(ctx, 100, port); err != nil {
+					t.Fatal(err)
+				}
+			}
+			steps := []struct {
+				port string
+				want string
+			}{
+				{"vif1.0", "map[100:[vif2.0] 200:[vif1.0]]"},
+				{"vif2.0", "map[200:[vif1.0 vif2.0]]"},
+				{"vif2.0", "map[200:[vif1.0 vif2.0]]"},
+			}
+			for _, s := range steps {
+				if err := h.Attach(ctx, 200, s.port); err != nil {
+					t.Fatal(err)
+				}
+				if got := fmt.Sprint(vlans()); got != s.want {
+					t.Fatalf("after moving %s to VLAN 200: %s, want %s", s.port, got, s.want)
+				}
+			}
+			checkPlacement(t, ns, h, "vif2.0", 200)
+		})
+	}
+}
+
 func TestGC(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range modes {
