@@ -36,23 +36,27 @@ func (h *Host) nft() (*nftables.Conn, error) {
 	return c, nil
 }
 
-// ensureGuard installs the guard chain unless it is there, complete. The
-// install is one nftables transaction that flushes the chain first, so
-// concurrent installs leave exactly one copy of the rules.
+// ensureGuard installs the guard chain unless it is there, complete.
 func (h *Host) ensureGuard(_ context.Context) error {
 	if h.guarded.Load() {
 		return nil
 	}
+	if err := whileModuleLoads(h.installGuard); err != nil {
+		return err
+	}
+	h.guarded.Store(true)
+	return nil
+}
+
+// installGuard is one nftables transaction that flushes the chain first, so
+// concurrent installs leave exactly one copy of the rules.
+func (h *Host) installGuard() error {
 	c, err := h.nft()
 	if err != nil {
 		return err
 	}
 	table := &nftables.Table{Name: guardTable, Family: nftables.TableFamilyBridge}
-	var chains []*nftables.Chain
-	err = whileModuleLoads(func() (err error) {
-		chains, err = c.ListChainsOfTableFamily(nftables.TableFamilyBridge)
-		return err
-	})
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyBridge)
 	if err != nil {
 		return fmt.Errorf("list nftables chains: %w", err)
 	}
@@ -63,7 +67,6 @@ func (h *Host) ensureGuard(_ context.Context) error {
 				return fmt.Errorf("list nftables rules: %w", err)
 			}
 			if len(rules) == len(guardTypes) {
-				h.guarded.Store(true)
 				return nil
 			}
 		}
@@ -88,20 +91,22 @@ func (h *Host) ensureGuard(_ context.Context) error {
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("install nftables guard (bridge table %s): %w", guardTable, err)
 	}
-	h.guarded.Store(true)
 	h.log.Info("installed guard", "table", "bridge "+guardTable, "chain", guardChain)
 	return nil
 }
 
-// whileModuleLoads retries op while the kernel refuses the socket with
-// EPROTONOSUPPORT, for up to a second. The first netfilter socket makes the
-// kernel load nfnetlink; a process asking while another's load is still in
-// progress is refused although the module is there a moment later, which
-// happens when a host starts several guests at once after boot.
+// whileModuleLoads retries op, for up to a second, while the kernel
+// refuses it for a module it is still loading. The first nftables socket
+// makes the kernel load nfnetlink (EPROTONOSUPPORT meanwhile), the first
+// bridge-family chain nf_tables' bridge support (ENOENT meanwhile); a
+// process that asks while another's load is in progress is refused
+// although the module is there a moment later. Hosts meet this when they
+// start several guests at once after boot.
 func whileModuleLoads(op func() error) error {
 	for tries := 1; ; tries++ {
 		err := op()
-		if err == nil || !errors.Is(err, unix.EPROTONOSUPPORT) || tries == 20 {
+		loading := errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.ENOENT)
+		if err == nil || !loading || tries == 20 {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -22,6 +22,17 @@ func TestWhileModuleLoads(t *testing.T) {
 	}
 
 	calls = 0
+	missing := fmt.Errorf("conn.Receive: %w", errors.Join(fmt.Errorf("netlink receive: %w", unix.ENOENT)))
+	if err = whileModuleLoads(func() error {
+		if calls++; calls < 2 {
+			return missing
+		}
+		return nil
+	}); err != nil || calls != 2 {
+		t.Errorf("chain type loaded on the second try: err %v after %d calls, want nil after 2", err, calls)
+	}
+
+	calls = 0
 	err = whileModuleLoads(func() error { calls++; return refused })
 	if !errors.Is(err, unix.EPROTONOSUPPORT) || calls != 20 {
 		t.Errorf("module never loads: err %v after %d calls, want EPROTONOSUPPORT after 20", err, calls)

@@ -66,7 +66,7 @@ step prologue go test -run '^$' -bench '^BenchmarkPrologueOrdinaryJob(Binary)?$'
 step dom0 scripts/bench-dom0.sh
 step dom0-series bench/dom0-series.sh
 if [ -f scripts/phases/48-e2e.sh ] && [ -d e2e ]; then
-  step e2e env E2E_STABILITY=60s E2E_RUN='^(TestTwoClustersSameAddresses|TestSeedMeasurements)$' \
+  step e2e env E2E_WHERE=vm E2E_STABILITY=60s E2E_RUN='^(TestTwoClustersSameAddresses|TestSeedMeasurements)$' \
     bash scripts/phases/48-e2e.sh
 else
   skip e2e "the end-to-end testbed (e2e/, scripts/phases/48-e2e.sh) is not in this checkout"
