@@ -60,8 +60,9 @@ soak: build
 fuzz:
 	scripts/fuzz.sh
 
-# e2e: every scenario of the multi-site testbed (e2e/README.md) in one VM
-# boot; ends with `e2e: N passed, M failed`.
+# e2e: every scenario of the multi-site testbed (e2e/README.md), on this
+# kernel when it has 802.1Q, else in one VM boot; ends with
+# `e2e: N passed, M failed`.
 .PHONY: e2e
 e2e: build
 	scripts/phases/48-e2e.sh

@@ -187,8 +187,8 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 	if err := checkVLAN(vlan); err != nil {
 		return fmt.Errorf("attach %s: %w", iface, err)
 	}
-	// A port of no managed VLAN (or unreadable here) leaves nothing to
-	// release; attach itself judges the interface.
+	// An interface in no managed VLAN's bridge (or unreadable here) leaves
+	// no VLAN of ours behind.
 	_, old, err := h.vlanOfPort(iface)
 	if err != nil {
 		old = 0

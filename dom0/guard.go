@@ -37,11 +37,11 @@ func (h *Host) nft() (*nftables.Conn, error) {
 }
 
 // ensureGuard installs the guard chain unless it is there, complete.
-func (h *Host) ensureGuard(_ context.Context) error {
+func (h *Host) ensureGuard(ctx context.Context) error {
 	if h.guarded.Load() {
 		return nil
 	}
-	if err := whileModuleLoads(h.installGuard); err != nil {
+	if err := whileModuleLoads(ctx, h.installGuard); err != nil {
 		return err
 	}
 	h.guarded.Store(true)
@@ -102,13 +102,17 @@ func (h *Host) installGuard() error {
 // process that asks while another's load is in progress is refused
 // although the module is there a moment later. Hosts meet this when they
 // start several guests at once after boot.
-func whileModuleLoads(op func() error) error {
+func whileModuleLoads(ctx context.Context, op func() error) error {
 	for tries := 1; ; tries++ {
 		err := op()
 		loading := errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.ENOENT)
 		if err == nil || !loading || tries == 20 {
 			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package dom0
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -9,9 +10,10 @@ import (
 )
 
 func TestWhileModuleLoads(t *testing.T) {
+	ctx := context.Background()
 	refused := fmt.Errorf("netlink dial: %w", unix.EPROTONOSUPPORT)
 	calls := 0
-	err := whileModuleLoads(func() error {
+	err := whileModuleLoads(ctx, func() error {
 		if calls++; calls < 3 {
 			return refused
 		}
@@ -23,7 +25,7 @@ func TestWhileModuleLoads(t *testing.T) {
 
 	calls = 0
 	missing := fmt.Errorf("conn.Receive: %w", errors.Join(fmt.Errorf("netlink receive: %w", unix.ENOENT)))
-	if err = whileModuleLoads(func() error {
+	if err = whileModuleLoads(ctx, func() error {
 		if calls++; calls < 2 {
 			return missing
 		}
@@ -33,14 +35,21 @@ func TestWhileModuleLoads(t *testing.T) {
 	}
 
 	calls = 0
-	err = whileModuleLoads(func() error { calls++; return refused })
+	err = whileModuleLoads(ctx, func() error { calls++; return refused })
 	if !errors.Is(err, unix.EPROTONOSUPPORT) || calls != 20 {
 		t.Errorf("module never loads: err %v after %d calls, want EPROTONOSUPPORT after 20", err, calls)
 	}
 
 	calls = 0
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err = whileModuleLoads(cancelled, func() error { calls++; return refused }); err != refused || calls != 1 {
+		t.Errorf("cancelled: %v after %d calls, want the error at once", err, calls)
+	}
+
+	calls = 0
 	other := errors.New("permission denied")
-	if err = whileModuleLoads(func() error { calls++; return other }); err != other || calls != 1 {
+	if err = whileModuleLoads(ctx, func() error { calls++; return other }); err != other || calls != 1 {
 		t.Errorf("other error: %v after %d calls, want it at once", err, calls)
 	}
 }

@@ -39,12 +39,7 @@ type cluster struct {
 func startCluster(t *testing.T, ctx context.Context, j job, prefix string) *cluster {
 	t.Helper()
 	t0 := time.Now()
-	c := &cluster{job: j}
-	t.Cleanup(func() {
-		if t.Failed() {
-			c.abandon(t)
-		}
-	})
+	c := abandonOnFailure(t, j)
 	bed.mustHook(t, ctx, j, false)
 	c.vlan = bed.lease(t, ctx, j.id).VLAN
 	t.Logf("job %s: prologues on %d hosts in %s: VLAN %d", j.id, len(j.hosts), time.Since(t0).Round(time.Millisecond), c.vlan)
@@ -76,6 +71,18 @@ func (c *cluster) stop(t *testing.T, ctx context.Context, epilogue bool) {
 		bed.mustHook(t, ctx, c.job, true)
 		t.Logf("job %s: epilogues done in %s", c.job.id, time.Since(t0).Round(time.Millisecond))
 	}
+}
+
+// abandonOnFailure returns the job's cluster, to be abandoned if the test
+// fails, whatever state it is in by then.
+func abandonOnFailure(t *testing.T, j job) *cluster {
+	c := &cluster{job: j}
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.abandon(t)
+		}
+	})
+	return c
 }
 
 // abandon clears what a failed test left of the cluster, the way an
@@ -430,6 +437,7 @@ func TestAdminForceRelease(t *testing.T) {
 func TestSwitchDownAtStart(t *testing.T) {
 	ctx := testCtx(t, 3*time.Minute)
 	j := job{id: "141.torque-srv", user: "erin", hosts: []string{"s1h1", "s2h1"}, walltime: "01:00:00"}
+	abandonOnFailure(t, j)
 	bed.emus["site2"].Stop()
 	res, err := bed.hook(ctx, j, false)
 	if rerr := bed.emus["site2"].Restart(); rerr != nil {

@@ -42,7 +42,7 @@ type host struct {
 	config, state    string
 }
 
-// testbed is everything started once per VM boot and shared by the tests.
+// testbed is everything started once per run and shared by the tests.
 type testbed struct {
 	dir, bin, torque string
 	hosts            []*host
@@ -236,7 +236,7 @@ func (b *testbed) switches() error {
 	return os.WriteFile(filepath.Join(b.dir, "known_hosts"), []byte(strings.Join(known, "\n")+"\n"), 0o600)
 }
 
-// services starts redis-server and leasesrv in the VM's root namespace.
+// services starts redis-server and leasesrv in the testbed's root namespace.
 func (b *testbed) services(ctx context.Context) error {
 	redis := exec.Command("redis-server", "--port", "6390", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", b.dir, "--logfile", filepath.Join(b.dir, "redis.log"))

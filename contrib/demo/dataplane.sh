@@ -4,6 +4,7 @@
 # the project's binaries, by scripts/e2e.sh (this kernel when it has 802.1Q,
 # else a throw-away VM with Debian's stock kernel). Needs root and, without
 # 802.1Q here, QEMU; without them it says what it skips and why, and exits 0.
+# The binaries come from `make build` (make demo builds them first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -14,12 +15,17 @@ skip() {
   exit 0
 }
 [ "$(id -u)" -eq 0 ] || skip "not root (the testbed builds namespaces and bridges as root)"
-scripts/deps.sh qemu-system-x86_64=qemu-system-x86 ip=iproute2 bridge=iproute2 \
-  redis-server=redis-server iperf3=iperf3 >/dev/null 2>&1 ||
-  skip "QEMU, iproute2, redis-server or iperf3 cannot be installed (scripts/deps.sh)"
 command -v go >/dev/null || skip "no Go toolchain to build the testbed"
+if scripts/kernel-vlans.sh; then
+  need=(ping=iputils-ping arping=iputils-arping) vm=""
+else
+  need=(qemu-system-x86_64=qemu-system-x86)
+  vm="(this kernel lacks 802.1Q: booting Debian's kernel under QEMU; the first run downloads it)"
+fi
+scripts/deps.sh ip=iproute2 bridge=iproute2 redis-server=redis-server iperf3=iperf3 "${need[@]}" >/dev/null 2>&1 ||
+  skip "a package the testbed needs cannot be installed (scripts/deps.sh ${need[*]#*=} iproute2 redis-server iperf3)"
 say "Data plane: three sites, six hypervisor hosts and two clusters' guests"
-scripts/kernel-vlans.sh || echo "(this kernel lacks 802.1Q: booting Debian's kernel under QEMU; the first run downloads it)"
+[ -z "$vm" ] || echo "$vm"
 set +e
 scripts/e2e.sh -test.run '^TestTwoClustersSameAddresses$' 2>&1 |
   grep -v -e '^BENCH ' -e '^PASS$' -e '^ok ' -e '^e2e: this kernel'

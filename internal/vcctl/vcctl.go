@@ -292,6 +292,9 @@ var (
 		return cl.Renew(ctx, job, tok, int64(c.Duration("ttl").Seconds()))
 	})
 	leasePatch = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
+		if len(c.StringSlice("add")) == 0 && len(c.StringSlice("remove")) == 0 {
+			return nil, cli.Exit("lease patch needs --add HOST or --remove HOST", ExitUsage)
+		}
 		return cl.Patch(ctx, job, tok, c.StringSlice("add"), c.StringSlice("remove"))
 	})
 	leaseRelease = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 scripts/deps.sh qemu-system-x86_64=qemu-system-x86 redis-server=redis-server redis-cli=redis-tools socat=socat
 out=$(mktemp -d)
 redis=""
-trap '[ -n "$redis" ] && kill "$redis" 2>/dev/null; rm -rf "$out"' EXIT
+trap '[ -z "$redis" ] || kill "$redis" 2>/dev/null || true; rm -rf "$out"' EXIT
 CGO_ENABLED=0 go test -c -tags vmtest -o "$out/leasesrv.test" ./leasesrv
 for try in 1 2 3 4 5; do
   port=$((20000 + RANDOM % 20000))
