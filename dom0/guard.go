@@ -95,18 +95,19 @@ func (h *Host) installGuard() error {
 	return nil
 }
 
-// whileModuleLoads retries op, for up to a second, while the kernel
-// refuses it for a module it is still loading. The first nftables socket
-// makes the kernel load nfnetlink (EPROTONOSUPPORT meanwhile), the first
-// bridge-family chain nf_tables' bridge support (ENOENT meanwhile); a
-// process that asks while another's load is in progress is refused
-// although the module is there a moment later. Hosts meet this when they
-// start several guests at once after boot.
+// whileModuleLoads retries op, for up to a second, while the kernel may
+// still be loading a module it needs. The first nftables use since boot
+// makes the kernel load nfnetlink, nf_tables and its bridge support; a
+// process that asks while another's load is in progress is refused,
+// although the module is there a moment later, and the refusal depends on
+// the step it reached (EPROTONOSUPPORT for the socket, ECONNREFUSED or
+// EINVAL for a message, ENOENT for the chain type). Hosts meet this when
+// they start several guests at once after boot. Only a lack of privilege is
+// final at once; anything else still failing after a second is returned.
 func whileModuleLoads(ctx context.Context, op func() error) error {
 	for tries := 1; ; tries++ {
 		err := op()
-		loading := errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.ENOENT)
-		if err == nil || !loading || tries == 20 {
+		if err == nil || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || tries == 20 {
 			return err
 		}
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -25,13 +26,14 @@ func TestWhileModuleLoads(t *testing.T) {
 
 	calls = 0
 	missing := fmt.Errorf("conn.Receive: %w", errors.Join(fmt.Errorf("netlink receive: %w", unix.ENOENT)))
+	unready := fmt.Errorf("netlink send: %w", os.NewSyscallError("sendmsg", unix.ECONNREFUSED))
 	if err = whileModuleLoads(ctx, func() error {
-		if calls++; calls < 2 {
-			return missing
+		if calls++; calls < 3 {
+			return []error{missing, unready}[calls-1]
 		}
 		return nil
-	}); err != nil || calls != 2 {
-		t.Errorf("chain type loaded on the second try: err %v after %d calls, want nil after 2", err, calls)
+	}); err != nil || calls != 3 {
+		t.Errorf("module ready on the third try: err %v after %d calls, want nil after 3", err, calls)
 	}
 
 	calls = 0
@@ -48,8 +50,8 @@ func TestWhileModuleLoads(t *testing.T) {
 	}
 
 	calls = 0
-	other := errors.New("permission denied")
-	if err = whileModuleLoads(ctx, func() error { calls++; return other }); err != other || calls != 1 {
-		t.Errorf("other error: %v after %d calls, want it at once", err, calls)
+	denied := fmt.Errorf("netlink send: %w", os.NewSyscallError("sendmsg", unix.EPERM))
+	if err = whileModuleLoads(ctx, func() error { calls++; return denied }); err != denied || calls != 1 {
+		t.Errorf("no privilege: %v after %d calls, want it at once", err, calls)
 	}
 }

@@ -555,3 +555,34 @@ func trunkMTUOf(h *Host) int {
 	}
 	return t.Attrs().MTU
 }
+
+// TestGuardsAtFirstUse: twelve hosts (namespaces of one kernel) install
+// their classic-mode guard at the same moment, the first nftables use
+// since boot, as six hosts' prologues do in the end-to-end testbed: every
+// one succeeds although the kernel is loading nf_tables meanwhile. The
+// phase runs it first, in a VM of its own. Without whileModuleLoads it
+// failed in about one boot of four (EINVAL from the first chain dump).
+func TestGuardsAtFirstUse(t *testing.T) {
+	hosts := make([]*Host, 12)
+	for i := range hosts {
+		hosts[i] = newHost(t, ModeClassic, nstest.New(t))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, len(hosts))
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = h.Ensure(context.Background(), 100)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("host %d: %v", i, err)
+		}
+	}
+}
