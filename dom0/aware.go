@@ -11,7 +11,7 @@ import (
 // ensureAware makes the one VLAN-filtering bridge (vlan_default_pvid 0, so no
 // port ever lands in VLAN 1 by default), puts the trunk in it and makes the
 // trunk a tagged member of VLAN vlan.
-func (h *Host) ensureAware(_ context.Context, vlan int) (plumbing, error) {
+func (h *Host) ensureAware(ctx context.Context, vlan int) (plumbing, error) {
 	trunk, err := h.trunk()
 	if err != nil {
 		return plumbing{}, err
@@ -23,7 +23,7 @@ func (h *Host) ensureAware(_ context.Context, vlan int) (plumbing, error) {
 	}
 	if br == nil {
 		on, pvid := true, uint16(0)
-		br, err = h.addLink(&netlink.Bridge{
+		br, err = h.addLink(ctx, &netlink.Bridge{
 			LinkAttrs:     netlink.LinkAttrs{Name: name, MTU: trunk.Attrs().MTU},
 			VlanFiltering: &on, VlanDefaultPVID: &pvid,
 		})

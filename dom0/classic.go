@@ -40,7 +40,7 @@ func (h *Host) ensureClassic(ctx context.Context, vlan int) (_ plumbing, err err
 	}()
 	mtu := trunk.Attrs().MTU
 	if br == nil {
-		if br, err = h.addLink(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: brName, MTU: mtu}}); err != nil {
+		if br, err = h.addLink(ctx, &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: brName, MTU: mtu}}); err != nil {
 			return plumbing{}, err
 		}
 		created = append(created, brName)
@@ -50,7 +50,7 @@ func (h *Host) ensureClassic(ctx context.Context, vlan int) (_ plumbing, err err
 	}
 	if dev == nil {
 		v := &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: devName, ParentIndex: trunk.Attrs().Index, MTU: mtu}, VlanId: vlan}
-		if dev, err = h.addLink(v); err != nil {
+		if dev, err = h.addLink(ctx, v); err != nil {
 			return plumbing{}, err
 		}
 		created = append(created, devName)
@@ -81,10 +81,17 @@ func (h *Host) ensureClassic(ctx context.Context, vlan int) (_ plumbing, err err
 }
 
 // addLink creates l; when it appeared meanwhile ("file exists"), the existing
-// link is returned for the caller to check.
-func (h *Host) addLink(l netlink.Link) (netlink.Link, error) {
+// link is returned for the caller to check. The first link of a kind since
+// boot may have to wait for its module.
+func (h *Host) addLink(ctx context.Context, l netlink.Link) (netlink.Link, error) {
 	name := l.Attrs().Name
-	if err := h.nl.LinkAdd(l); err != nil && !isExist(err) {
+	add := func() error {
+		if err := h.nl.LinkAdd(l); err != nil && !isExist(err) {
+			return err
+		}
+		return nil
+	}
+	if err := whileModuleLoads(ctx, linkKindLoading, add); err != nil {
 		return nil, fmt.Errorf("create %s %s: %w", l.Type(), name, err)
 	}
 	got, err := h.linkByName(name)

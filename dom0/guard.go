@@ -41,7 +41,7 @@ func (h *Host) ensureGuard(ctx context.Context) error {
 	if h.guarded.Load() {
 		return nil
 	}
-	if err := whileModuleLoads(ctx, h.installGuard); err != nil {
+	if err := whileModuleLoads(ctx, nftablesLoading, h.installGuard); err != nil {
 		return err
 	}
 	h.guarded.Store(true)
@@ -95,19 +95,16 @@ func (h *Host) installGuard() error {
 	return nil
 }
 
-// whileModuleLoads retries op, for up to a second, while the kernel may
-// still be loading a module it needs. The first nftables use since boot
-// makes the kernel load nfnetlink, nf_tables and its bridge support; a
-// process that asks while another's load is in progress is refused,
-// although the module is there a moment later, and the refusal depends on
-// the step it reached (EPROTONOSUPPORT for the socket, ECONNREFUSED or
-// EINVAL for a message, ENOENT for the chain type). Hosts meet this when
-// they start several guests at once after boot. Only a lack of privilege is
-// final at once; anything else still failing after a second is returned.
-func whileModuleLoads(ctx context.Context, op func() error) error {
+// whileModuleLoads retries op, for up to a second, while loading says its
+// error may come from a kernel module that is still being loaded. The first
+// use of a feature since boot makes the kernel load its module; a process
+// that asks while another's load is in progress is refused, although the
+// module is there a moment later. Hosts meet this when they start several
+// guests at once after boot.
+func whileModuleLoads(ctx context.Context, loading func(error) bool, op func() error) error {
 	for tries := 1; ; tries++ {
 		err := op()
-		if err == nil || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || tries == 20 {
+		if err == nil || !loading(err) || tries == 20 {
 			return err
 		}
 		select {
@@ -117,3 +114,15 @@ func whileModuleLoads(ctx context.Context, op func() error) error {
 		}
 	}
 }
+
+// nftablesLoading: the first nftables use loads nfnetlink, nf_tables and its
+// bridge support, and the refusal meanwhile depends on the step reached
+// (EPROTONOSUPPORT for the socket, ECONNREFUSED or EINVAL for a message,
+// ENOENT for the chain type). Only a lack of privilege is final at once.
+func nftablesLoading(err error) bool {
+	return !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES)
+}
+
+// linkKindLoading: rtnetlink answers EOPNOTSUPP ("Unknown device type")
+// while the module of a link kind (8021q, bridge) is not there yet.
+func linkKindLoading(err error) bool { return errors.Is(err, unix.EOPNOTSUPP) }

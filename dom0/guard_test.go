@@ -14,7 +14,7 @@ func TestWhileModuleLoads(t *testing.T) {
 	ctx := context.Background()
 	refused := fmt.Errorf("netlink dial: %w", unix.EPROTONOSUPPORT)
 	calls := 0
-	err := whileModuleLoads(ctx, func() error {
+	err := whileModuleLoads(ctx, nftablesLoading, func() error {
 		if calls++; calls < 3 {
 			return refused
 		}
@@ -27,7 +27,7 @@ func TestWhileModuleLoads(t *testing.T) {
 	calls = 0
 	missing := fmt.Errorf("conn.Receive: %w", errors.Join(fmt.Errorf("netlink receive: %w", unix.ENOENT)))
 	unready := fmt.Errorf("netlink send: %w", os.NewSyscallError("sendmsg", unix.ECONNREFUSED))
-	if err = whileModuleLoads(ctx, func() error {
+	if err = whileModuleLoads(ctx, nftablesLoading, func() error {
 		if calls++; calls < 3 {
 			return []error{missing, unready}[calls-1]
 		}
@@ -37,7 +37,7 @@ func TestWhileModuleLoads(t *testing.T) {
 	}
 
 	calls = 0
-	err = whileModuleLoads(ctx, func() error { calls++; return refused })
+	err = whileModuleLoads(ctx, nftablesLoading, func() error { calls++; return refused })
 	if !errors.Is(err, unix.EPROTONOSUPPORT) || calls != 20 {
 		t.Errorf("module never loads: err %v after %d calls, want EPROTONOSUPPORT after 20", err, calls)
 	}
@@ -45,13 +45,25 @@ func TestWhileModuleLoads(t *testing.T) {
 	calls = 0
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err = whileModuleLoads(cancelled, func() error { calls++; return refused }); err != refused || calls != 1 {
+	if err = whileModuleLoads(cancelled, nftablesLoading, func() error { calls++; return refused }); err != refused || calls != 1 {
 		t.Errorf("cancelled: %v after %d calls, want the error at once", err, calls)
 	}
 
 	calls = 0
 	denied := fmt.Errorf("netlink send: %w", os.NewSyscallError("sendmsg", unix.EPERM))
-	if err = whileModuleLoads(ctx, func() error { calls++; return denied }); err != denied || calls != 1 {
+	if err = whileModuleLoads(ctx, nftablesLoading, func() error { calls++; return denied }); err != denied || calls != 1 {
 		t.Errorf("no privilege: %v after %d calls, want it at once", err, calls)
+	}
+
+	calls = 0
+	unknownKind := fmt.Errorf("create vlan trunk0.100: %w", unix.EOPNOTSUPP)
+	badArgs := fmt.Errorf("create vlan trunk0.100: %w", unix.EINVAL)
+	if err = whileModuleLoads(ctx, linkKindLoading, func() error {
+		if calls++; calls < 2 {
+			return unknownKind
+		}
+		return badArgs
+	}); err != badArgs || calls != 2 {
+		t.Errorf("link kind: %v after %d calls, want EINVAL, final, on the second", err, calls)
 	}
 }

@@ -556,13 +556,15 @@ func trunkMTUOf(h *Host) int {
 	return t.Attrs().MTU
 }
 
-// TestGuardsAtFirstUse: twelve hosts (namespaces of one kernel) install
-// their classic-mode guard at the same moment, the first nftables use
-// since boot, as six hosts' prologues do in the end-to-end testbed: every
-// one succeeds although the kernel is loading nf_tables meanwhile. The
-// phase runs it first, in a VM of its own. Without whileModuleLoads it
-// failed in about one boot of four (EINVAL from the first chain dump).
-func TestGuardsAtFirstUse(t *testing.T) {
+// TestFirstUseSinceBoot: twelve hosts (namespaces of one kernel) ensure a
+// classic-mode VLAN at the same moment, the first VLAN device, bridge and
+// nftables use since boot, as six hosts' prologues do in the end-to-end
+// testbed: every one succeeds although the kernel is loading 8021q, bridge
+// and nf_tables meanwhile. The phase runs it first, in a VM of its own that
+// preloads no network module. Without whileModuleLoads it failed in three
+// boots of four ("operation not supported" creating the first VLAN device
+// or bridge, EINVAL from the first nftables chain dump).
+func TestFirstUseSinceBoot(t *testing.T) {
 	hosts := make([]*Host, 12)
 	for i := range hosts {
 		hosts[i] = newHost(t, ModeClassic, nstest.New(t))

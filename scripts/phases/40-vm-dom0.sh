@@ -14,9 +14,9 @@ for pkg in dom0 dom0/cli; do
   CGO_ENABLED=0 go test -c -tags vmtest -o "$out/$(basename "$pkg").test" "./$pkg"
 done
 run() { tools/run-in-vm.sh -t 300 -m 768 "$@"; }
-echo "--- dom0: guards installed at once as the first nftables use since boot (a VM of its own)"
-run -d dom0 "$out/dom0.test" -test.count=1 -test.run '^TestGuardsAtFirstUse$'
+echo "--- dom0: twelve hosts' first VLAN at once on a kernel that has just booted (a VM of its own)"
+run -N -d dom0 "$out/dom0.test" -test.count=1 -test.run '^TestFirstUseSinceBoot$'
 echo "--- dom0 (kernel tests, in the VM)"
-run -d dom0 "$out/dom0.test" -test.count=1 -test.skip '^TestGuardsAtFirstUse$'
+run -d dom0 "$out/dom0.test" -test.count=1 -test.skip '^TestFirstUseSinceBoot$'
 echo "--- dom0/cli (entry points, in the VM)"
 run -d dom0/cli "$out/cli.test" -test.count=1
