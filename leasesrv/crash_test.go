@@ -110,9 +110,12 @@ func TestCrashRecovery(t *testing.T) {
 		waitHealthy(t, c)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if point == "random" {
+			// This process, not whatever p holds by then: the restart
+			// below may come first.
+			doomed, after := p.Process, time.Duration(rng.IntN(150))*time.Millisecond
 			go func() {
-				time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
-				p.Process.Signal(syscall.SIGKILL)
+				time.Sleep(after)
+				doomed.Signal(syscall.SIGKILL)
 			}()
 		}
 		if teardown {
