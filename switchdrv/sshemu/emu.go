@@ -71,8 +71,9 @@ type Emulator struct {
 	dev        device
 	sessions   int
 	logins     int
-	commands   []string
-	failAt     int // fail the failAt-th command from now (counted in commands)
+	commands   []string // the last commandLog command lines
+	issued     int      // command lines received since the start
+	failAt     int      // fail the failAt-th command line (counted in issued)
 	failMsg    string
 	failPorts  map[string]bool
 	refuseAuth bool
@@ -213,7 +214,11 @@ func (e *Emulator) Sessions() int {
 	return e.sessions
 }
 
-// Commands returns every command line received, in order.
+// commandLog bounds the command log, as a device bounds its history, so an
+// emulator serving a long soak run does not grow without end.
+const commandLog = 4096
+
+// Commands returns the command lines received (the last 4096), in order.
 func (e *Emulator) Commands() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -260,7 +265,7 @@ func (e *Emulator) AddVLAN(vid int, name string, tagged ...string) error {
 func (e *Emulator) FailCommand(n int, msg string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.failAt, e.failMsg = len(e.commands)+n, msg
+	e.failAt, e.failMsg = e.issued+n, msg
 }
 
 // FailPort makes every command that names the port fail as the device does
@@ -536,18 +541,27 @@ func (c *cli) loop() {
 	}
 }
 
+// record logs a command line; e.mu is held.
+func (e *Emulator) record(line string) {
+	e.issued++
+	if len(e.commands) == commandLog {
+		e.commands = slices.Delete(e.commands, 0, commandLog/2)
+	}
+	e.commands = append(e.commands, line)
+}
+
 // command runs one line, applying injected failures first.
 func (c *cli) command(line string) (string, bool) {
 	e := c.e
 	if ios, ok := e.dev.(*iosDev); ok && line == "enable" {
 		e.mu.Lock()
-		e.commands = append(e.commands, line)
+		e.record(line)
 		e.mu.Unlock()
 		return ios.enable(c), false
 	}
 	e.mu.Lock()
-	e.commands = append(e.commands, line)
-	if len(e.commands) == e.failAt {
+	e.record(line)
+	if e.issued == e.failAt {
 		msg := e.failMsg
 		if msg == "" {
 			msg = e.dev.genericError(c, line)
