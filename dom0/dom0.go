@@ -187,12 +187,9 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 	if err := checkVLAN(vlan); err != nil {
 		return fmt.Errorf("attach %s: %w", iface, err)
 	}
-	// An interface in no managed VLAN's bridge (or unreadable here) leaves
-	// no VLAN of ours behind.
-	_, old, err := h.vlanOfPort(iface)
-	if err != nil {
-		old = 0
-	}
+	// An interface in no managed VLAN's bridge (or unreadable here: old is
+	// then 0) leaves no VLAN of ours behind.
+	_, old, _ := h.vlanOfPort(iface)
 	if err := h.attach(ctx, vlan, iface); err != nil {
 		return err
 	}

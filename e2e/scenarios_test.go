@@ -92,8 +92,9 @@ func (c *cluster) abandon(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for _, g := range c.guests {
-		_ = bed.destroy(ctx, g)
-		_, _ = sh(ctx, "ip", "netns", "del", g.ns)
+		if bed.destroy(ctx, g) != nil {
+			_, _ = sh(ctx, "ip", "netns", "del", g.ns) // its vif may be gone already
+		}
 	}
 	if out, err := bed.vcctl(ctx, "lease", "release", "--force", c.job.id); err != nil {
 		t.Logf("cleanup: %v: %s", err, out)

@@ -77,7 +77,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 						&cli.DurationFlag{Name: "ttl", Required: true},
 						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
 					}},
-					{Name: "patch", Usage: "add or remove hosts of a lease (a guest migrating): the VLAN follows, reserved at a new site first", ArgsUsage: "JOB", Action: leasePatch, Flags: []cli.Flag{
+					{Name: "patch", Usage: "add or remove hosts of a lease (a guest migrating): the VLAN follows, reserved at a new site first", ArgsUsage: "JOB", Before: needHosts, Action: leasePatch, Flags: []cli.Flag{
 						&cli.StringSliceFlag{Name: "add", Usage: "a `HOST` joining the cluster (repeat)"},
 						&cli.StringSliceFlag{Name: "remove", Usage: "a `HOST` leaving the cluster (repeat)"},
 						&cli.Int64Flag{Name: "lease-token", Usage: "the lease's fencing token (default: read it)"},
@@ -292,9 +292,6 @@ var (
 		return cl.Renew(ctx, job, tok, int64(c.Duration("ttl").Seconds()))
 	})
 	leasePatch = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
-		if len(c.StringSlice("add")) == 0 && len(c.StringSlice("remove")) == 0 {
-			return nil, cli.Exit("lease patch needs --add HOST or --remove HOST", ExitUsage)
-		}
 		return cl.Patch(ctx, job, tok, c.StringSlice("add"), c.StringSlice("remove"))
 	})
 	leaseRelease = withToken(func(ctx context.Context, c *cli.Context, cl *client.Client, job string, tok int64) (*api.Lease, error) {
@@ -304,6 +301,15 @@ var (
 		return cl.Release(ctx, job, tok)
 	})
 )
+
+// needHosts refuses a patch without hosts before anything is asked of the
+// server.
+func needHosts(c *cli.Context) error {
+	if len(c.StringSlice("add")) == 0 && len(c.StringSlice("remove")) == 0 {
+		return cli.Exit("lease patch needs --add HOST or --remove HOST", ExitUsage)
+	}
+	return nil
+}
 
 func poolShow(c *cli.Context) error {
 	cl, ctx, cancel := conn(c)

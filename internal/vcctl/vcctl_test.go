@@ -73,7 +73,7 @@ func TestVcctlErrorsAreOneLineWithTheirExitCode(t *testing.T) {
 		{"missing flag", leasetest.AdminToken, []string{"lease", "create", "--job", "1"}, ExitUsage, "Required flag"},
 		{"bad output", leasetest.AdminToken, []string{"--output", "yaml", "lease", "ls"}, ExitUsage, "--output must be table or json"},
 		{"bad attr", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "skirit82-1", "--attr", "x"}, ExitUsage, "use KEY=VALUE"},
-		{"patch without hosts", leasetest.AdminToken, []string{"lease", "patch", "--lease-token", "1", "1.pbs"}, ExitUsage, "needs --add HOST or --remove HOST"},
+		{"patch without hosts", leasetest.AdminToken, []string{"lease", "patch", "1.pbs"}, ExitUsage, "needs --add HOST or --remove HOST"},
 		{"pool exhausted or bad host", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "mars"}, ExitFailure, `unknown host "mars"`},
 	}
 	for _, c := range cases {
