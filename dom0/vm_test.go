@@ -329,7 +329,6 @@ func TestAttachMovesAGuest(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			ns := nstest.New(t)
 			h := newHost(t, mode, ns)
-			peer := nstest.New(t)
 			vlans := func() map[int][]string {
 				st, err := h.Status(ctx)
 				if err != nil {
@@ -341,12 +340,8 @@ func TestAttachMovesAGuest(t *testing.T) {
 				}
 				return m
 			}
-			for _, port := range []string{"vif1.0", "vif2.0"} {
-				ns.Veth(t, port, peer, "g"+port[3:4])
-				if err := h.Attach(ctx, 100, port); err != nil {
-					t.Fatal(err)
-				}
-			}
+			addGuest(t, ns, h, "vif1.0", 100, "10.9.0.1")
+			addGuest(t, ns, h, "vif2.0", 100, "10.9.0.2")
 			steps := []struct {
 				port string
 				want string
