@@ -82,6 +82,32 @@ func TestAPIErrorPaths(t *testing.T) {
 	}
 }
 
+// TestBearerSchemeIsCaseInsensitive: RFC 7235 makes the scheme
+// case-insensitive, with one or more spaces before the credentials.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	e := leasetest.Start(t, leasetest.Options{})
+	for h, want := range map[string]int{
+		"Bearer " + leasetest.ViewerToken:  200,
+		"bearer " + leasetest.ViewerToken:  200,
+		"BEARER  " + leasetest.ViewerToken: 200,
+		"Basic " + leasetest.ViewerToken:   401,
+		"Bearer":                           401,
+		"Bearer ":                          401,
+		leasetest.ViewerToken:              401,
+	} {
+		req, _ := http.NewRequest("GET", e.URL+"/v1/leases", nil)
+		req.Header.Set("Authorization", h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: %d, want %d", h, resp.StatusCode, want)
+		}
+	}
+}
+
 func TestAcceptedJobIDs(t *testing.T) {
 	e := leasetest.Start(t, leasetest.Options{})
 	for _, job := range []string{"123.pbs-server.example.org", "123[4].server", "123[].server", "1234_5", "1234+0", "77"} {

@@ -51,9 +51,8 @@ func newAuthenticator(cfg *config.Config) *authenticator {
 // authenticate compares the bearer token's hash with every configured one in
 // constant time, so neither a match nor its position leaks through timing.
 func (a *authenticator) authenticate(r *http.Request) (*principal, bool) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || secret == "" {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
 		return nil, false
 	}
 	sum := sha256.Sum256([]byte(secret))
@@ -64,6 +63,14 @@ func (a *authenticator) authenticate(r *http.Request) (*principal, bool) {
 		}
 	}
 	return found, found != nil
+}
+
+// bearer takes the token out of an Authorization header. The scheme is
+// case-insensitive and may be followed by several spaces (RFC 7235 2.1).
+func bearer(h string) (string, bool) {
+	scheme, secret, ok := strings.Cut(h, " ")
+	secret = strings.TrimLeft(secret, " ")
+	return secret, ok && strings.EqualFold(scheme, "Bearer") && secret != ""
 }
 
 // action is what an endpoint does, for the role check.

@@ -14,6 +14,9 @@ type countingNetwork struct {
 	applied   map[string]int
 	torn      map[string]int
 	failApply error
+	// gate, when set, holds every Apply until it is closed; entered is told
+	// when an Apply starts waiting.
+	gate, entered chan struct{}
 }
 
 func newCountingNetwork() *countingNetwork {
@@ -21,6 +24,10 @@ func newCountingNetwork() *countingNetwork {
 }
 
 func (n *countingNetwork) Apply(_ context.Context, l *api.Lease) error {
+	if n.gate != nil {
+		n.entered <- struct{}{}
+		<-n.gate
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.failApply != nil {

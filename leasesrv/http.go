@@ -247,10 +247,15 @@ func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err != nil {
 		return 0, nil, err
 	}
-	if l.State == api.StateCommitting {
+	switch l.State {
+	case api.StateActive:
+		return http.StatusOK, l, nil
+	case api.StateCommitting:
 		return http.StatusAccepted, l, nil
 	}
-	return http.StatusOK, l, nil
+	// Released or forced while it was being committed: the commit did not
+	// make it active, so it is not a success.
+	return 0, nil, &store.StateError{State: l.State}
 }
 
 func (s *Service) hRenew(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {

@@ -306,6 +306,35 @@ func TestReaperRollsBackAnAbandonedCommit(t *testing.T) {
 	}
 }
 
+// TestCommitNeverAnswersReleased: a lease released while its commit was
+// configuring the network was not committed; the commit answers 409
+// bad_state, never 200 with state released.
+func TestCommitNeverAnswersReleased(t *testing.T) {
+	net := newCountingNetwork()
+	net.gate, net.entered = make(chan struct{}), make(chan struct{}, 1)
+	e := leasetest.Start(t, leasetest.Options{Network: net})
+	l := e.Create("5.pbs", "skirit82-1")
+	type answer struct {
+		l   *api.Lease
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		cl, err := e.Client(leasetest.SchedulerToken).Commit(context.Background(), l.Job, l.Token)
+		got <- answer{cl, err}
+	}()
+	<-net.entered
+	if rl, err := e.Client(leasetest.AdminToken).ForceRelease(context.Background(), l.Job); err != nil || rl.State != api.StateReleased {
+		t.Fatalf("force release during the commit: %+v %v", rl, err)
+	}
+	a := <-got
+	close(net.gate)
+	var ae *client.APIError
+	if !errors.As(a.err, &ae) || ae.Status != 409 || ae.Code != api.CodeBadState || ae.Message != "the lease is released" {
+		t.Fatalf("commit of a lease released meanwhile: %+v %v, want 409 bad_state", a.l, a.err)
+	}
+}
+
 func TestHistoryIsKeptThenPurged(t *testing.T) {
 	e := leasetest.Start(t, leasetest.Options{})
 	l := e.Activate("3.pbs", "skirit82-1")

@@ -54,6 +54,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			if o := c.String("output"); o != "table" && o != "json" {
 				return cli.Exit(fmt.Sprintf("--output must be table or json, not %q", o), ExitUsage)
 			}
+			if d := c.Duration("timeout"); d <= 0 {
+				return cli.Exit(fmt.Sprintf("--timeout must be positive, not %s", d), ExitUsage)
+			}
 			return nil
 		},
 		Commands: []*cli.Command{

@@ -72,6 +72,8 @@ func TestVcctlErrorsAreOneLineWithTheirExitCode(t *testing.T) {
 		{"no job", leasetest.AdminToken, []string{"lease", "show"}, ExitUsage, "needs exactly one JOB"},
 		{"missing flag", leasetest.AdminToken, []string{"lease", "create", "--job", "1"}, ExitUsage, "Required flag"},
 		{"bad output", leasetest.AdminToken, []string{"--output", "yaml", "lease", "ls"}, ExitUsage, "--output must be table or json"},
+		{"negative timeout", leasetest.AdminToken, []string{"--timeout", "-1s", "lease", "ls"}, ExitUsage, "--timeout must be positive, not -1s"},
+		{"zero timeout", leasetest.AdminToken, []string{"--timeout", "0s", "lease", "ls"}, ExitUsage, "--timeout must be positive"},
 		{"bad attr", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "skirit82-1", "--attr", "x"}, ExitUsage, "use KEY=VALUE"},
 		{"patch without hosts", leasetest.AdminToken, []string{"lease", "patch", "1.pbs"}, ExitUsage, "needs --add HOST or --remove HOST"},
 		{"pool exhausted or bad host", leasetest.AdminToken, []string{"lease", "create", "--job", "1", "--host", "mars"}, ExitFailure, `unknown host "mars"`},
