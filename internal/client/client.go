@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/config"
 )
 
 // Lease and friends are the API's own types.
@@ -28,6 +29,7 @@ type (
 // Client talks to one lease server.
 type Client struct {
 	base  string
+	shown string // base without its password, for messages
 	token string
 	http  *http.Client
 	// PollInterval is how often WaitActive and WaitReleased poll.
@@ -47,6 +49,7 @@ var transport = func() *http.Transport {
 func New(server, token string) *Client {
 	return &Client{
 		base:         strings.TrimRight(server, "/"),
+		shown:        config.RedactURL(strings.TrimRight(server, "/")),
 		token:        token,
 		http:         &http.Client{Timeout: 2 * time.Minute, Transport: transport},
 		PollInterval: 100 * time.Millisecond,
@@ -104,7 +107,8 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return 0, err
+		// The parser's message quotes the whole URL, password and all.
+		return 0, fmt.Errorf("%s %s: not a valid server URL", method, c.shown)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -114,7 +118,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", method, c.base, err)
+		return 0, fmt.Errorf("%s %s: %w", method, c.shown, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

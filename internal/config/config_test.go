@@ -1,7 +1,9 @@
 package config
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -72,6 +74,35 @@ func TestProblemsNameFileLineAndKey(t *testing.T) {
 				t.Fatalf("want %q in:\n%v", c.want, err)
 			}
 		})
+	}
+}
+
+// TestDuplicateSecretsAreRefused: one bearer token matching two entries
+// would let the last one decide the caller's role.
+func TestDuplicateSecretsAreRefused(t *testing.T) {
+	const secret = "0123456789abcdef0123" // minimal's pbs-nodes secret, tokens[0] on line 13
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte(secret)))
+	admin := func(key, value string) string {
+		return minimal + fmt.Sprintf("[[tokens]]\nname = \"admins\"\nrole = \"admin\"\n%s = %q\n", key, value)
+	}
+	cases := []struct{ name, text, want string }{
+		{"same secret", admin("secret", secret),
+			`f.toml:19: tokens[1].secret: token "admins" has the same secret as token "pbs-nodes" (f.toml:13: tokens[0].secret)`},
+		{"same sha256", strings.Replace(admin("secret_sha256", strings.ToUpper(sum)), `secret = "`+secret+`"`, `secret_sha256 = "`+sum+`"`, 1),
+			`f.toml:19: tokens[1].secret_sha256: token "admins" has the same secret as token "pbs-nodes" (f.toml:13: tokens[0].secret_sha256)`},
+		{"secret and its sha256", admin("secret_sha256", sum),
+			`f.toml:19: tokens[1].secret_sha256: token "admins" has the same secret as token "pbs-nodes" (f.toml:13: tokens[0].secret)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte(c.text))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want %q in:\n%v", c.want, err)
+			}
+		})
+	}
+	if _, err := Parse("f.toml", []byte(admin("secret", "another-secret-0123456789"))); err != nil {
+		t.Fatalf("distinct secrets refused: %v", err)
 	}
 }
 

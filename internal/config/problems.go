@@ -46,6 +46,14 @@ func (ps *Problems) add(c *Config, key, format string, args ...any) {
 	*ps = append(*ps, Problem{File: c.Path, Line: c.lineOf(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
+// where is file:line of a key, for a problem that names a second place.
+func (c *Config) where(key string) string {
+	if line := c.lineOf(key); line > 0 {
+		return fmt.Sprintf("%s:%d: %s", c.Path, line, key)
+	}
+	return fmt.Sprintf("%s: %s", c.Path, key)
+}
+
 func asParseError(err error, pe *toml.ParseError) bool { return errors.As(err, pe) }
 
 // lineOf finds the line that sets a dotted key such as "sites.brno.vlans" or

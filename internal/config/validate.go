@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -386,6 +387,42 @@ func (c *Config) validateTokens(ps *Problems) {
 			}
 		}
 	}
+	c.checkSecretsDistinct(ps)
+}
+
+// checkSecretsDistinct refuses two entries that one bearer token would
+// match, whether written as secret or secret_sha256: the server could not
+// tell which role the caller has.
+func (c *Config) checkSecretsDistinct(ps *Problems) {
+	first := map[[32]byte]int{}
+	for i, t := range c.Tokens {
+		sum, key, ok := t.secretSum()
+		if !ok {
+			continue
+		}
+		key = fmt.Sprintf("tokens[%d].%s", i, key)
+		j, dup := first[sum]
+		if !dup {
+			first[sum] = i
+			continue
+		}
+		_, otherKey, _ := c.Tokens[j].secretSum()
+		ps.add(c, key, "token %q has the same secret as token %q (%s): every token needs its own secret",
+			t.Name, c.Tokens[j].Name, c.where(fmt.Sprintf("tokens[%d].%s", j, otherKey)))
+	}
+}
+
+// secretSum is the SHA-256 a caller's bearer token must hash to, and the key
+// that sets it; ok is false for an entry whose secret is missing or malformed.
+func (t Token) secretSum() (sum [32]byte, key string, ok bool) {
+	if t.Secret != "" {
+		return sha256.Sum256([]byte(t.Secret)), "secret", true
+	}
+	b, err := hex.DecodeString(t.SecretSHA256)
+	if err != nil || len(b) != 32 {
+		return sum, "", false
+	}
+	return [32]byte(b), "secret_sha256", true
 }
 
 func (c *Config) validateDom0(ps *Problems) {
@@ -415,7 +452,7 @@ func (c *Config) validateHooks(ps *Problems) {
 		return
 	}
 	if u, err := url.Parse(h.Server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ps.add(c, "hooks.server", "not an http:// or https:// URL: %q", h.Server)
+		ps.add(c, "hooks.server", "not an http:// or https:// URL: %q", RedactURL(h.Server))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
+	"github.com/virtcloud/virtcloud/internal/config"
 )
 
 // Exit codes, documented in --help.
@@ -53,6 +55,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		Before: func(c *cli.Context) error {
 			if o := c.String("output"); o != "table" && o != "json" {
 				return cli.Exit(fmt.Sprintf("--output must be table or json, not %q", o), ExitUsage)
+			}
+			if u, err := url.Parse(c.String("server")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return cli.Exit(fmt.Sprintf("--server %s: not an http:// or https:// URL", config.RedactURL(c.String("server"))), ExitUsage)
 			}
 			if d := c.Duration("timeout"); d <= 0 {
 				return cli.Exit(fmt.Sprintf("--timeout must be positive, not %s", d), ExitUsage)

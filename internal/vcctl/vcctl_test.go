@@ -92,3 +92,23 @@ func TestVcctlErrorsAreOneLineWithTheirExitCode(t *testing.T) {
 		t.Fatalf("unreachable: %d %q", code, errOut.String())
 	}
 }
+
+// TestServerPasswordIsNotEchoed: userinfo in --server never reaches an error.
+func TestServerPasswordIsNotEchoed(t *testing.T) {
+	srv := leasetest.Start(t, leasetest.Options{})
+	const password = "Pw0rd-s3cret"
+	withUser := strings.Replace(srv.URL, "http://", "http://u:"+password+"@", 1)
+	for server, code := range map[string]int{
+		"http://u:" + password + "@127.0.0.1:1":     ExitUnreachable,
+		"http://u:" + password + "@127.0.0.1:7x480": ExitUsage,
+		"http://u:" + password + "%zz@127.0.0.1:1":  ExitUsage,
+		"ftp://u:" + password + "@127.0.0.1:1":      ExitUsage,
+		withUser:                                    ExitNotFound,
+	} {
+		var out, errOut bytes.Buffer
+		got := Main([]string{"vcctl", "--server", server, "--token", leasetest.ViewerToken, "lease", "show", "nope.pbs"}, &out, &errOut)
+		if got != code || strings.Contains(errOut.String(), password) || !strings.HasPrefix(errOut.String(), "vcctl: ") {
+			t.Errorf("--server %s: %d %q, want %d without the password", server, got, errOut.String(), code)
+		}
+	}
+}

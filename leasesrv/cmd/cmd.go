@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v2"
 
 	"github.com/virtcloud/virtcloud/internal/config"
@@ -99,6 +100,10 @@ func serve(c *cli.Context) error {
 		cfg.Server.Listen = l
 	}
 	if u := c.String("redis"); u != "" {
+		if _, err := redis.ParseURL(u); err != nil {
+			// The parser's own message quotes the URL, password and all.
+			return cli.Exit(fmt.Sprintf("--redis (or VIRTCLOUD_REDIS) %s: not a redis://, rediss:// or unix:// URL", config.RedactURL(u)), 2)
+		}
 		cfg.Redis = config.Redis{URL: u, WaitReplicas: cfg.Redis.WaitReplicas, WaitTimeout: cfg.Redis.WaitTimeout}
 	}
 	log := newLogger(c.App.ErrWriter, cfg.Server.LogLevel)
