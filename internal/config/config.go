@@ -160,6 +160,9 @@ type Switch struct {
 	KnownHosts     string   `toml:"known_hosts"`
 	Save           bool     `toml:"save"`
 	SaveDelay      Duration `toml:"save_delay"`
+	// CommandTimeout replaces the dialect's wait for the prompt after one
+	// command (saving and committing wait at least as long as the dialect says).
+	CommandTimeout Duration `toml:"command_timeout"`
 	// InsecureIgnoreHostKeyForTests skips host key checking. Tests only.
 	InsecureIgnoreHostKeyForTests bool `toml:"insecure_ignore_host_key_for_tests"`
 }

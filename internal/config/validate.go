@@ -230,7 +230,7 @@ func (c *Config) validateSites(ps *Problems) {
 		}
 		if s.RouterSwitch != "" {
 			c.checkSwitchRef(ps, key+".router_switch", s.RouterSwitch, name)
-			c.checkPort(ps, key+".router_port", s.RouterPort)
+			c.checkPort(ps, key+".router_port", s.RouterSwitch, &s.RouterPort)
 		}
 	}
 }
@@ -265,8 +265,11 @@ func (c *Config) validateHosts(ps *Problems) {
 		if len(h.TrunkPorts()) == 0 {
 			ps.add(c, key+".ports", "a host on a switch needs its trunk ports")
 		}
-		for _, p := range h.TrunkPorts() {
-			c.checkPort(ps, key+".ports", p)
+		if h.Port != "" {
+			c.checkPort(ps, key+".port", h.Switch, &h.Port)
+		}
+		for i := range h.Ports {
+			c.checkPort(ps, key+".ports", h.Switch, &h.Ports[i])
 		}
 	}
 }
@@ -284,8 +287,8 @@ func (c *Config) validateSwitches(ps *Problems) {
 		if s.Address == "" {
 			ps.add(c, key+".address", "missing")
 		}
-		for _, p := range s.Uplinks {
-			c.checkPort(ps, key+".uplinks", p)
+		for i := range s.Uplinks {
+			c.checkPort(ps, key+".uplinks", name, &s.Uplinks[i])
 		}
 		if !strings.Contains(s.VLANName, "{vid}") || !ValidPort(strings.ReplaceAll(s.VLANName, "{vid}", "1")) {
 			ps.add(c, key+".vlan_name", "must contain {vid} and only letters, digits, '.', '_', '-': %q", s.VLANName)
@@ -345,8 +348,8 @@ func (c *Config) validateServices(ps *Problems) {
 		if len(s.Ports) == 0 {
 			ps.add(c, key+".ports", "missing")
 		}
-		for _, p := range s.Ports {
-			c.checkPort(ps, key+".ports", p)
+		for i := range s.Ports {
+			c.checkPort(ps, key+".ports", s.Switch, &s.Ports[i])
 		}
 	}
 }
@@ -466,9 +469,26 @@ func (c *Config) checkSwitchRef(ps *Problems, key, sw, site string) {
 	}
 }
 
-func (c *Config) checkPort(ps *Problems, key, port string) {
-	if !ValidPort(port) {
-		ps.add(c, key, "port name %q: use letters, digits and / : . _ -", port)
+// PortNames holds, per driver, the function that reads a port name as
+// written for one of its switches and returns the one form the driver
+// writes and reads back (GigabitEthernet1/0/9 -> Gi1/0/9 for an IOS
+// switch), or says why it is no port of that switch. Driver packages fill
+// it from init. Validation stores the returned form, so plans, audits and
+// the device's own output name a port alike.
+var PortNames = map[string]func(s *Switch, port string) (string, error){}
+
+// checkPort checks a port of switch sw and rewrites it in its driver's form.
+func (c *Config) checkPort(ps *Problems, key, sw string, port *string) {
+	if s := c.Switches[sw]; s != nil && PortNames[s.Driver] != nil {
+		p, err := PortNames[s.Driver](s, *port)
+		if err != nil {
+			ps.add(c, key, "%v", err)
+			return
+		}
+		*port = p
+	}
+	if !ValidPort(*port) {
+		ps.add(c, key, "port name %q: use letters, digits and / : . _ -", *port)
 	}
 }
 

@@ -21,11 +21,23 @@ var dialectFiles embed.FS
 // mark a command's output as a failure.
 type Dialect struct {
 	Name string `toml:"name"`
-	// Parser names the Go function that reads the State output ("ios", ...).
-	Parser string `toml:"parser"`
+	// Reads are the ways to read the device's state, tried in order until
+	// one is answered and parses: a richer one first where it saves work,
+	// then the one every platform of the family answers. The driver keeps
+	// to the first that worked.
+	Reads []Read `toml:"read"`
 	// Modes says whether ports have a trunk/access mode that must be checked.
-	Modes       bool     `toml:"modes"`
-	State       []string `toml:"state"`
+	Modes bool `toml:"modes"`
+	// Ports is how the CLI names ports.
+	Ports portForms `toml:"ports"`
+	// Deadlines, in seconds: how long one command may take to answer with a
+	// prompt (a switch's command_timeout replaces Command); saving and
+	// committing take longer on real devices.
+	Deadlines struct {
+		Command float64 `toml:"command"`
+		Save    float64 `toml:"save"`
+		Commit  float64 `toml:"commit"`
+	} `toml:"deadlines"`
 	PagingOff   []string `toml:"paging_off"`
 	Enable      string   `toml:"enable"`
 	ConfigEnter []string `toml:"config_enter"`
@@ -61,8 +73,16 @@ type Dialect struct {
 	promptRE, execRE, passwordRE, moreRE *regexp.Regexp
 	errorRE                              *regexp.Regexp // every error pattern in one alternation, for one line
 	anyErrorRE                           *regexp.Regexp // the same over a whole output at once
+	configRE                             *regexp.Regexp
 	create, tag, untag, del, batch       *template.Template
-	parse                                parser
+}
+
+// Read is one way to read the state: commands typed ahead as one batch and
+// the Go parser (by name) that reads their outputs.
+type Read struct {
+	Commands []string `toml:"commands"`
+	Parser   string   `toml:"parser"`
+	parse    parser
 }
 
 var funcs = template.FuncMap{"join": strings.Join}
@@ -80,9 +100,26 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 	if d.Name != name {
 		return nil, fmt.Errorf("dialect %s: file names itself %q", name, d.Name)
 	}
-	if d.parse = parsers[d.Parser]; d.parse == nil {
-		return nil, fmt.Errorf("dialect %s: unknown parser %q", name, d.Parser)
+	if len(d.Reads) == 0 {
+		return nil, fmt.Errorf("dialect %s: no [[read]]", name)
 	}
+	for i := range d.Reads {
+		r := &d.Reads[i]
+		if r.parse = parsers[r.Parser]; r.parse == nil {
+			return nil, fmt.Errorf("dialect %s: unknown parser %q", name, r.Parser)
+		}
+		if len(r.Commands) == 0 {
+			return nil, fmt.Errorf("dialect %s: a read without commands", name)
+		}
+	}
+	if err := d.Ports.compile(); err != nil {
+		return nil, fmt.Errorf("dialect %s: %w", name, err)
+	}
+	if d.Deadlines.Command <= 0 {
+		return nil, fmt.Errorf("dialect %s: deadlines.command is not set", name)
+	}
+	d.Deadlines.Save = max(d.Deadlines.Save, d.Deadlines.Command)
+	d.Deadlines.Commit = max(d.Deadlines.Commit, d.Deadlines.Command)
 	if d.PortsPerCommand < 1 {
 		d.PortsPerCommand = 1
 	}
@@ -111,6 +148,7 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 	d.promptRE = re("prompts", strings.Join(prompts, "|"))
 	d.execRE = re("prompts.exec", d.Prompts.Exec)
 	d.passwordRE = re("prompts.password", d.Prompts.Password)
+	d.configRE = re("prompts.config", d.Prompts.Config)
 	d.moreRE = re("more", d.More)
 	for _, e := range d.Errors {
 		re("errors", e) // each pattern checked on its own, for a message that names it
@@ -209,17 +247,32 @@ type plan struct {
 	Members       []string
 }
 
-// Render turns a plan into the command lines of one batch (without entering
-// or leaving configuration mode).
-func (d *Dialect) render(p plan) ([]string, error) {
-	var lines []string
+// rendered is the command lines of one batch; batched marks the lines
+// (by index) that name several ports in one command (IOS `interface range`).
+type rendered struct {
+	lines   []string
+	batched map[int]bool
+}
+
+// render turns a plan into the command lines of one batch (without entering
+// or leaving configuration mode). With single, every command names one
+// port: the fallback for a device that refuses the batch forms.
+func (d *Dialect) render(p plan, single bool) (rendered, error) {
+	out := rendered{batched: map[int]bool{}}
+	cmdPorts := func(ps []string) []string {
+		var cs []string
+		for _, p := range ps {
+			cs = append(cs, d.command(p))
+		}
+		return cs
+	}
 	run := func(t *template.Template, ports []string) error {
 		if t == nil {
 			return nil
 		}
-		data := tmplData{VLAN: p.VLAN, Name: p.Name, Current: p.Current, Ports: ports, Members: p.Members}
+		data := tmplData{VLAN: p.VLAN, Name: p.Name, Current: p.Current, Ports: cmdPorts(ports), Members: cmdPorts(p.Members)}
 		if len(ports) > 0 {
-			data.Port = ports[0]
+			data.Port = data.Ports[0]
 		}
 		var b bytes.Buffer
 		if err := t.Execute(&b, data); err != nil {
@@ -227,14 +280,21 @@ func (d *Dialect) render(p plan) ([]string, error) {
 		}
 		for _, l := range strings.Split(b.String(), "\n") {
 			if l = strings.TrimSpace(l); l != "" {
-				lines = append(lines, l)
+				if len(ports) > 1 {
+					out.batched[len(out.lines)] = true
+				}
+				out.lines = append(out.lines, l)
 			}
 		}
 		return nil
 	}
+	per := d.PortsPerCommand
+	if single {
+		per = 1
+	}
 	each := func(t *template.Template, ports []string) error {
-		for i := 0; i < len(ports); i += d.PortsPerCommand {
-			if err := run(t, ports[i:min(i+d.PortsPerCommand, len(ports))]); err != nil {
+		for i := 0; i < len(ports); i += per {
+			if err := run(t, ports[i:min(i+per, len(ports))]); err != nil {
 				return err
 			}
 		}
@@ -242,32 +302,33 @@ func (d *Dialect) render(p plan) ([]string, error) {
 	}
 	if p.Create {
 		if err := run(d.create, nil); err != nil {
-			return nil, err
+			return out, err
 		}
 	}
 	if err := each(d.tag, p.Tag); err != nil {
-		return nil, err
+		return out, err
 	}
 	if err := each(d.untag, p.Untag); err != nil {
-		return nil, err
+		return out, err
 	}
 	if p.Delete {
 		if err := run(d.del, nil); err != nil {
-			return nil, err
+			return out, err
 		}
 	}
-	if d.batch == nil || len(lines) == 0 {
-		return lines, nil
+	if d.batch == nil || len(out.lines) == 0 {
+		return out, nil
 	}
-	var out []string
-	for i := 0; i < len(lines); i += d.BatchLines {
+	var chunks []string
+	for i := 0; i < len(out.lines); i += d.BatchLines {
 		var b bytes.Buffer
-		if err := d.batch.Execute(&b, lines[i:min(i+d.BatchLines, len(lines))]); err != nil {
-			return nil, fmt.Errorf("render batch for %s: %w", d.Name, err)
+		if err := d.batch.Execute(&b, out.lines[i:min(i+d.BatchLines, len(out.lines))]); err != nil {
+			return out, fmt.Errorf("render batch for %s: %w", d.Name, err)
 		}
-		out = append(out, b.String())
+		chunks = append(chunks, b.String())
 	}
-	return []string{strings.Join(out, " && ")}, nil
+	out.lines = []string{strings.Join(chunks, " && ")}
+	return out, nil
 }
 
 // failed returns the output lines that match an error pattern, joined.

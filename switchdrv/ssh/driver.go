@@ -35,6 +35,9 @@ type Driver struct {
 
 	mu          sync.Mutex // one operation, and one session, at a time
 	sess        *session
+	read        int  // the dialect's read that this device answered last
+	single      bool // the device refused a batch form: one port per command
+	wait        time.Duration
 	idleClose   time.Duration
 	idle        *time.Timer
 	saveTimer   *time.Timer
@@ -52,6 +55,8 @@ func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 		return nil, fmt.Errorf("switch %s: unknown dialect %q (known: %s)", opts.Name, cfg.Dialect, strings.Join(Dialects(), ", "))
 	}
 	c := *cfg
+	c.Uplinks = slices.Clone(c.Uplinks)
+	var err error
 	if _, _, err := net.SplitHostPort(c.Address); err != nil {
 		c.Address = net.JoinHostPort(c.Address, "22")
 	}
@@ -70,7 +75,16 @@ func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 	if opts.Managed == nil {
 		opts.Managed = func(int) bool { return true }
 	}
-	return &Driver{cfg: c, name: opts.Name, dialect: d, managed: opts.Managed, idleClose: IdleClose,
+	wait := time.Duration(d.Deadlines.Command * float64(time.Second))
+	if c.CommandTimeout.Duration > 0 {
+		wait = c.CommandTimeout.Duration
+	}
+	for i, p := range c.Uplinks {
+		if c.Uplinks[i], err = d.Canonical(p); err != nil {
+			return nil, fmt.Errorf("switch %s: uplinks: %w", opts.Name, err)
+		}
+	}
+	return &Driver{cfg: c, name: opts.Name, dialect: d, managed: opts.Managed, idleClose: IdleClose, wait: wait,
 		log: opts.Logger.With("switch", opts.Name, "dialect", d.Name)}, nil
 }
 
@@ -114,10 +128,15 @@ func (d *Driver) check(c *switchdrv.Change) error {
 		what  string
 		ports []string
 	}{{"add", c.Add}, {"remove", c.Remove}} {
-		for _, p := range l.ports {
-			if !config.ValidPort(p) {
+		for i, p := range l.ports {
+			q, err := d.dialect.Canonical(p)
+			if err != nil {
+				return bad(p, "%v", err)
+			}
+			if !config.ValidPort(q) {
 				return bad(p, "port name %q: use letters, digits and / : . _ -", p)
 			}
+			l.ports[i], p = q, q
 			if w, dup := seen[p]; dup && w != l.what {
 				return bad(p, "port is both added and removed")
 			}
@@ -128,7 +147,10 @@ func (d *Driver) check(c *switchdrv.Change) error {
 }
 
 // Apply makes the change in one session: one read of the device's state,
-// one batch of commands, and for committing dialects one commit.
+// one batch of commands, and for committing dialects one commit. A device
+// that refuses a batch form gets the change again, one port per command,
+// in the same session; a command left without a prompt costs the session,
+// and the change is made once more on a new one.
 func (d *Driver) Apply(ctx context.Context, c switchdrv.Change) error {
 	c.Add, c.Remove = slices.Clone(c.Add), slices.Clone(c.Remove)
 	if err := d.check(&c); err != nil {
@@ -138,29 +160,60 @@ func (d *Driver) Apply(ctx context.Context, c switchdrv.Change) error {
 	defer cancel()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, st, err := d.state(ctx, c.VLAN)
-	if err != nil {
-		return err
+	err := d.apply(ctx, c)
+	if np := (*noPrompt)(nil); errors.As(err, &np) && ctx.Err() == nil {
+		d.log.WarnContext(ctx, "no prompt: the change is made again on a new session", "vlan", c.VLAN, "command", np.cmd, "last", np.last)
+		err = d.apply(ctx, c)
 	}
-	p, err := d.plan(c, st)
-	if err != nil {
-		return err
-	}
-	lines, err := d.dialect.render(p)
-	if err != nil {
-		return d.fail(switchdrv.BadAnswer, c.VLAN, "", err)
-	}
-	if len(lines) == 0 {
-		d.log.DebugContext(ctx, "vlan already as asked", "vlan", c.VLAN)
+	return err
+}
+
+func (d *Driver) apply(ctx context.Context, c switchdrv.Change) error {
+	fellBack := false
+	for {
+		s, st, err := d.state(ctx, c.VLAN)
+		if err != nil {
+			return err
+		}
+		p, err := d.plan(c, st)
+		if err != nil {
+			return err
+		}
+		r, err := d.dialect.render(p, d.single)
+		if err != nil {
+			return d.fail(switchdrv.BadAnswer, c.VLAN, "", err)
+		}
+		if len(r.lines) == 0 {
+			d.log.DebugContext(ctx, "vlan already as asked", "vlan", c.VLAN)
+			return nil
+		}
+		err = d.send(ctx, s, c, r.lines)
+		if err != nil && fellBack {
+			d.single = false // one port per command failed too: the batch form was not the trouble
+		}
+		var refused *refusal
+		if errors.As(err, &refused) && r.batched[refused.index-len(d.dialect.ConfigEnter)] && !d.single && !s.broken && !d.inConfig(refused.prompt) {
+			// The device does not take the batch form: the rest of the
+			// batch ran in a mode it did not expect, so read again and
+			// send what still differs one port per command.
+			d.log.InfoContext(ctx, "batch form refused: one port per command from now on", "vlan", c.VLAN, "command", refused.cmd)
+			d.single, fellBack = true, true
+			continue
+		}
+		if err != nil {
+			d.drop()
+			return err
+		}
+		d.log.InfoContext(ctx, "vlan changed", "vlan", c.VLAN, "tagged", len(p.Tag), "untagged", len(p.Untag), "created", p.Create, "deleted", p.Delete, "commands", len(r.lines))
+		d.scheduleSave()
 		return nil
 	}
-	if err := d.send(ctx, s, c, lines); err != nil {
-		d.drop()
-		return err
-	}
-	d.log.InfoContext(ctx, "vlan changed", "vlan", c.VLAN, "tagged", len(p.Tag), "untagged", len(p.Untag), "created", p.Create, "deleted", p.Delete, "commands", len(lines))
-	d.scheduleSave()
-	return nil
+}
+
+// inConfig reports whether a prompt is a configuration-mode one: a batch
+// that failed and still left the device there is in an unknown mode.
+func (d *Driver) inConfig(prompt string) bool {
+	return d.dialect.configRE != nil && d.dialect.configRE.MatchString(prompt)
 }
 
 // plan compares the change with the device's state: only what differs is sent.
@@ -223,7 +276,7 @@ func (d *Driver) send(ctx context.Context, s *session, c switchdrv.Change, lines
 	// Commit only a batch without errors, and leave only after the commit
 	// has answered: leaving with uncommitted changes makes Junos ask.
 	if failure == nil {
-		rs, err = s.run(ctx, dl.Commit)
+		rs, err = s.runWithin(ctx, dl.Commit, max(s.wait, seconds(dl.Deadlines.Commit)))
 		if err != nil {
 			return d.wrap(c.VLAN, err)
 		}
@@ -243,33 +296,51 @@ func (d *Driver) send(ctx context.Context, s *session, c switchdrv.Change, lines
 	return d.firstFailure(c, rs)
 }
 
+// refusal is a command the device answered with an error pattern.
+type refusal struct {
+	cmd, line, prompt string
+	index             int // of the command in its batch
+}
+
+func (r *refusal) Error() string { return fmt.Sprintf("command %q: %s", r.cmd, r.line) }
+
 // firstFailure matches each command's output against the error patterns and
-// names the command and, where it can tell, the port.
+// names the command and, where it can tell, the port. The prompt is the
+// last one of the batch: the mode the device was left in.
 func (d *Driver) firstFailure(c switchdrv.Change, rs []result) error {
-	for _, r := range rs {
+	for i, r := range rs {
 		line, bad := d.dialect.failed(r.text)
 		if !bad {
 			continue
 		}
-		return d.fail(switchdrv.Rejected, c.VLAN, portOf(c, line, r.cmd), fmt.Errorf("command %q: %s", r.cmd, line))
+		return d.fail(switchdrv.Rejected, c.VLAN, d.portOf(c, line, r.cmd), &refusal{cmd: r.cmd, line: line, prompt: rs[len(rs)-1].prompt, index: i})
 	}
 	return nil
 }
 
-// portOf finds the change's port that an error message or its command names.
-func portOf(c switchdrv.Change, msg, cmd string) string {
+// portOf finds the change's port that an error message or its command
+// names, in whatever form (one word, or a type and a number).
+func (d *Driver) portOf(c switchdrv.Change, msg, cmd string) string {
 	ports := append(slices.Clone(c.Add), c.Remove...)
-	split := func(s string) []string {
-		return strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" ,'\"\t", r) })
+	names := func(s string) []string {
+		toks := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" ,'\"\t", r) })
+		var out []string
+		for i, tok := range toks {
+			tok = strings.TrimRight(tok, ".")
+			out = append(out, tok, d.dialect.canonicalOrSelf(tok))
+			if i+1 < len(toks) {
+				out = append(out, d.dialect.canonicalOrSelf(tok+" "+strings.TrimRight(toks[i+1], ".")))
+			}
+		}
+		return out
 	}
-	for _, tok := range split(msg) {
-		tok = strings.TrimRight(tok, ".")
+	for _, tok := range names(msg) {
 		if slices.Contains(ports, tok) {
 			return tok
 		}
 	}
 	var in []string
-	for _, tok := range split(cmd) {
+	for _, tok := range names(cmd) {
 		if slices.Contains(ports, tok) && !slices.Contains(in, tok) {
 			in = append(in, tok)
 		}
@@ -281,7 +352,9 @@ func portOf(c switchdrv.Change, msg, cmd string) string {
 }
 
 // state returns a live session and the device's state, reopening a session
-// that the device closed while it was idle.
+// that the device closed while it was idle. It tries the dialect's reads
+// from the one that worked last: a read the device refuses or answers in a
+// form the parser does not know gives way to the next, in the same session.
 func (d *Driver) state(ctx context.Context, vid int) (*session, *State, error) {
 	if d.closed {
 		return nil, nil, d.fail(switchdrv.Rejected, vid, "", errors.New("driver is closed"))
@@ -292,38 +365,65 @@ func (d *Driver) state(ctx context.Context, vid int) (*session, *State, error) {
 		if err != nil {
 			return nil, nil, d.wrap(vid, err)
 		}
-		rs, err := d.runState(ctx, s)
-		if err != nil {
+		st, err := d.readState(ctx, s, vid)
+		var f *sessionError
+		if err != nil && errors.As(err, &f) {
 			d.drop()
-			var f *sessionError
-			if reused && attempt == 0 && errors.As(err, &f) && f.kind != switchdrv.TimedOut {
+			if reused && attempt == 0 && f.kind != switchdrv.TimedOut {
 				continue
 			}
 			return nil, nil, d.wrap(vid, err)
 		}
-		outs := make([]string, len(rs))
-		for i, r := range rs {
-			if line, bad := d.dialect.failed(r.text); bad {
-				d.drop()
-				return nil, nil, d.fail(switchdrv.Rejected, vid, "", fmt.Errorf("command %q: %s", r.cmd, line))
-			}
-			outs[i] = r.text
-		}
-		st, err := d.dialect.Parse(outs)
 		if err != nil {
-			return nil, nil, d.fail(switchdrv.BadAnswer, vid, "", err)
+			d.drop()
+			return nil, nil, err
 		}
 		return s, st, nil
 	}
 }
 
-// runState sends the state commands, in one batch when paging is off.
-func (d *Driver) runState(ctx context.Context, s *session) ([]result, error) {
+// readState runs the reads in turn from the last one that worked.
+func (d *Driver) readState(ctx context.Context, s *session, vid int) (*State, error) {
+	reads := d.dialect.Reads
+	var errs []error
+	for k := range reads {
+		i := (d.read + k) % len(reads)
+		rs, err := d.runRead(ctx, s, reads[i].Commands)
+		if err != nil {
+			return nil, err
+		}
+		outs := make([]string, len(rs))
+		for j, r := range rs {
+			if line, bad := d.dialect.failed(r.text); bad {
+				err = d.fail(switchdrv.Rejected, vid, "", fmt.Errorf("command %q: %s", r.cmd, line))
+				break
+			}
+			outs[j] = r.text
+		}
+		if err == nil {
+			var st *State
+			if st, err = d.dialect.Parse(i, outs); err == nil {
+				if i != d.read {
+					d.log.InfoContext(ctx, "state read", "commands", strings.Join(reads[i].Commands, "; "))
+					d.read = i
+				}
+				return st, nil
+			}
+			err = d.fail(switchdrv.BadAnswer, vid, "", err)
+		}
+		d.log.DebugContext(ctx, "state read failed; trying the next", "commands", strings.Join(reads[i].Commands, "; "), "err", err)
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// runRead sends one read's commands, in one batch when paging is off.
+func (d *Driver) runRead(ctx context.Context, s *session, cmds []string) ([]result, error) {
 	if len(d.dialect.PagingOff) > 0 {
-		return s.run(ctx, d.dialect.State)
+		return s.run(ctx, cmds)
 	}
 	var rs []result
-	for _, c := range d.dialect.State {
+	for _, c := range cmds {
 		r, err := s.run(ctx, []string{c})
 		if err != nil {
 			return nil, err
@@ -342,7 +442,7 @@ func (d *Driver) session(ctx context.Context) (*session, error) {
 		}
 		d.drop()
 	}
-	s, err := dial(ctx, &d.cfg, d.dialect)
+	s, err := dial(ctx, &d.cfg, d.dialect, d.wait)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +507,7 @@ func (d *Driver) saveLocked(ctx context.Context) error {
 	if err != nil {
 		return d.wrap(0, err)
 	}
-	rs, err := s.run(ctx, d.dialect.Save)
+	rs, err := s.runWithin(ctx, d.dialect.Save, max(d.wait, seconds(d.dialect.Deadlines.Save)))
 	if err != nil {
 		d.drop()
 		return d.wrap(0, err)
@@ -421,6 +521,8 @@ func (d *Driver) saveLocked(ctx context.Context) error {
 	d.log.InfoContext(ctx, "configuration saved")
 	return nil
 }
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 // VLAN reads one VLAN from the device.
 func (d *Driver) VLAN(ctx context.Context, vid int) (switchdrv.VLAN, bool, error) {
@@ -443,6 +545,9 @@ func (d *Driver) VLANs(ctx context.Context) ([]switchdrv.VLAN, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, st, err := d.state(ctx, 0)
+	if np := (*noPrompt)(nil); errors.As(err, &np) && ctx.Err() == nil {
+		_, st, err = d.state(ctx, 0) // on a new session
+	}
 	if err != nil {
 		return nil, err
 	}

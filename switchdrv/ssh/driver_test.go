@@ -28,7 +28,7 @@ import (
 func configCommands(r *rig) []string {
 	var out []string
 	for _, c := range r.emu.Commands() {
-		if !slices.Contains(r.drv.dialect.State, c) && !slices.Contains(r.drv.dialect.PagingOff, c) {
+		if !slices.Contains(readCommands(r.drv.dialect), c) && !slices.Contains(r.drv.dialect.PagingOff, c) {
 			out = append(out, c)
 		}
 	}
@@ -145,7 +145,7 @@ func TestFailedCommandInBatch(t *testing.T) {
 			// for IOS), or for a dialect without one the last change line.
 			ps := portNames(dl, 2)
 			d := r.drv.dialect
-			n := len(d.State) + len(d.ConfigEnter) + 1 // the first change line
+			n := len(d.Reads[0].Commands) + len(d.ConfigEnter) + 1 // the first change line
 			r.emu.FailCommand(n, "")
 			err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 300, Add: ps})
 			wantKind(t, err, switchdrv.Rejected)
@@ -593,7 +593,7 @@ func TestJunosStaleCandidateNotCommitted(t *testing.T) {
 	ctx := ctxT(t)
 	// A process died in configuration mode and left a change in the shared
 	// candidate; the driver's next commit must not push it.
-	s, err := dial(ctx, r.cfg, r.drv.dialect)
+	s, err := dial(ctx, r.cfg, r.drv.dialect, r.drv.wait)
 	if err != nil {
 		t.Fatal(err)
 	}

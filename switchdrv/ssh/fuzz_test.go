@@ -85,7 +85,7 @@ func TestFuzzSeedsFromEmulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs, err := s.run(ctx, r.drv.dialect.State)
+			rs, err := s.run(ctx, r.drv.dialect.Reads[0].Commands)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestFuzzSeedsFromEmulator(t *testing.T) {
 			}
 			outs = append(outs, s)
 		}
-		st, err := dialects[dl].Parse(outs)
+		st, err := dialects[dl].Parse(0, outs)
 		if err != nil {
 			t.Fatalf("%s: seed does not parse: %v", dl, err)
 		}

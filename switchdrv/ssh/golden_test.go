@@ -24,13 +24,13 @@ func TestGoldenCommands(t *testing.T) {
 		}
 		for name, p := range cases {
 			t.Run(dl+"-"+name, func(t *testing.T) {
-				lines, err := d.render(p)
+				r, err := d.render(p, false)
 				if err != nil {
 					t.Fatal(err)
 				}
 				var all []string
 				all = append(all, d.ConfigEnter...)
-				all = append(all, lines...)
+				all = append(all, r.lines...)
 				all = append(all, d.Commit...)
 				all = append(all, d.ConfigExit...)
 				got := strings.Join(all, "\n") + "\n"

@@ -69,6 +69,15 @@ func newRig(t testing.TB, dialect string, mod func(*sshemu.Config, *config.Switc
 	return &rig{emu: emu, drv: d.(*Driver), cfg: cfg}
 }
 
+// readCommands lists every command of a dialect's reads.
+func readCommands(d *Dialect) []string {
+	var cs []string
+	for _, r := range d.Reads {
+		cs = append(cs, r.Commands...)
+	}
+	return cs
+}
+
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)

@@ -42,17 +42,53 @@ type parser func(outputs []string) (*State, error)
 
 var parsers = map[string]parser{
 	"ios":          parseIOS,
+	"ios-config":   parseIOSConfig,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
 }
 
-// Parse runs a dialect's parser on the outputs of its State commands.
-func (d *Dialect) Parse(outputs []string) (*State, error) {
-	if len(outputs) != len(d.State) {
-		return nil, fmt.Errorf("parse %s: %d outputs for %d commands", d.Name, len(outputs), len(d.State))
+// Parse runs the parser of one of a dialect's reads on the outputs of its
+// commands, and names every port in the dialect's one form.
+func (d *Dialect) Parse(read int, outputs []string) (*State, error) {
+	r := d.Reads[read]
+	if len(outputs) != len(r.Commands) {
+		return nil, fmt.Errorf("parse %s: %d outputs for %d commands", d.Name, len(outputs), len(r.Commands))
 	}
-	return d.parse(outputs)
+	st, err := r.parse(outputs)
+	if err != nil {
+		return nil, err
+	}
+	st.canonical(d)
+	return st, nil
+}
+
+// canonical renames every port as the dialect's Canonical names it: the
+// device prints GigabitEthernet1/0/1 in one output and Gi1/0/1 in another.
+func (s *State) canonical(d *Dialect) {
+	rename := func(ps []string) []string {
+		for i, p := range ps {
+			ps[i] = d.canonicalOrSelf(p)
+		}
+		return ps
+	}
+	for _, v := range s.VLANs {
+		v.Tagged, v.Untagged = rename(v.Tagged), rename(v.Untagged)
+	}
+	if s.Modes != nil {
+		m := make(map[string]string, len(s.Modes))
+		for p, mode := range s.Modes {
+			m[d.canonicalOrSelf(p)] = mode
+		}
+		s.Modes = m
+	}
+	if s.Allowed != nil {
+		a := make(map[string]vlanRanges, len(s.Allowed))
+		for p, r := range s.Allowed {
+			a[d.canonicalOrSelf(p)] = r
+		}
+		s.Allowed = a
+	}
 }
 
 func (s *State) vlan(id int) *switchdrv.VLAN {
@@ -122,6 +158,9 @@ func parseVLANList(s string) (vlanRanges, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "none" {
 		return nil, nil
+	}
+	if s == "all" {
+		return vlanRanges{{1, 4094}}, nil
 	}
 	var out vlanRanges
 	for _, part := range strings.Split(s, ",") {
@@ -226,10 +265,32 @@ func parseIOS(out []string) (*State, error) {
 		}
 		trunks[p] = r
 	}
-	// The VLAN table.
+	if err := parseVLANTable(out[2], st); err != nil {
+		return nil, err
+	}
+	st.tagTrunks(order)
+	return st, nil
+}
+
+// tagTrunks makes the trunks among ports tagged members of every VLAN
+// their allowed list holds.
+func (st *State) tagTrunks(ports []string) {
+	for id, v := range st.VLANs {
+		for _, p := range ports {
+			if st.Modes[p] == "trunk" && st.Allowed[p].has(id) {
+				v.Tagged = append(v.Tagged, p)
+			}
+		}
+	}
+}
+
+// parseVLANTable reads IOS `show vlan brief` (EOS `show vlan`, NX-OS `show
+// vlan brief`): the VLANs, their names, and the ports listed with them that
+// are not trunks (trunks are listed by EOS and NX-OS, never by IOS).
+func parseVLANTable(text string, st *State) error {
 	ncol, scol, pcol := -1, -1, -1
 	var cur *switchdrv.VLAN
-	for _, l := range lines(out[2]) {
+	for _, l := range lines(text) {
 		if strings.HasPrefix(l, "VLAN") && strings.Contains(l, "Name") && strings.Contains(l, "Ports") {
 			ncol, scol, pcol = strings.Index(l, "Name"), strings.Index(l, "Status"), strings.Index(l, "Ports")
 			continue
@@ -241,7 +302,7 @@ func parseIOS(out []string) (*State, error) {
 		if l[0] >= '0' && l[0] <= '9' {
 			id, err := strconv.Atoi(strings.Fields(l)[0])
 			if err != nil || id < 1 || id > 4094 {
-				return nil, fmt.Errorf("vlan table: bad VLAN line %q", l)
+				return fmt.Errorf("vlan table: bad VLAN line %q", l)
 			}
 			cur = st.vlan(id)
 			if ncol < len(l) && scol > ncol {
@@ -262,15 +323,68 @@ func parseIOS(out []string) (*State, error) {
 		}
 	}
 	if pcol < 0 {
-		return nil, fmt.Errorf("vlan table: no header line")
+		return fmt.Errorf("vlan table: no header line")
 	}
-	for id, v := range st.VLANs {
-		for _, p := range order {
-			if st.Modes[p] == "trunk" && trunks[p].has(id) {
-				v.Tagged = append(v.Tagged, p)
+	return nil
+}
+
+// parseIOSConfig reads what every IOS-like switch answers: the interface
+// sections of `show running-config` (mode and allowed VLANs of each port)
+// and the VLAN table (`show vlan brief`): VLANs live in vlan.dat, not in
+// the running configuration, unless VTP is transparent or off.
+func parseIOSConfig(out []string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
+	var order []string
+	port, sawEnd := "", false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if l[0] != ' ' && l[0] != '\t' {
+			port = ""
+			switch {
+			case f[0] == "interface" && len(f) >= 2:
+				port = strings.Join(f[1:], "")
+				st.Modes[port] = "dynamic" // no switchport mode: DTP decides, never a trunk we rely on
+				st.Allowed[port] = vlanRanges{{1, 4094}}
+				order = append(order, port)
+			case f[0] == "end":
+				sawEnd = true
 			}
+			continue
+		}
+		if port == "" {
+			continue
+		}
+		switch {
+		case len(f) == 1 && f[0] == "shutdown":
+		case len(f) == 2 && f[0] == "no" && f[1] == "switchport":
+			st.Modes[port] = "routed"
+		case len(f) == 3 && f[0] == "switchport" && f[1] == "mode":
+			st.Modes[port] = f[2]
+		case len(f) >= 5 && f[0] == "switchport" && f[1] == "trunk" && f[2] == "allowed" && f[3] == "vlan":
+			list, add := strings.Join(f[4:], ""), false
+			if f[4] == "add" {
+				list, add = strings.Join(f[5:], ""), true
+			}
+			r, err := parseVLANList(list)
+			if err != nil {
+				return nil, fmt.Errorf("running-config: interface %s: %w", port, err)
+			}
+			if add {
+				r = append(st.Allowed[port], r...)
+			}
+			st.Allowed[port] = r
 		}
 	}
+	if !sawEnd {
+		return nil, fmt.Errorf("running-config: no closing \"end\" line (cut short?)")
+	}
+	if err := parseVLANTable(out[1], st); err != nil {
+		return nil, err
+	}
+	st.tagTrunks(order)
 	return st, nil
 }
 

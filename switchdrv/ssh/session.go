@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -30,6 +31,21 @@ type session struct {
 	// eats the next command's first character, so it is an error.
 	typedAhead bool
 	paged      bool
+	// wait is how long one command may take to end with a prompt.
+	wait time.Duration
+}
+
+// noPrompt is a command that did not end with a prompt within its deadline:
+// the device is in a mode the driver does not know, so the session is
+// dropped.
+type noPrompt struct {
+	cmd  string
+	wait time.Duration
+	last string
+}
+
+func (e *noPrompt) Error() string {
+	return fmt.Sprintf("command %q: no prompt within %s; last output %q", e.cmd, e.wait, e.last)
 }
 
 var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
@@ -143,7 +159,7 @@ func (probeKey) Verify([]byte, *xssh.Signature) error { return errors.New("probe
 
 // dial opens the SSH connection and the shell, logs in to the privileged
 // mode and turns paging off.
-func dial(ctx context.Context, cfg *config.Switch, d *Dialect) (*session, error) {
+func dial(ctx context.Context, cfg *config.Switch, d *Dialect, wait time.Duration) (*session, error) {
 	var hs handshake
 	cc, err := clientConfig(cfg, &hs)
 	if err != nil {
@@ -171,7 +187,7 @@ func dial(ctx context.Context, cfg *config.Switch, d *Dialect) (*session, error)
 		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
 	}
 	client := xssh.NewClient(c, chans, reqs)
-	s := &session{d: d, client: client, out: make(chan []byte, 64)}
+	s := &session{d: d, client: client, out: make(chan []byte, 64), wait: wait}
 	if err := s.start(ctx, cfg); err != nil {
 		s.close()
 		if ctx.Err() != nil {
@@ -219,7 +235,7 @@ func (s *session) start(ctx context.Context, cfg *config.Switch) error {
 		return &sessionError{switchdrv.Rejected, fmt.Errorf("start shell: %w", err)}
 	}
 	// The login banner ends at the first prompt.
-	first, err := s.read(ctx, 1, true)
+	first, err := s.read(ctx, []string{"(login)"}, 1, true)
 	if err != nil {
 		return err
 	}
@@ -248,7 +264,7 @@ func (s *session) enable(ctx context.Context, password string) error {
 		return err
 	}
 	for range 3 {
-		rs, err := s.read(ctx, 1, true)
+		rs, err := s.read(ctx, []string{s.d.Enable}, 1, true)
 		if err != nil {
 			return err
 		}
@@ -289,6 +305,11 @@ type result struct {
 // run sends commands in one write (the device reads them as typed ahead)
 // and splits what comes back at the prompts: one round trip for the lot.
 func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
+	return s.runWithin(ctx, cmds, s.wait)
+}
+
+// runWithin is run with another deadline per command (saving, committing).
+func (s *session) runWithin(ctx context.Context, cmds []string, wait time.Duration) ([]result, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
@@ -302,8 +323,10 @@ func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
 		return nil, err
 	}
 	s.typedAhead = len(cmds) > 1
-	rs, err := s.read(ctx, len(cmds), false)
-	s.typedAhead = false
+	old := s.wait
+	s.wait = wait
+	rs, err := s.read(ctx, cmds, len(cmds), false)
+	s.wait, s.typedAhead = old, false
 	if err != nil {
 		return nil, err
 	}
@@ -317,8 +340,13 @@ func (s *session) run(ctx context.Context, cmds []string) ([]result, error) {
 }
 
 // read collects output until n prompts have arrived, the last one at the
-// end of what the device sent. With single set, a password prompt counts too.
-func (s *session) read(ctx context.Context, n int, single bool) ([]result, error) {
+// end of what the device sent. With single set, a password prompt counts
+// too. Each of cmds (what was typed, for messages) gets s.wait to end
+// with its prompt, counted from the previous prompt.
+func (s *session) read(ctx context.Context, cmds []string, n int, single bool) ([]result, error) {
+	timer := time.NewTimer(s.wait)
+	defer timer.Stop()
+	seen := 0
 	for {
 		if s.paged {
 			s.broken = true
@@ -326,6 +354,10 @@ func (s *session) read(ctx context.Context, n int, single bool) ([]result, error
 		}
 		if rs, ok := s.split(n, single); ok {
 			return rs, nil
+		}
+		if k := len(s.d.promptRE.FindAllIndex(s.buf, n)); k > seen {
+			seen = k
+			timer.Reset(s.wait)
 		}
 		select {
 		case b, ok := <-s.out:
@@ -339,11 +371,48 @@ func (s *session) read(ctx context.Context, n int, single bool) ([]result, error
 			}
 			s.buf = append(s.buf, b...)
 			s.clean()
+		case <-timer.C:
+			s.broken = true
+			return nil, &sessionError{switchdrv.TimedOut, &noPrompt{cmd: s.unprompted(cmds, seen), wait: s.wait, last: tail(s.buf)}}
 		case <-ctx.Done():
 			s.broken = true
 			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("waiting for the prompt (last output %q): %w", tail(s.buf), ctx.Err())}
 		}
 	}
+}
+
+// unprompted finds the command that no prompt followed. Typed ahead, later
+// commands may have answered with theirs: the one whose output runs into
+// the next command's echo is the one.
+func (s *session) unprompted(cmds []string, seen int) string {
+	text := string(s.buf)
+	locs := s.d.promptRE.FindAllStringIndex(text, -1)
+	start := 0
+	for i := 0; i+1 < len(cmds); i++ {
+		end := len(text)
+		if i < len(locs) {
+			end = locs[i][0]
+		}
+		seg := text[start:end]
+		if _, rest, ok := strings.Cut(seg, "\n"); ok && lineStarts(rest, cmds[i+1]) {
+			return cmds[i]
+		}
+		if i >= len(locs) {
+			break
+		}
+		start = locs[i][1]
+	}
+	return cmds[min(seen, len(cmds)-1)]
+}
+
+// lineStarts reports whether a line of text is exactly cmd (an echo).
+func lineStarts(text, cmd string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == cmd {
+			return true
+		}
+	}
+	return false
 }
 
 func tail(b []byte) string {

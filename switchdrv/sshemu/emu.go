@@ -51,6 +51,14 @@ type Config struct {
 	// argv prefix, the line is appended, e.g. {"/bin/sh", "-c"} or
 	// {"ip", "netns", "exec", "sw1", "/bin/sh", "-c"}.
 	Exec []string
+	// Refuse lists commands the device does not have, by their leading
+	// words: it answers them as any command it does not know. Many IOS
+	// releases (routers with switch modules, older Catalysts) have no `show
+	// interfaces status`, `show interfaces trunk` or `interface range`.
+	Refuse []string
+	// NoPromptAfterGlobal: a global configuration command typed in an
+	// interface or VLAN sub-mode still runs, but no prompt follows it.
+	NoPromptAfterGlobal bool
 	// Listen is the address to listen on (default 127.0.0.1:0); a testbed
 	// running the emulator inside a network namespace passes that
 	// namespace's address.
@@ -76,6 +84,7 @@ type Emulator struct {
 	failAt     int      // fail the failAt-th command line (counted in issued)
 	failMsg    string
 	failPorts  map[string]bool
+	hangAt     map[int]bool // print no prompt after these command lines
 	refuseAuth bool
 	wg         sync.WaitGroup
 }
@@ -268,6 +277,17 @@ func (e *Emulator) FailCommand(n int, msg string) {
 	e.failAt, e.failMsg = e.issued+n, msg
 }
 
+// Hang makes the n-th command from now (1 = the next) run but print no
+// prompt after it, as a device stuck in a mode the client does not know.
+func (e *Emulator) Hang(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.hangAt == nil {
+		e.hangAt = map[int]bool{}
+	}
+	e.hangAt[e.issued+n] = true
+}
+
 // FailPort makes every command that names the port fail as the device does
 // for a port it cannot use. FailPort("") clears all port failures.
 func (e *Emulator) FailPort(port string) {
@@ -285,6 +305,7 @@ func (e *Emulator) ClearFailures() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	clear(e.failPorts)
+	clear(e.hangAt)
 	e.failAt, e.failMsg = 0, ""
 }
 
@@ -445,6 +466,8 @@ type cli struct {
 	ports   []string
 	enabled bool
 	state   any
+	// noPrompt skips the prompt after the current command.
+	noPrompt bool
 }
 
 func (c *cli) write(s string) {
@@ -523,7 +546,10 @@ func (c *cli) loop() {
 		c.e.mu.Lock()
 		p := c.e.dev.prompt(c)
 		c.e.mu.Unlock()
-		c.write(p)
+		if !c.noPrompt {
+			c.write(p)
+		}
+		c.noPrompt = false
 		line, err := c.readLine(true)
 		if err != nil {
 			return
@@ -561,6 +587,14 @@ func (c *cli) command(line string) (string, bool) {
 	}
 	e.mu.Lock()
 	e.record(line)
+	if e.hangAt[e.issued] {
+		c.noPrompt = true
+	}
+	if refused(e.cfg.Refuse, line) {
+		msg := e.dev.genericError(c, line)
+		e.mu.Unlock()
+		return msg, false
+	}
 	if e.issued == e.failAt {
 		msg := e.failMsg
 		if msg == "" {
@@ -583,6 +617,17 @@ func (c *cli) command(line string) (string, bool) {
 	}
 	defer e.mu.Unlock()
 	return dev.run(c, line)
+}
+
+// refused reports whether a line starts with one of the refused commands.
+func refused(cmds []string, line string) bool {
+	words := strings.Join(strings.Fields(strings.ToLower(line)), " ")
+	for _, c := range cmds {
+		if words == c || strings.HasPrefix(words, c+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Emulator) banner() string {

@@ -109,7 +109,8 @@ func (d *iosDev) canon(s string) (string, bool) {
 		i++
 	}
 	typed, rest := strings.ToLower(s[:i]), s[i:]
-	if len(typed) < 2 || !strings.HasPrefix(strings.ToLower(d.long), typed) {
+	typed = strings.TrimSpace(typed)
+	if len(typed) < 1 || !strings.HasPrefix(strings.ToLower(d.long), typed) {
 		return "", false
 	}
 	if want := d.short + rest; d.ports[want] != nil {
@@ -203,6 +204,8 @@ func (d *iosDev) runExec(c *cli, line string, f []string, invalid func(string) (
 		return d.showTrunk(), false
 	case "show vlan brief", "show vlan":
 		return d.showVLAN(), false
+	case "show running-config":
+		return d.showRunning(), false
 	case "show":
 		return d.incomplete(), false
 	}
@@ -223,6 +226,10 @@ func (d *iosDev) runExec(c *cli, line string, f []string, invalid func(string) (
 }
 
 func (d *iosDev) runConfig(c *cli, line string, f []string, invalid func(string) (string, bool)) (string, bool) {
+	global := f[0] == "vlan" || f[0] == "interface" || f[0] == "no" && len(f) > 1 && f[1] == "vlan"
+	if global && c.mode != "config" && d.cfg.NoPromptAfterGlobal {
+		c.noPrompt = true
+	}
 	switch {
 	case f[0] == "vlan":
 		if len(f) < 2 {
@@ -461,6 +468,73 @@ func (d *iosDev) showVLAN() string {
 			fmt.Fprintf(&b, "%-4d %-32s %-9s %s\n", id, d.vlans[id], status, list)
 		}
 	}
+	return b.String()
+}
+
+// showRunning prints the running configuration as IOS and EOS do (Catalyst
+// 3750 and EOS configuration guides): VLANs appear only on EOS (an IOS in
+// VTP server mode keeps them in vlan.dat), every port has a section, a
+// trunk's allowed list is printed only when it is not all VLANs, and IOS
+// continues a long list on `switchport trunk allowed vlan add` lines.
+func (d *iosDev) showRunning() string {
+	var b strings.Builder
+	in := " "
+	if d.eos {
+		in = "   "
+		b.WriteString("! Command: show running-config\n! device: " + d.cfg.Hostname + " (DCS-7050TX-64, EOS-4.28.3M)\n!\n")
+		b.WriteString("transceiver qsfp default-mode 4x10G\n!\nhostname " + d.cfg.Hostname + "\n!\n")
+		var ids []int
+		for id := range d.vlans {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if id == 1 {
+				continue
+			}
+			fmt.Fprintf(&b, "vlan %d\n   name %s\n!\n", id, d.vlans[id])
+		}
+	} else {
+		b.WriteString("Building configuration...\n\nCurrent configuration : 8712 bytes\n!\nversion 15.2\nno service pad\n!\nhostname " + d.cfg.Hostname + "\n!\n")
+		b.WriteString("spanning-tree mode rapid-pvst\n!\n")
+	}
+	for _, name := range d.order {
+		p := d.ports[name]
+		fmt.Fprintf(&b, "interface %s%s\n", d.long, strings.TrimPrefix(name, d.short))
+		switch p.mode {
+		case "access":
+			if p.access != 1 {
+				fmt.Fprintf(&b, "%sswitchport access vlan %d\n", in, p.access)
+			}
+			fmt.Fprintf(&b, "%sswitchport mode access\n", in)
+		case "trunk":
+			if p.allowed != nil {
+				list := strings.Split(formatList(p.allowed.ids()), ",")
+				first := true
+				for len(list) > 0 {
+					n := len(list)
+					if !d.eos { // IOS wraps the list at about 70 characters
+						n = 1
+						for n < len(list) && len(strings.Join(list[:n+1], ",")) < 70 {
+							n++
+						}
+					}
+					add := ""
+					if !first {
+						add = "add "
+					}
+					fmt.Fprintf(&b, "%sswitchport trunk allowed vlan %s%s\n", in, add, strings.Join(list[:n], ","))
+					list, first = list[n:], false
+				}
+			}
+			if !d.eos {
+				fmt.Fprintf(&b, "%sswitchport trunk encapsulation dot1q\n", in)
+			}
+			fmt.Fprintf(&b, "%sswitchport mode trunk\n", in)
+		}
+		b.WriteString("!\n")
+	}
+	b.WriteString("interface Vlan1\n" + in + "no ip address\n!\nline vty 0 4\n" + in + "transport input ssh\n!\nend\n")
 	return b.String()
 }
 
