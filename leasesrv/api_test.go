@@ -108,6 +108,33 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	}
 }
 
+// TestControlCharactersAreRefused: free-text fields refuse anything not
+// printable with a 400 naming the field, and nothing is granted.
+func TestControlCharactersAreRefused(t *testing.T) {
+	e := leasetest.Start(t, leasetest.Options{})
+	for _, bad := range []string{"evil\x1b]0;pwned\x07", "\x1b[2J", "bell\a", "del\x7f", "csi\u009b31m", "rtl\u202eexe.txt", "tab\there", "nul\x00"} {
+		for field, req := range map[string]api.CreateRequest{
+			"owner":           {Job: "1.pbs", Hosts: []string{"skirit82-1"}, Owner: bad},
+			"attributes.name": {Job: "1.pbs", Hosts: []string{"skirit82-1"}, Attributes: map[string]string{"name": bad}},
+		} {
+			body, _ := json.Marshal(req)
+			status, detail := rawRequest(t, e, "POST", "/v1/leases", leasetest.SchedulerToken, string(body))
+			if status != 400 || detail.Code != api.CodeBadRequest || !strings.HasPrefix(detail.Message, field+": ") {
+				t.Errorf("%s %q: %d %+v, want 400 naming %s", field, bad, status, detail, field)
+			}
+		}
+	}
+	if ls, err := e.Client(leasetest.ViewerToken).List(context.Background()); err != nil || len(ls) != 0 {
+		t.Fatalf("refused requests granted leases: %+v %v", ls, err)
+	}
+	// Printable text beyond ASCII is fine.
+	l, _, err := e.Client(leasetest.SchedulerToken).Create(context.Background(), api.CreateRequest{Job: "2.pbs", Hosts: []string{"skirit82-1"},
+		Owner: "Jiří Novák", Attributes: map[string]string{"name": "výpočet 1"}})
+	if err != nil || l.Owner != "Jiří Novák" {
+		t.Fatalf("printable owner refused: %+v %v", l, err)
+	}
+}
+
 func TestAcceptedJobIDs(t *testing.T) {
 	e := leasetest.Start(t, leasetest.Options{})
 	for _, job := range []string{"123.pbs-server.example.org", "123[4].server", "123[].server", "1234_5", "1234+0", "77"} {

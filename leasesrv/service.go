@@ -123,8 +123,8 @@ func (s *Service) checkAttributes(attrs map[string]string) error {
 		if !slices.Contains(attributeKeys, k) {
 			return badInput("attributes: unknown attribute %q (known: %s)", k, strings.Join(attributeKeys, ", "))
 		}
-		if len(v) > 128 || strings.ContainsAny(v, "\x00\r\n") {
-			return badInput("attributes.%s: at most 128 characters on one line", k)
+		if err := api.CheckText(v, 128); err != nil {
+			return badInput("attributes.%s: %v", k, err)
 		}
 	}
 	if sv := attrs["services"]; sv != "" {
@@ -151,8 +151,8 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	if err := api.CheckJob(r.Job); err != nil {
 		return nil, false, badInput("job: %v", err)
 	}
-	if len(r.Owner) > 64 || strings.ContainsAny(r.Owner, "\x00\r\n") {
-		return nil, false, badInput("owner: at most 64 characters on one line")
+	if err := api.CheckText(r.Owner, 64); err != nil {
+		return nil, false, badInput("owner: %v", err)
 	}
 	hosts, err := s.resolveHosts(r.Hosts)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Lease states.
@@ -132,6 +134,26 @@ func CheckJob(job string) error {
 		return fmt.Errorf("job id is %d characters long; at most %d", len(job), MaxJobLen)
 	case !jobRE.MatchString(job):
 		return fmt.Errorf("job id %q: only letters, digits and . _ - [ ] + @ are allowed, starting with a letter or digit", job)
+	}
+	return nil
+}
+
+// CheckText says what is wrong with a free-text value (an owner, an
+// attribute), or nil: at most max bytes of printable UTF-8. Control
+// characters (ESC, BEL, newlines, tabs) and other non-printable ones (bidi
+// overrides, zero-width) are refused, so a value cannot forge a log line or
+// drive the terminal of whoever lists the leases.
+func CheckText(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%d bytes long; at most %d", len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("not valid UTF-8")
+	}
+	for i, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("character %q at byte %d is not printable; control and formatting characters are refused", r, i)
+		}
 	}
 	return nil
 }

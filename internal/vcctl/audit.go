@@ -61,10 +61,10 @@ func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {
 		fmt.Fprintf(w, "no drift: %d switch(es) carry exactly what the live leases explain\n", len(rep.Switches))
 		return
 	}
-	fmt.Fprintln(w, "SWITCH\tKIND\tVLAN\tPORTS\tLEASE\tRESULT")
+	row(w, "SWITCH", "KIND", "VLAN", "PORTS", "LEASE", "RESULT")
 	for _, s := range rep.Switches {
 		if !s.Reachable {
-			fmt.Fprintf(w, "%s\tunreachable\t-\t-\t-\t%s\n", s.Switch, s.Error)
+			row(w, s.Switch, "unreachable", "-", "-", "-", s.Error)
 		}
 		for _, f := range s.Findings {
 			result := "found"
@@ -74,7 +74,7 @@ func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {
 			case f.Error != "":
 				result = "not fixed: " + f.Error
 			}
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", f.Switch, f.Kind, f.VLAN, orDash(strings.Join(f.Ports, ",")), orDash(f.Lease), result)
+			row(w, f.Switch, f.Kind, f.VLAN, orDash(strings.Join(f.Ports, ",")), orDash(f.Lease), result)
 		}
 	}
 }

@@ -32,9 +32,9 @@ func switchList(c *cli.Context) error {
 		return err
 	}
 	return emit(c, sws, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "SWITCH\tSITE\tDRIVER\tADDRESS\tUPLINKS")
+		row(w, "SWITCH", "SITE", "DRIVER", "ADDRESS", "UPLINKS")
 		for _, s := range sws {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Site, s.Driver, s.Address, orDash(strings.Join(s.Uplinks, ",")))
+			row(w, s.Name, s.Site, s.Driver, s.Address, orDash(strings.Join(s.Uplinks, ",")))
 		}
 	})
 }
@@ -59,9 +59,9 @@ func switchShow(c *cli.Context) error {
 		return err
 	}
 	return emit(c, sv, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "VLAN\tNAME\tTAGGED\tUNTAGGED")
+		row(w, "VLAN", "NAME", "TAGGED", "UNTAGGED")
 		for _, v := range sv.VLANs {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", v.ID, orDash(v.Name), orDash(strings.Join(v.Tagged, ",")), orDash(strings.Join(v.Untagged, ",")))
+			row(w, v.ID, orDash(v.Name), orDash(strings.Join(v.Tagged, ",")), orDash(strings.Join(v.Untagged, ",")))
 		}
 	})
 }

@@ -10,9 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/urfave/cli/v2"
 
@@ -111,7 +113,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "vcctl: %s\n", oneLine(err))
+	fmt.Fprintf(stderr, "vcctl: %s\n", printable(oneLine(err)))
 	return exitCode(err)
 }
 
@@ -165,11 +167,36 @@ func emit(c *cli.Context, v any, table func(w *tabwriter.Writer)) error {
 }
 
 func leaseRows(w *tabwriter.Writer, ls []api.Lease) {
-	fmt.Fprintln(w, "JOB\tOWNER\tVLAN\tSTATE\tSITES\tHOSTS\tEXPIRES\tFAILED")
+	row(w, "JOB", "OWNER", "VLAN", "STATE", "SITES", "HOSTS", "EXPIRES", "FAILED")
 	for _, l := range ls {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\n", l.Job, l.Owner, l.VLAN, l.State,
-			strings.Join(l.Sites, ","), strings.Join(l.Hosts, ","), l.ExpiresAt.Local().Format(time.DateTime), l.FailedStarts)
+		row(w, l.Job, l.Owner, l.VLAN, l.State, strings.Join(l.Sites, ","), strings.Join(l.Hosts, ","),
+			l.ExpiresAt.Local().Format(time.DateTime), l.FailedStarts)
 	}
+}
+
+// row writes one table line. A cell holding anything not printable is
+// shown quoted and escaped as strconv.Quote does, so a value stored in a
+// lease (or reported by a device) cannot move the cursor, ring the bell or
+// retitle the terminal of whoever lists it.
+func row(w io.Writer, cells ...any) {
+	for i, c := range cells {
+		if i > 0 {
+			io.WriteString(w, "\t")
+		}
+		io.WriteString(w, printable(fmt.Sprint(c)))
+	}
+	io.WriteString(w, "\n")
+}
+
+// printable is s, or s quoted when it holds a character that is not
+// printable (ESC, BEL, a tab or newline in a cell, a bidi override).
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func leaseList(c *cli.Context) error {
@@ -206,30 +233,31 @@ func leaseShow(c *cli.Context) error {
 	}{l, ev}
 	return emit(c, out, func(w *tabwriter.Writer) {
 		leaseDetail(w, l)
-		fmt.Fprintln(w, "\nWHEN\tWHO\tACTION\tRESULT\tDETAIL")
+		fmt.Fprintln(w)
+		row(w, "WHEN", "WHO", "ACTION", "RESULT", "DETAIL")
 		for _, e := range ev {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05.000"), e.Actor, e.Action, e.Result, e.Detail)
+			row(w, e.At.Local().Format("2006-01-02 15:04:05.000"), e.Actor, e.Action, e.Result, e.Detail)
 		}
 	})
 }
 
 func leaseDetail(w *tabwriter.Writer, l *api.Lease) {
-	row := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
-	row("job", l.Job)
-	row("owner", l.Owner)
-	row("vlan", fmt.Sprint(l.VLAN))
-	row("state", l.State)
+	field := func(k string, v any) { row(w, k+":", v) }
+	field("job", l.Job)
+	field("owner", l.Owner)
+	field("vlan", l.VLAN)
+	field("state", l.State)
 	if l.Reason != "" {
-		row("reason", l.Reason)
+		field("reason", l.Reason)
 	}
-	row("sites", strings.Join(l.Sites, ", "))
-	row("hosts", strings.Join(l.Hosts, ", "))
-	row("token", fmt.Sprint(l.Token))
-	row("created", l.CreatedAt.Local().Format(time.DateTime))
-	row("expires", l.ExpiresAt.Local().Format(time.DateTime))
-	row("failed starts", fmt.Sprint(l.FailedStarts))
+	field("sites", strings.Join(l.Sites, ", "))
+	field("hosts", strings.Join(l.Hosts, ", "))
+	field("token", l.Token)
+	field("created", l.CreatedAt.Local().Format(time.DateTime))
+	field("expires", l.ExpiresAt.Local().Format(time.DateTime))
+	field("failed starts", l.FailedStarts)
 	for k, v := range l.Attributes {
-		row("attribute "+k, v)
+		field("attribute "+k, v)
 	}
 }
 
@@ -327,9 +355,9 @@ func poolShow(c *cli.Context) error {
 		return err
 	}
 	return emit(c, ps, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "SITE\tSIZE\tFREE\tHELD\tACTIVE\tQUARANTINED")
+		row(w, "SITE", "SIZE", "FREE", "HELD", "ACTIVE", "QUARANTINED")
 		for _, p := range ps {
-			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\n", p.Site, p.Size, p.Free, p.Held, p.Active, p.Quarantined)
+			row(w, p.Site, p.Size, p.Free, p.Held, p.Active, p.Quarantined)
 		}
 	})
 }

@@ -2,12 +2,16 @@ package vcctl
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
+	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
 func run(t *testing.T, srv *leasetest.Server, token string, args ...string) (int, string, string) {
@@ -109,6 +113,28 @@ func TestServerPasswordIsNotEchoed(t *testing.T) {
 		got := Main([]string{"vcctl", "--server", server, "--token", leasetest.ViewerToken, "lease", "show", "nope.pbs"}, &out, &errOut)
 		if got != code || strings.Contains(errOut.String(), password) || !strings.HasPrefix(errOut.String(), "vcctl: ") {
 			t.Errorf("--server %s: %d %q, want %d without the password", server, got, errOut.String(), code)
+		}
+	}
+}
+
+// TestTablesEscapeWhatIsNotPrintable: a lease stored before the API refused
+// control characters (or written behind its back) is listed with them
+// escaped, never sent raw to the terminal.
+func TestTablesEscapeWhatIsNotPrintable(t *testing.T) {
+	srv := leasetest.Start(t, leasetest.Options{})
+	const owner = "evil\x1b]0;pwned\a\x1b[2J"
+	_, _, err := srv.Svc.Store().Create(context.Background(), store.Grant{Job: "9.pbs", Owner: owner, Hosts: []string{"skirit82-1"},
+		Sites: []string{"brno"}, TTL: time.Hour, Hold: time.Hour, Attributes: map[string]string{"name": "a\tb\u202e"}, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"lease", "ls"}, {"lease", "show", "9.pbs", "--history"}} {
+		code, out, errOut := run(t, srv, leasetest.ViewerToken, args...)
+		if code != 0 || strings.ContainsAny(out, "\x1b\a\u202e") || !strings.Contains(out, strconv.Quote(owner)) {
+			t.Fatalf("%v: %d %q %q, want the owner as %s", args, code, out, errOut, strconv.Quote(owner))
+		}
+		if args[1] == "show" && !strings.Contains(out, `"a\tb\u202e"`) {
+			t.Fatalf("attribute not escaped: %q", out)
 		}
 	}
 }
