@@ -77,6 +77,7 @@ func (s *Service) Handler(extra ...Endpoint) http.Handler {
 		route(e.Pattern, act, func(w http.ResponseWriter, r *http.Request, _ *principal) (int, any, error) { return e.Handle(r) })
 	}
 	mux.HandleFunc("GET /healthz", s.hHealth)
+	mux.HandleFunc("GET /v1/openapi.json", hOpenAPI)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
