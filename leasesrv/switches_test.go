@@ -3,7 +3,9 @@ package leasesrv_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,8 +15,11 @@ import (
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/leasesrv"
+	"github.com/virtcloud/virtcloud/leasesrv/audit"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
+	"github.com/virtcloud/virtcloud/switchdrv"
+	"github.com/virtcloud/virtcloud/switchdrv/ssh"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
 )
 
@@ -195,5 +200,109 @@ func TestTeardownWaitsForADownSwitch(t *testing.T) {
 	}
 	if got := f.Carried(t, l.VLAN); len(got) != 0 {
 		t.Fatalf("after the teardown the switches still carry %v", got)
+	}
+}
+
+// dialectPorts are, per SSH dialect, the host's port and the uplink written
+// the long way as administrators copy them, the names the driver reports
+// for them, and another port of the switch.
+var dialectPorts = map[string]struct{ host, hostIs, uplink, uplinkIs, other string }{
+	"cisco-ios":    {"GigabitEthernet1/0/9", "Gi1/0/9", "gigabitethernet1/0/48", "Gi1/0/48", "Gi1/0/10"},
+	"cisco-nxos":   {"Ethernet1/9", "Eth1/9", "ethernet1/48", "Eth1/48", "Eth1/10"},
+	"arista-eos":   {"Ethernet9", "Et9", "ethernet48", "Et48", "Et10"},
+	"procurve":     {"ethernet9", "9", "ethernet 48", "48", "10"},
+	"junos":        {"ge-0/0/9.0", "ge-0/0/9", "GE-0/0/47", "ge-0/0/47", "ge-0/0/10"},
+	"linux-bridge": {"swp9", "swp9", "swp48", "swp48", "swp10"},
+}
+
+// TestEveryDialectThroughTheLeaseServer: each SSH dialect on its emulator,
+// with the host port and the uplink written the long way: committing a
+// lease puts its VLAN on both, the audit finds drift made behind the
+// server's back and --fix repairs it, and the release takes the VLAN away.
+func TestEveryDialectThroughTheLeaseServer(t *testing.T) {
+	for _, dl := range ssh.Dialects() {
+		t.Run(dl, func(t *testing.T) {
+			ports, ok := dialectPorts[dl]
+			if !ok {
+				t.Fatalf("no ports listed for dialect %s", dl)
+			}
+			emu, err := sshemu.Start(sshemu.Config{Dialect: dl, Hostname: "praha-sw1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(emu.Close)
+			kh := filepath.Join(t.TempDir(), "known_hosts")
+			if err := writeKnownHosts(kh, emu); err != nil {
+				t.Fatal(err)
+			}
+			cfg := strings.Replace(leasetest.Config, "[hosts.skurut9-1]\nsite = \"praha\"",
+				fmt.Sprintf("[hosts.skurut9-1]\nsite = \"praha\"\nswitch = \"praha-sw1\"\nport = %q", ports.host), 1) +
+				fmt.Sprintf("[switches.praha-sw1]\nsite = \"praha\"\ndriver = \"ssh\"\ndialect = %q\naddress = %q\nusername = %q\npassword = %q\nknown_hosts = %q\nuplinks = [%q]\n",
+					dl, emu.Addr(), emu.User(), emu.Password(), kh, ports.uplink)
+			srv := leasetest.Start(t, leasetest.Options{Config: cfg})
+			rec := audit.New(srv.Cfg, srv.Svc.Store(), srv.Net.(*leasesrv.SwitchNetwork), slog.New(slog.DiscardHandler))
+			ctx := context.Background()
+			onDevice := func(vid int) []string {
+				for _, v := range emu.VLANs() {
+					if v.ID == vid {
+						ps := append(slices.Clone(v.Tagged), v.Untagged...)
+						slices.Sort(ps)
+						return ps
+					}
+				}
+				return nil
+			}
+			want := []string{ports.hostIs, ports.uplinkIs}
+			slices.Sort(want)
+
+			l := srv.Activate("d.pbs", "skurut9-1")
+			if got := onDevice(l.VLAN); !slices.Equal(got, want) {
+				t.Fatalf("after commit the switch carries %v on VLAN %d, want %v", got, l.VLAN, want)
+			}
+			rep, err := rec.Run(ctx, audit.Options{})
+			if err != nil || !rep.Clean() {
+				t.Fatalf("audit after commit: %+v %v", rep, err)
+			}
+
+			// Behind the server's back: the uplink loses the VLAN, another port gains it.
+			behind, err := switchdrv.Open(srv.Cfg.Switches["praha-sw1"], switchdrv.Options{Name: "praha-sw1-behind"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer behind.Close()
+			if err := behind.Apply(ctx, switchdrv.Change{VLAN: l.VLAN, Remove: []string{ports.uplinkIs}, Add: []string{ports.other}}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = rec.Run(ctx, audit.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []string
+			for _, s := range rep.Switches {
+				for _, f := range s.Findings {
+					found = append(found, fmt.Sprintf("%s %v", f.Kind, f.Ports))
+				}
+			}
+			slices.Sort(found)
+			if wantF := []string{fmt.Sprintf("extra [%s]", ports.other), fmt.Sprintf("missing [%s]", ports.uplinkIs)}; !slices.Equal(found, wantF) {
+				t.Fatalf("audit found %q, want %q", found, wantF)
+			}
+			if rep, err = rec.Run(ctx, audit.Options{Fix: true}); err != nil || rep.Counts["fixed"] != 2 {
+				t.Fatalf("audit --fix: %+v %v", rep, err)
+			}
+			if got := onDevice(l.VLAN); !slices.Equal(got, want) {
+				t.Fatalf("after the fix the switch carries %v, want %v", got, want)
+			}
+			if rep, err = rec.Run(ctx, audit.Options{}); err != nil || !rep.Clean() {
+				t.Fatalf("audit after the fix: %+v %v", rep, err)
+			}
+
+			if _, err := srv.Client(leasetest.SchedulerToken).Release(ctx, l.Job, l.Token); err != nil {
+				t.Fatal(err)
+			}
+			if got := onDevice(l.VLAN); len(got) != 0 {
+				t.Fatalf("after release the switch still carries %v", got)
+			}
+		})
 	}
 }

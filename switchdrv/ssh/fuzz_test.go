@@ -29,12 +29,23 @@ func checkState(t *testing.T, st *State, err error) {
 	}
 }
 
+func same(s string) string { return s }
+
 func FuzzParseIOS(f *testing.F) {
 	f.Add("Port      Name               Status       Vlan       Duplex  Speed Type\nGi1/0/1                      connected    trunk      a-full a-1000 10/100/1000BaseTX\n",
 		"Port        Vlans allowed on trunk\nGi1/0/1     1,100-102\n            200\n",
 		"VLAN Name                             Status    Ports\n---- -------------------------------- --------- -------------------------------\n100  vc-100                           active    Gi1/0/2\n")
 	f.Fuzz(func(t *testing.T, status, trunk, vlan string) {
-		st, err := parseIOS([]string{status, trunk, vlan})
+		st, err := parseIOS([]string{status, trunk, vlan}, same)
+		checkState(t, st, err)
+	})
+}
+
+func FuzzParseIOSConfig(f *testing.F) {
+	f.Add("interface GigabitEthernet1/0/1\n switchport trunk allowed vlan 1,100\n switchport trunk allowed vlan add 200-210\n switchport mode trunk\n!\nend\n",
+		"VLAN Name                             Status    Ports\n---- -------------------------------- --------- -------------------------------\n100  vc-100                           active    Gi1/0/2\n")
+	f.Fuzz(func(t *testing.T, config, vlan string) {
+		st, err := parseIOSConfig([]string{config, vlan}, same)
 		checkState(t, st, err)
 	})
 }
@@ -42,7 +53,7 @@ func FuzzParseIOS(f *testing.F) {
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
-		st, err := parseProCurve([]string{out})
+		st, err := parseProCurve([]string{out}, same)
 		checkState(t, st, err)
 	})
 }
@@ -50,7 +61,7 @@ func FuzzParseProCurve(f *testing.F) {
 func FuzzParseJunos(f *testing.F) {
 	f.Add("set interfaces ge-0/0/1 unit 0 family ethernet-switching interface-mode trunk\nset interfaces ge-0/0/1 unit 0 family ethernet-switching vlan members vc-100\nset vlans vc-100 vlan-id 100\n")
 	f.Fuzz(func(t *testing.T, out string) {
-		st, err := parseJunos([]string{out})
+		st, err := parseJunos([]string{out}, same)
 		checkState(t, st, err)
 	})
 }
@@ -58,7 +69,7 @@ func FuzzParseJunos(f *testing.F) {
 func FuzzParseLinuxBridge(f *testing.F) {
 	f.Add(`[{"ifname":"swp1","vlans":[{"vlan":1,"flags":["PVID","Egress Untagged"]},{"vlan":100,"vlanEnd":110}]}]`)
 	f.Fuzz(func(t *testing.T, out string) {
-		st, err := parseLinuxBridge([]string{out})
+		st, err := parseLinuxBridge([]string{out}, same)
 		checkState(t, st, err)
 	})
 }
@@ -67,7 +78,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

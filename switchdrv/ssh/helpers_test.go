@@ -20,6 +20,8 @@ func portNames(dialect string, n int) []string {
 		switch dialect {
 		case "cisco-ios":
 			ps = append(ps, "Gi1/0/"+strconv.Itoa(i))
+		case "cisco-nxos":
+			ps = append(ps, "Eth1/"+strconv.Itoa(i))
 		case "arista-eos":
 			ps = append(ps, "Et"+strconv.Itoa(i))
 		case "procurve":

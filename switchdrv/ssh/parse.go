@@ -37,8 +37,9 @@ func (s *State) carriers(vid int) []string {
 	return ps
 }
 
-// parser reads the outputs of a dialect's State commands, one per command.
-type parser func(outputs []string) (*State, error)
+// parser reads the outputs of a read's commands, one per command; name
+// turns a port name as the device printed it into the dialect's one form.
+type parser func(outputs []string, name func(string) string) (*State, error)
 
 var parsers = map[string]parser{
 	"ios":          parseIOS,
@@ -55,7 +56,7 @@ func (d *Dialect) Parse(read int, outputs []string) (*State, error) {
 	if len(outputs) != len(r.Commands) {
 		return nil, fmt.Errorf("parse %s: %d outputs for %d commands", d.Name, len(outputs), len(r.Commands))
 	}
-	st, err := r.parse(outputs)
+	st, err := r.parse(outputs, d.canonicalOrSelf)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +209,7 @@ func column(line string, at int) string {
 // parseIOS reads `show interfaces status`, `show interfaces trunk` and
 // `show vlan brief` (or EOS `show vlan`). Tagged members of a VLAN are the
 // trunk ports whose allowed list includes it; untagged ones the access ports.
-func parseIOS(out []string) (*State, error) {
+func parseIOS(out []string, name func(string) string) (*State, error) {
 	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}}
 	// Interface modes.
 	vcol := -1
@@ -228,7 +229,7 @@ func parseIOS(out []string) (*State, error) {
 		if mode == "" {
 			return nil, fmt.Errorf("interface status: no Vlan column in %q", l)
 		}
-		st.Modes[f[0]] = mode
+		st.Modes[name(f[0])] = mode
 	}
 	if vcol < 0 {
 		return nil, fmt.Errorf("interface status: no header line")
@@ -247,7 +248,7 @@ func parseIOS(out []string) (*State, error) {
 			allowed[last] += strings.TrimSpace(l)
 		case in:
 			f := strings.Fields(l)
-			last = f[0]
+			last = name(f[0])
 			if len(f) > 1 {
 				allowed[last] = strings.Join(f[1:], "")
 			} else {
@@ -265,7 +266,7 @@ func parseIOS(out []string) (*State, error) {
 		}
 		trunks[p] = r
 	}
-	if err := parseVLANTable(out[2], st); err != nil {
+	if err := parseVLANTable(out[2], st, name); err != nil {
 		return nil, err
 	}
 	st.tagTrunks(order)
@@ -287,7 +288,7 @@ func (st *State) tagTrunks(ports []string) {
 // parseVLANTable reads IOS `show vlan brief` (EOS `show vlan`, NX-OS `show
 // vlan brief`): the VLANs, their names, and the ports listed with them that
 // are not trunks (trunks are listed by EOS and NX-OS, never by IOS).
-func parseVLANTable(text string, st *State) error {
+func parseVLANTable(text string, st *State, name func(string) string) error {
 	ncol, scol, pcol := -1, -1, -1
 	var cur *switchdrv.VLAN
 	for _, l := range lines(text) {
@@ -317,7 +318,7 @@ func parseVLANTable(text string, st *State) error {
 			continue
 		}
 		for _, p := range strings.FieldsFunc(portsText, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
-			if st.Modes[p] != "trunk" {
+			if p = name(p); st.Modes[p] != "trunk" {
 				cur.Untagged = append(cur.Untagged, p)
 			}
 		}
@@ -332,7 +333,7 @@ func parseVLANTable(text string, st *State) error {
 // sections of `show running-config` (mode and allowed VLANs of each port)
 // and the VLAN table (`show vlan brief`): VLANs live in vlan.dat, not in
 // the running configuration, unless VTP is transparent or off.
-func parseIOSConfig(out []string) (*State, error) {
+func parseIOSConfig(out []string, name func(string) string) (*State, error) {
 	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
 	var order []string
 	port, sawEnd := "", false
@@ -345,12 +346,12 @@ func parseIOSConfig(out []string) (*State, error) {
 			port = ""
 			switch {
 			case f[0] == "interface" && len(f) >= 2:
-				port = strings.Join(f[1:], "")
+				port = name(strings.Join(f[1:], ""))
 				st.Modes[port] = "dynamic" // no switchport mode: DTP decides, never a trunk we rely on
 				st.Allowed[port] = vlanRanges{{1, 4094}}
 				order = append(order, port)
-			case f[0] == "end":
-				sawEnd = true
+			case f[0] == "end" || strings.HasPrefix(l, "!Command: show running-config"):
+				sawEnd = true // IOS ends with "end"; NX-OS prints no end, but a header
 			}
 			continue
 		}
@@ -379,9 +380,9 @@ func parseIOSConfig(out []string) (*State, error) {
 		}
 	}
 	if !sawEnd {
-		return nil, fmt.Errorf("running-config: no closing \"end\" line (cut short?)")
+		return nil, fmt.Errorf("running-config: neither a closing \"end\" line nor a \"!Command:\" header (cut short?)")
 	}
-	if err := parseVLANTable(out[1], st); err != nil {
+	if err := parseVLANTable(out[1], st, name); err != nil {
 		return nil, err
 	}
 	st.tagTrunks(order)
@@ -427,7 +428,7 @@ func splitNumber(s string) (string, int) {
 }
 
 // parseProCurve reads the vlan blocks of `show running-config`.
-func parseProCurve(out []string) (*State, error) {
+func parseProCurve(out []string, _ func(string) string) (*State, error) {
 	st := &State{VLANs: map[int]*switchdrv.VLAN{}}
 	var cur *switchdrv.VLAN
 	for _, l := range lines(out[0]) {
@@ -468,7 +469,7 @@ func parseProCurve(out []string) (*State, error) {
 }
 
 // parseJunos reads `show configuration | display set` of an ELS switch.
-func parseJunos(out []string) (*State, error) {
+func parseJunos(out []string, _ func(string) string) (*State, error) {
 	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}}
 	byName := map[string]int{}
 	members := map[string][]string{}
@@ -520,7 +521,7 @@ func parseJunos(out []string) (*State, error) {
 }
 
 // parseLinuxBridge reads `bridge -j vlan show`.
-func parseLinuxBridge(out []string) (*State, error) {
+func parseLinuxBridge(out []string, _ func(string) string) (*State, error) {
 	var ports []struct {
 		IfName string `json:"ifname"`
 		VLANs  []struct {

@@ -141,9 +141,11 @@ func Start(cfg Config) (*Emulator, error) {
 func newDevice(cfg *Config) (device, error) {
 	switch cfg.Dialect {
 	case "cisco-ios":
-		return newIOS(cfg, false), nil
+		return newIOS(cfg, false, false), nil
 	case "arista-eos":
-		return newIOS(cfg, true), nil
+		return newIOS(cfg, true, false), nil
+	case "cisco-nxos":
+		return newIOS(cfg, false, true), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":

@@ -9,11 +9,17 @@ import (
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
-// iosDev models Cisco IOS and (eos set) Arista EOS: VLANs with names, and
-// ports that are trunks with an allowed VLAN list or access ports in one VLAN.
+// iosDev models Cisco IOS, (eos set) Arista EOS and (eos and nx set)
+// Cisco NX-OS: VLANs with names, and ports that are trunks with an allowed
+// VLAN list or access ports in one VLAN. NX-OS is written from the Cisco
+// Nexus 9000 NX-OS Interfaces and Layer 2 Switching Configuration Guides
+// (interface ethernet 1/1-4, ethernet 1/7 lists; "% Invalid command at '^'
+// marker."; two-space running-config sections without "!" or "end") and
+// the ntc-templates show vlan transcripts of Nexus switches.
 type iosDev struct {
 	cfg   *Config
 	eos   bool
+	nx    bool
 	short string // port name prefix as shown: Gi1/0/, Et
 	long  string // the full interface type: GigabitEthernet, Ethernet
 	vlans map[int]string
@@ -27,16 +33,22 @@ type iosPort struct {
 	allowed vlanSet // nil: all VLANs
 }
 
-func newIOS(cfg *Config, eos bool) *iosDev {
-	d := &iosDev{cfg: cfg, eos: eos, vlans: map[int]string{1: "default"}, ports: map[string]*iosPort{}}
+func newIOS(cfg *Config, eos, nx bool) *iosDev {
+	d := &iosDev{cfg: cfg, eos: eos || nx, nx: nx, vlans: map[int]string{1: "default"}, ports: map[string]*iosPort{}}
 	d.short, d.long = "Gi", "GigabitEthernet"
-	if eos {
+	switch {
+	case nx:
+		d.short, d.long = "Eth", "Ethernet"
+	case eos:
 		d.short, d.long = "Et", "Ethernet"
 	}
 	if len(cfg.Ports) == 0 {
-		if eos {
+		switch {
+		case nx:
+			cfg.Ports = defaultPorts("Eth1/", 1)
+		case eos:
 			cfg.Ports = defaultPorts("Et", 1)
-		} else {
+		default:
 			cfg.Ports = defaultPorts("Gi1/0/", 1)
 		}
 	}
@@ -44,7 +56,7 @@ func newIOS(cfg *Config, eos bool) *iosDev {
 		d.ports[p] = &iosPort{mode: "trunk", access: 1, allowed: vlanSet{1: true}}
 		d.order = append(d.order, p)
 	}
-	if !eos {
+	if !d.eos {
 		for id, n := range map[int]string{1002: "fddi-default", 1003: "token-ring-default", 1004: "fddinet-default", 1005: "trnet-default"} {
 			d.vlans[id] = n
 		}
@@ -66,12 +78,12 @@ func (d *iosDev) prompt(c *cli) string {
 	case "enable":
 		return h + "#"
 	case "config-vlan":
-		if d.eos {
+		if d.eos && !d.nx {
 			return fmt.Sprintf("%s(config-vlan-%d)#", h, c.vlan)
 		}
 		return h + "(config-vlan)#"
 	case "config-if":
-		if d.eos {
+		if d.eos && !d.nx {
 			return h + "(config-if-" + c.ports[0] + ")#"
 		}
 		if len(c.ports) > 1 {
@@ -83,6 +95,9 @@ func (d *iosDev) prompt(c *cli) string {
 }
 
 func (d *iosDev) genericError(c *cli, line string) string {
+	if d.nx {
+		return caret(d.prompt(c), line, strings.Fields(line)[0]) + "% Invalid command at '^' marker.\n"
+	}
 	if d.eos {
 		return "% Invalid input\n"
 	}
@@ -90,6 +105,9 @@ func (d *iosDev) genericError(c *cli, line string) string {
 }
 
 func (d *iosDev) portError(c *cli, line, port string) string {
+	if d.nx {
+		return caret(d.prompt(c), line, port) + "% Invalid interface format at '^' marker.\n"
+	}
 	if d.eos {
 		return "% Invalid input\n"
 	}
@@ -159,6 +177,9 @@ func (d *iosDev) portSpec(spec string) ([]string, string, bool) {
 func (d *iosDev) run(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
 	invalid := func(word string) (string, bool) {
+		if d.nx {
+			return caret(d.prompt(c), line, word) + "% Invalid command at '^' marker.\n", false
+		}
 		if d.eos {
 			return "% Invalid input\n", false
 		}
@@ -217,6 +238,12 @@ func (d *iosDev) runExec(c *cli, line string, f []string, invalid func(string) (
 		c.mode = "config"
 		return "Enter configuration commands, one per line.  End with CNTL/Z.\n", false
 	case "write memory", "write", "copy running-config startup-config":
+		if d.nx {
+			if f[0] == "write" {
+				return invalid(f[0])
+			}
+			return "[########################################] 100%\nCopy complete, now saving to disk (please wait)...\nCopy complete.\n", false
+		}
 		if d.eos {
 			return "Copy completed successfully.\n", false
 		}
@@ -264,6 +291,9 @@ func (d *iosDev) runConfig(c *cli, line string, f []string, invalid func(string)
 		return "", false
 	case f[0] == "interface":
 		spec := strings.TrimSpace(strings.TrimPrefix(line, "interface"))
+		if d.nx && len(f) > 1 && f[1] == "range" {
+			return invalid(f[1])
+		}
 		if !d.eos && len(f) > 1 && f[1] == "range" {
 			spec = strings.TrimSpace(strings.TrimPrefix(spec, "range"))
 		} else if !d.eos && strings.ContainsAny(spec, ",-") {
@@ -437,7 +467,7 @@ func (d *iosDev) showTrunk() string {
 
 func (d *iosDev) showVLAN() string {
 	var b strings.Builder
-	if d.eos {
+	if d.eos && !d.nx {
 		b.WriteString("VLAN  Name                             Status    Ports\n----- -------------------------------- --------- -------------------------------\n")
 	} else {
 		b.WriteString("\nVLAN Name                             Status    Ports\n---- -------------------------------- --------- -------------------------------\n")
@@ -460,7 +490,7 @@ func (d *iosDev) showVLAN() string {
 			status = "act/unsup"
 		}
 		var list string
-		if d.eos {
+		if d.eos && !d.nx {
 			list = wrapList(members, ", ", 31, 49)
 			fmt.Fprintf(&b, "%-5d %-32s %-9s %s\n", id, d.vlans[id], status, list)
 		} else {
@@ -477,6 +507,9 @@ func (d *iosDev) showVLAN() string {
 // trunk's allowed list is printed only when it is not all VLANs, and IOS
 // continues a long list on `switchport trunk allowed vlan add` lines.
 func (d *iosDev) showRunning() string {
+	if d.nx {
+		return d.showRunningNX()
+	}
 	var b strings.Builder
 	in := " "
 	if d.eos {
@@ -535,6 +568,51 @@ func (d *iosDev) showRunning() string {
 		b.WriteString("!\n")
 	}
 	b.WriteString("interface Vlan1\n" + in + "no ip address\n!\nline vty 0 4\n" + in + "transport input ssh\n!\nend\n")
+	return b.String()
+}
+
+// showRunningNX prints NX-OS's running configuration: a "!Command:"
+// header, VLANs as one `vlan` list then a section per named VLAN,
+// sections indented by two spaces and separated by blank lines, no "end".
+func (d *iosDev) showRunningNX() string {
+	var b strings.Builder
+	b.WriteString("\n!Command: show running-config\n!Running configuration last done at: Mon Dec  1 10:12:31 2026\n!Time: Mon Dec  1 10:14:02 2026\n\n")
+	b.WriteString("version 9.3(8) Bios:version 05.45 \nhostname " + d.cfg.Hostname + "\n\nfeature lacp\n\n")
+	var ids []int
+	for id := range d.vlans {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fmt.Fprintf(&b, "vlan %s\n", formatList(slices.Clone(ids)))
+	for _, id := range ids {
+		if id != 1 {
+			fmt.Fprintf(&b, "vlan %d\n  name %s\n", id, d.vlans[id])
+		}
+	}
+	b.WriteString("\nvrf context management\n\n")
+	for _, name := range d.order {
+		p := d.ports[name]
+		fmt.Fprintf(&b, "\ninterface %s%s\n", d.long, strings.TrimPrefix(name, d.short))
+		switch p.mode {
+		case "access":
+			if p.access != 1 {
+				fmt.Fprintf(&b, "  switchport access vlan %d\n", p.access)
+			}
+		case "trunk":
+			b.WriteString("  switchport mode trunk\n")
+			if p.allowed != nil {
+				list := strings.Split(formatList(p.allowed.ids()), ",")
+				for i := 0; i < len(list); i += 16 {
+					add := ""
+					if i > 0 {
+						add = "add "
+					}
+					fmt.Fprintf(&b, "  switchport trunk allowed vlan %s%s\n", add, strings.Join(list[i:min(i+16, len(list))], ","))
+				}
+			}
+		}
+	}
+	b.WriteString("\ninterface mgmt0\n  vrf member management\n  ip address 192.0.2.2/24\nline console\nline vty\n\n")
 	return b.String()
 }
 
