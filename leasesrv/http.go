@@ -18,6 +18,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	"github.com/virtcloud/virtcloud/leasesrv/ui"
 )
 
 // httpError is an answer other than 2xx.
@@ -79,6 +80,7 @@ func (s *Service) Handler(extra ...Endpoint) http.Handler {
 	mux.HandleFunc("GET /healthz", s.hHealth)
 	mux.HandleFunc("GET /v1/openapi.json", hOpenAPI)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	ui.Mount(mux, uiSource{s: s, auth: auth})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
 	})
