@@ -62,6 +62,9 @@ type Dialect struct {
 		Enable   string `toml:"enable"`
 		Config   string `toml:"config"`
 		Password string `toml:"password"`
+		// Confirm is a question a command asks before it acts (VRP
+		// `save`); the next command of the batch answers it.
+		Confirm string `toml:"confirm"`
 	} `toml:"prompts"`
 	Commands struct {
 		Create string `toml:"create"`
@@ -127,7 +130,7 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 		d.BatchLines = 64
 	}
 	var prompts []string
-	for _, p := range []string{d.Prompts.Config, d.Prompts.Enable, d.Prompts.Exec} {
+	for _, p := range []string{d.Prompts.Config, d.Prompts.Enable, d.Prompts.Exec, d.Prompts.Confirm} {
 		if p != "" {
 			prompts = append(prompts, "(?:"+p+")")
 		}

@@ -50,6 +50,14 @@ func FuzzParseIOSConfig(f *testing.F) {
 	})
 }
 
+func FuzzParseVRPConfig(f *testing.F) {
+	f.Add("vlan batch 100 to 102\n#\nvlan 100\n name vc-100\n#\ninterface GigabitEthernet0/0/1\n port link-type trunk\n undo port trunk allow-pass vlan 1\n port trunk allow-pass vlan 100 to 102\n#\nreturn\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		st, err := parseVRPConfig([]string{out}, same)
+		checkState(t, st, err)
+	})
+}
+
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
@@ -78,7 +86,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "huawei-vrp": "FuzzParseVRPConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

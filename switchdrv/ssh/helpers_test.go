@@ -22,6 +22,10 @@ func portNames(dialect string, n int) []string {
 			ps = append(ps, "Gi1/0/"+strconv.Itoa(i))
 		case "cisco-nxos":
 			ps = append(ps, "Eth1/"+strconv.Itoa(i))
+		case "comware":
+			ps = append(ps, "GE1/0/"+strconv.Itoa(i))
+		case "huawei-vrp":
+			ps = append(ps, "GE0/0/"+strconv.Itoa(i))
 		case "arista-eos":
 			ps = append(ps, "Et"+strconv.Itoa(i))
 		case "procurve":

@@ -44,6 +44,7 @@ type parser func(outputs []string, name func(string) string) (*State, error)
 var parsers = map[string]parser{
 	"ios":          parseIOS,
 	"ios-config":   parseIOSConfig,
+	"vrp-config":   parseVRPConfig,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -557,5 +558,128 @@ func parseLinuxBridge(out []string, _ func(string) string) (*State, error) {
 			}
 		}
 	}
+	return st, nil
+}
+
+// parseSpacedList reads a VLAN list of the Huawei and H3C CLIs: "1 100 to
+// 102 200", or "all".
+func parseSpacedList(f []string) (vlanRanges, error) {
+	var out vlanRanges
+	for i := 0; i < len(f); i++ {
+		if f[i] == "all" {
+			out = append(out, [2]int{1, 4094})
+			continue
+		}
+		a, err := strconv.Atoi(f[i])
+		b := a
+		if err == nil && i+2 < len(f) && f[i+1] == "to" {
+			b, err = strconv.Atoi(f[i+2])
+			i += 2
+		}
+		if err != nil || a < 1 || b < a || b > 4094 {
+			return nil, fmt.Errorf("bad VLAN list %q", strings.Join(f, " "))
+		}
+		out = append(out, [2]int{a, b})
+	}
+	return out, nil
+}
+
+// minus removes the VLANs of r from l.
+func (l vlanRanges) minus(r vlanRanges) vlanRanges {
+	var out vlanRanges
+	for _, x := range l {
+		for id := x[0]; id <= x[1]; id++ {
+			if !r.has(id) {
+				out = append(out, [2]int{id, id})
+			}
+		}
+	}
+	return out
+}
+
+// parseVRPConfig reads `display current-configuration` of Huawei VRP and
+// H3C/HPE Comware: `vlan N` (or VRP `vlan batch`) lines and sections with
+// a name; interface sections with `port link-type` and the trunk's
+// `port trunk allow-pass vlan` (VRP) or `port trunk permit vlan` (Comware)
+// lists, which start from VLAN 1 and lose it on an `undo` line.
+func parseVRPConfig(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
+	st.vlan(1) // the default VLAN always exists; VRP lists it nowhere
+	var order []string
+	access := map[string]int{}
+	port, vlan, sawReturn := "", (*switchdrv.VLAN)(nil), false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if l[0] != ' ' {
+			port, vlan = "", nil
+			switch {
+			case f[0] == "return":
+				sawReturn = true
+			case f[0] == "interface" && len(f) == 2:
+				port = name(f[1])
+				st.Modes[port] = "access" // no link-type line: an access port
+				st.Allowed[port] = vlanRanges{{1, 1}}
+				order = append(order, port)
+			case f[0] == "vlan" && len(f) >= 2:
+				list := f[1:]
+				if f[1] == "batch" {
+					list = f[2:]
+				}
+				r, err := parseSpacedList(list)
+				if err != nil {
+					return nil, fmt.Errorf("current-configuration: %q: %w", l, err)
+				}
+				for _, x := range r {
+					for id := x[0]; id <= x[1]; id++ {
+						vlan = st.vlan(id)
+					}
+				}
+				if len(list) != 1 {
+					vlan = nil // names belong to single-VLAN sections
+				}
+			}
+			continue
+		}
+		switch {
+		case vlan != nil && f[0] == "name" && len(f) >= 2:
+			vlan.Name = strings.Join(f[1:], " ")
+		case port == "":
+		case len(f) == 3 && f[0] == "port" && f[1] == "link-type":
+			st.Modes[port] = f[2]
+		case len(f) == 4 && f[0] == "port" && (f[1] == "access" || f[1] == "default") && f[2] == "vlan":
+			id, err := strconv.Atoi(f[3])
+			if err != nil || id < 1 || id > 4094 {
+				return nil, fmt.Errorf("current-configuration: interface %s: bad access VLAN %q", port, f[3])
+			}
+			access[port] = id
+		case len(f) >= 5 && f[0] == "port" && f[1] == "trunk" && (f[2] == "allow-pass" || f[2] == "permit") && f[3] == "vlan":
+			r, err := parseSpacedList(f[4:])
+			if err != nil {
+				return nil, fmt.Errorf("current-configuration: interface %s: %w", port, err)
+			}
+			st.Allowed[port] = append(st.Allowed[port], r...)
+		case len(f) >= 6 && f[0] == "undo" && f[1] == "port" && f[2] == "trunk" && (f[3] == "allow-pass" || f[3] == "permit") && f[4] == "vlan":
+			r, err := parseSpacedList(f[5:])
+			if err != nil {
+				return nil, fmt.Errorf("current-configuration: interface %s: %w", port, err)
+			}
+			st.Allowed[port] = st.Allowed[port].minus(r)
+		}
+	}
+	if !sawReturn {
+		return nil, fmt.Errorf("current-configuration: no closing \"return\" line (cut short?)")
+	}
+	for _, p := range order {
+		if st.Modes[p] == "access" {
+			delete(st.Allowed, p)
+			if v := st.VLANs[max(access[p], 1)]; v != nil {
+				v.Untagged = append(v.Untagged, p)
+			}
+		}
+	}
+	st.tagTrunks(order)
 	return st, nil
 }

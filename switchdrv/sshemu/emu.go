@@ -146,6 +146,10 @@ func newDevice(cfg *Config) (device, error) {
 		return newIOS(cfg, true, false), nil
 	case "cisco-nxos":
 		return newIOS(cfg, false, true), nil
+	case "huawei-vrp":
+		return newVRP(cfg, false), nil
+	case "comware":
+		return newVRP(cfg, true), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
