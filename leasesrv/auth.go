@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
@@ -17,6 +19,12 @@ type principal struct {
 	name  string
 	role  config.Role
 	hosts []string // node tokens bound to hosts; empty means any host
+	// maxTTL and maxLeases are the token's limits (maxLeases 0: none).
+	maxTTL    time.Duration
+	maxLeases int
+	// granting serialises this token's creates while its limits are
+	// checked, so concurrent requests cannot each see room for one more.
+	granting *sync.Mutex
 }
 
 type authenticator struct {
@@ -42,7 +50,8 @@ func newAuthenticator(cfg *config.Config) *authenticator {
 		for _, h := range t.Hosts {
 			hosts = append(hosts, cfg.HostName(h))
 		}
-		th.p = principal{name: t.Name, role: t.Role, hosts: hosts}
+		maxTTL, maxLeases := cfg.TokenLimits(t)
+		th.p = principal{name: t.Name, role: t.Role, hosts: hosts, maxTTL: maxTTL, maxLeases: maxLeases, granting: &sync.Mutex{}}
 		a.tokens = append(a.tokens, th)
 	}
 	return a

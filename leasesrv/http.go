@@ -190,6 +190,16 @@ func (s *Service) hCreate(w http.ResponseWriter, r *http.Request, p *principal) 
 	if !p.mayTouch(hosts) {
 		return 0, nil, forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
 	}
+	if err := s.checkTTL(p, req.TTLSeconds); err != nil {
+		return 0, nil, err
+	}
+	if s.counted(p) {
+		p.granting.Lock()
+		defer p.granting.Unlock()
+		if err := s.checkLeaseCount(r.Context(), p, req.Job, req.Owner); err != nil {
+			return 0, nil, err
+		}
+	}
 	l, created, err := s.Create(r.Context(), req, actor(p))
 	if err != nil {
 		return 0, nil, err
@@ -218,19 +228,21 @@ func (s *Service) hHistory(w http.ResponseWriter, r *http.Request, p *principal)
 	return http.StatusOK, ev, err
 }
 
-// owned reads the lease a write names and checks that the caller may touch it.
-func (s *Service) owned(ctx context.Context, job string, p *principal) error {
+// owned reads the lease a write names and checks that the caller may touch
+// it. The lease is nil for a token bound to no host: the operation itself
+// finds the lease.
+func (s *Service) owned(ctx context.Context, job string, p *principal) (*api.Lease, error) {
 	if len(p.hosts) == 0 {
-		return nil // any host: the operation itself finds the lease
+		return nil, nil
 	}
 	l, err := s.Get(ctx, job)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !p.mayTouch(l.Hosts) {
-		return forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
+		return nil, forbidden(fmt.Sprintf("token %q may only act for hosts %s", p.name, strings.Join(p.hosts, ", ")))
 	}
-	return nil
+	return l, nil
 }
 
 func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
@@ -239,7 +251,7 @@ func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) 
 		return 0, nil, err
 	}
 	job := r.PathValue("job")
-	if err := s.owned(r.Context(), job, p); err != nil {
+	if _, err := s.owned(r.Context(), job, p); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Commit(r.Context(), job, req.Token, false, actor(p))
@@ -270,7 +282,10 @@ func (s *Service) hRenew(w http.ResponseWriter, r *http.Request, p *principal) (
 		return 0, nil, badInput("ttl_seconds: required for renew")
 	}
 	job := r.PathValue("job")
-	if err := s.owned(r.Context(), job, p); err != nil {
+	if _, err := s.owned(r.Context(), job, p); err != nil {
+		return 0, nil, err
+	}
+	if err := s.checkTTL(p, req.TTLSeconds); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Renew(r.Context(), job, req.Token, req.TTLSeconds, actor(p))
@@ -293,7 +308,7 @@ func (s *Service) hForce(w http.ResponseWriter, r *http.Request, p *principal) (
 }
 
 func (s *Service) release(ctx context.Context, job string, token int64, force bool, p *principal) (int, any, error) {
-	if err := s.owned(ctx, job, p); err != nil {
+	if _, err := s.owned(ctx, job, p); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.Release(ctx, job, token, force, actor(p))
@@ -312,10 +327,16 @@ func (s *Service) hPatch(w http.ResponseWriter, r *http.Request, p *principal) (
 		return 0, nil, err
 	}
 	job := r.PathValue("job")
-	if err := s.owned(r.Context(), job, p); err != nil {
+	l, err := s.owned(r.Context(), job, p)
+	if err != nil {
 		return 0, nil, err
 	}
-	l, err := s.Patch(r.Context(), job, req, actor(p))
+	if l != nil {
+		if err := s.keepsOwnHost(p, l, req); err != nil {
+			return 0, nil, err
+		}
+	}
+	l, err = s.Patch(r.Context(), job, req, actor(p))
 	return http.StatusOK, l, err
 }
 

@@ -114,6 +114,7 @@ const (
 	CodeNetworkFault  = "network_fault"
 	CodeUnavailable   = "store_unavailable"
 	CodeTooLarge      = "request_too_large"
+	CodeLimit         = "limit_reached" // 429: the token or owner holds its most live leases
 	CodeInternal      = "internal"
 )
 

@@ -77,7 +77,23 @@ type Policy struct {
 	Quarantine       Duration `toml:"quarantine"`
 	HistoryRetention Duration `toml:"history_retention"`
 	MaxFailedStarts  int      `toml:"max_failed_starts"`
+
+	// Limits by the role of the token that asks (admins have none); a
+	// token's own max_ttl and max_leases replace its role's.
+	NodeMaxTTL      Duration `toml:"node_max_ttl"`
+	SchedulerMaxTTL Duration `toml:"scheduler_max_ttl"`
+	// NodeMaxLeases bounds the live leases one host-bound node token has
+	// created (nil: the default); 0 is no limit. A node token bound to no
+	// host, shared by every node, is not limited unless its entry says so.
+	NodeMaxLeases      *int `toml:"node_max_leases"`
+	SchedulerMaxLeases int  `toml:"scheduler_max_leases"`
+	// MaxLeasesPerOwner bounds the live leases of one owner (the user a
+	// create names), whichever token asks; 0 is no limit.
+	MaxLeasesPerOwner int `toml:"max_leases_per_owner"`
 }
+
+// DefaultNodeMaxLeases is node_max_leases when the file does not set it.
+const DefaultNodeMaxLeases = 8
 
 // Publish lists what the administrators allow to be routed directly.
 type Publish struct {
@@ -130,6 +146,9 @@ type Token struct {
 	SecretSHA256 string   `toml:"secret_sha256"`
 	Role         Role     `toml:"role"`
 	Hosts        []string `toml:"hosts"`
+	// MaxTTL and MaxLeases replace the role's limits for this token.
+	MaxTTL    Duration `toml:"max_ttl"`
+	MaxLeases int      `toml:"max_leases"`
 }
 
 // Switch is one managed edge switch.

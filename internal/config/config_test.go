@@ -36,6 +36,12 @@ func TestMinimalFileGetsDefaults(t *testing.T) {
 	if c.Lease.DefaultTTL.Hours() != 4 || c.Lease.CommitTimeout.Seconds() != 30 || c.Server.Parallel != 16 {
 		t.Fatalf("defaults: %+v %+v", c.Lease, c.Server)
 	}
+	if c.Lease.NodeMaxTTL.Hours() != 168 || *c.Lease.NodeMaxLeases != 8 || c.Lease.SchedulerMaxTTL.Hours() != 720 || c.Lease.MaxLeasesPerOwner != 0 {
+		t.Fatalf("limits: %+v", c.Lease)
+	}
+	if ttl, n := c.TokenLimits(c.Tokens[0]); ttl.Hours() != 168 || n != 8 {
+		t.Fatalf("a host-bound node token's limits: %s %d", ttl, n)
+	}
 	if c.HostName("SKIRIT82-1.example.org") != "skirit82-1" || c.HostName("skirit82-1.other.net") != "skirit82-1" {
 		t.Fatal("aliases and domains do not resolve")
 	}
@@ -56,6 +62,10 @@ func TestProblemsNameFileLineAndKey(t *testing.T) {
 		{"bad duration", minimal + "[lease]\ngrace = \"soon\"\n", `not a duration`},
 		{"bad role", strings.Replace(minimal, `role = "node"`, `role = "root"`, 1), `f.toml:14: tokens[0].role: unknown role "root"`},
 		{"token unknown host", strings.Replace(minimal, `hosts = ["skirit82-1"]`, `hosts = ["nope"]`, 1), `f.toml:15: tokens[0].hosts: unknown host "nope"`},
+		{"node ttl above max", minimal + "[lease]\nmax_ttl = \"24h\"\nnode_max_ttl = \"48h\"\n", "f.toml:18: lease.node_max_ttl: 48h0m0s is outside min_ttl 1m0s .. max_ttl 24h0m0s"},
+		{"negative lease limit", minimal + "[lease]\nnode_max_leases = -1\n", "f.toml:17: lease.node_max_leases: must not be negative (0 is no limit)"},
+		{"token ttl above max", strings.Replace(minimal, `role = "node"`, "role = \"node\"\nmax_ttl = \"1000h\"", 1), "f.toml:15: tokens[0].max_ttl: 1000h0m0s is outside min_ttl"},
+		{"limits on an admin", strings.Replace(strings.Replace(minimal, `role = "node"`, "role = \"admin\"\nmax_leases = 3", 1), `hosts = ["skirit82-1"]`, "", 1), "tokens[0].max_ttl: only node and scheduler tokens have limits"},
 		{"short secret", strings.Replace(minimal, `secret = "0123456789abcdef0123"`, `secret = "x"`, 1), "tokens[0].secret: too short"},
 		{"bad listen", strings.Replace(minimal, `listen = "127.0.0.1:7480"`, `listen = "everywhere"`, 1), `f.toml:2: server.listen: not a host:port address`},
 		{"two redis kinds", strings.Replace(minimal, `url = "redis://127.0.0.1:6379/0"`, "url = \"redis://x:1\"\ncluster = [\"a:1\"]", 1), "redis: set exactly one of url, sentinels or cluster"},

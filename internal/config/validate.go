@@ -50,6 +50,12 @@ func (c *Config) applyDefaults() {
 	if p.MaxFailedStarts == 0 {
 		p.MaxFailedStarts = 3
 	}
+	setDur(&p.NodeMaxTTL, min(7*24*time.Hour, p.MaxTTL.Duration))
+	setDur(&p.SchedulerMaxTTL, p.MaxTTL.Duration)
+	if p.NodeMaxLeases == nil {
+		n := DefaultNodeMaxLeases
+		p.NodeMaxLeases = &n
+	}
 	for _, sw := range c.Switches {
 		setStr(&sw.VLANName, "vc-{vid}")
 		setDur(&sw.Timeout, c.Server.SwitchTimeout.Duration)
@@ -190,6 +196,22 @@ func (c *Config) validatePolicy(ps *Problems) {
 	}
 	if p.MaxFailedStarts < 1 {
 		ps.add(c, "lease.max_failed_starts", "must be at least 1")
+	}
+	c.checkTTLLimit(ps, "lease.node_max_ttl", p.NodeMaxTTL)
+	c.checkTTLLimit(ps, "lease.scheduler_max_ttl", p.SchedulerMaxTTL)
+	for key, n := range map[string]int{"node_max_leases": *p.NodeMaxLeases, "scheduler_max_leases": p.SchedulerMaxLeases,
+		"max_leases_per_owner": p.MaxLeasesPerOwner} {
+		if n < 0 {
+			ps.add(c, "lease."+key, "must not be negative (0 is no limit)")
+		}
+	}
+}
+
+// checkTTLLimit: a role's or token's longest lease lies within min_ttl ..
+// max_ttl, which bound everybody.
+func (c *Config) checkTTLLimit(ps *Problems, key string, d Duration) {
+	if d.Duration < c.Lease.MinTTL.Duration || d.Duration > c.Lease.MaxTTL.Duration {
+		ps.add(c, key, "%s is outside min_ttl %s .. max_ttl %s", d, c.Lease.MinTTL, c.Lease.MaxTTL)
 	}
 }
 
@@ -389,6 +411,15 @@ func (c *Config) validateTokens(ps *Problems) {
 				ps.add(c, key+".hosts", "unknown host %q", h)
 			}
 		}
+		if (t.MaxTTL.Duration != 0 || t.MaxLeases != 0) && t.Role != RoleNode && t.Role != RoleScheduler {
+			ps.add(c, key+".max_ttl", "only node and scheduler tokens have limits")
+		}
+		if t.MaxTTL.Duration != 0 {
+			c.checkTTLLimit(ps, key+".max_ttl", t.MaxTTL)
+		}
+		if t.MaxLeases < 0 {
+			ps.add(c, key+".max_leases", "must not be negative (0 is the role's limit)")
+		}
 	}
 	c.checkSecretsDistinct(ps)
 }
@@ -560,6 +591,31 @@ func (c *Config) HostName(n string) string {
 		}
 	}
 	return ""
+}
+
+// TokenLimits are the longest lease a token may ask for (create or renew)
+// and how many live leases it may have created at once (0: no limit): its
+// entry's own max_ttl and max_leases, else its role's.
+func (c *Config) TokenLimits(t Token) (maxTTL time.Duration, maxLeases int) {
+	p := c.Lease
+	switch t.Role {
+	case RoleNode:
+		maxTTL = p.NodeMaxTTL.Duration
+		if len(t.Hosts) > 0 {
+			maxLeases = *p.NodeMaxLeases
+		}
+	case RoleScheduler:
+		maxTTL, maxLeases = p.SchedulerMaxTTL.Duration, p.SchedulerMaxLeases
+	default:
+		return p.MaxTTL.Duration, 0
+	}
+	if t.MaxTTL.Duration > 0 {
+		maxTTL = t.MaxTTL.Duration
+	}
+	if t.MaxLeases > 0 {
+		maxLeases = t.MaxLeases
+	}
+	return maxTTL, maxLeases
 }
 
 // PreProvisioned lists hosts with no switch: nothing is configured for them.
