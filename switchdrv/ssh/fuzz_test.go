@@ -58,6 +58,14 @@ func FuzzParseVRPConfig(f *testing.F) {
 	})
 }
 
+func FuzzParseFastIron(f *testing.F) {
+	f.Add("vlan 100 name vc-100 by port\n tagged ethe 1/1/1 to 1/1/4 ethe 1/1/7 \n untagged ethe 1/1/9 \n!\nend\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		st, err := parseFastIron([]string{out}, same)
+		checkState(t, st, err)
+	})
+}
+
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
@@ -86,7 +94,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "huawei-vrp": "FuzzParseVRPConfig",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "huawei-vrp": "FuzzParseVRPConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

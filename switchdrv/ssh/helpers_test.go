@@ -22,6 +22,8 @@ func portNames(dialect string, n int) []string {
 			ps = append(ps, "Gi1/0/"+strconv.Itoa(i))
 		case "cisco-nxos":
 			ps = append(ps, "Eth1/"+strconv.Itoa(i))
+		case "brocade-fastiron":
+			ps = append(ps, "1/1/"+strconv.Itoa(i))
 		case "comware":
 			ps = append(ps, "GE1/0/"+strconv.Itoa(i))
 		case "huawei-vrp":

@@ -45,6 +45,7 @@ var parsers = map[string]parser{
 	"ios":          parseIOS,
 	"ios-config":   parseIOSConfig,
 	"vrp-config":   parseVRPConfig,
+	"fastiron":     parseFastIron,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -681,5 +682,81 @@ func parseVRPConfig(out []string, name func(string) string) (*State, error) {
 		}
 	}
 	st.tagTrunks(order)
+	return st, nil
+}
+
+// fastIronPorts expands a FastIron member list: "ethe 1/1/3 to 1/1/5 ethe
+// 1/1/7" (the type word may be ethernet, ethe or e, or absent).
+func fastIronPorts(f []string) ([]string, error) {
+	var out []string
+	for i := 0; i < len(f); i++ {
+		w := strings.ToLower(f[i])
+		if w == "ethe" || w == "ethernet" || w == "e" || w == "eth" {
+			continue
+		}
+		if i+2 < len(f) && f[i+1] == "to" {
+			pl, nl := splitNumber(f[i])
+			ph, nh := splitNumber(f[i+2])
+			if pl != ph || nl < 0 || nh < nl || nh-nl > 4096 {
+				return nil, fmt.Errorf("bad port range %q", strings.Join(f[i:i+3], " "))
+			}
+			for n := nl; n <= nh; n++ {
+				out = append(out, pl+strconv.Itoa(n))
+			}
+			i += 2
+			continue
+		}
+		out = append(out, f[i])
+	}
+	return out, nil
+}
+
+// parseFastIron reads the vlan sections of FastIron's `show
+// running-config`: "vlan 100 name vc-100 by port" and its "tagged" and
+// "untagged" member lines. Ports have no mode: any port may be tagged.
+func parseFastIron(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}}
+	var cur *switchdrv.VLAN
+	sawEnd := false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if l[0] != ' ' {
+			cur = nil
+			switch {
+			case f[0] == "end":
+				sawEnd = true
+			case f[0] == "vlan" && len(f) >= 2:
+				id, err := strconv.Atoi(f[1])
+				if err != nil || id < 1 || id > 4094 {
+					return nil, fmt.Errorf("running-config: bad vlan line %q", l)
+				}
+				cur = st.vlan(id)
+				if len(f) >= 4 && f[2] == "name" {
+					cur.Name = f[3]
+				}
+			}
+			continue
+		}
+		if cur == nil || len(f) < 2 || f[0] != "tagged" && f[0] != "untagged" {
+			continue
+		}
+		ps, err := fastIronPorts(f[1:])
+		if err != nil {
+			return nil, fmt.Errorf("running-config: vlan %d: %w", cur.ID, err)
+		}
+		for _, p := range ps {
+			if f[0] == "tagged" {
+				cur.Tagged = append(cur.Tagged, name(p))
+			} else {
+				cur.Untagged = append(cur.Untagged, name(p))
+			}
+		}
+	}
+	if !sawEnd {
+		return nil, fmt.Errorf("running-config: no closing \"end\" line (cut short?)")
+	}
 	return st, nil
 }

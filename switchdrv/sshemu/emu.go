@@ -150,6 +150,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newVRP(cfg, false), nil
 	case "comware":
 		return newVRP(cfg, true), nil
+	case "brocade-fastiron":
+		return newFastIron(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
