@@ -57,7 +57,7 @@ func TestApplyAddRemoveDelete(t *testing.T) {
 			if !ok || !slices.Equal(v.Tagged, ps[:6]) || len(v.Untagged) != 0 {
 				t.Fatalf("device after add: %s", fmtVLAN(v))
 			}
-			if dl != "linux-bridge" && v.Name != "vc-100" {
+			if dl != "linux-bridge" && dl != "sonic" && v.Name != "vc-100" { // SONiC names a VLAN Vlan<vid>
 				t.Fatalf("device named the VLAN %q, want vc-100", v.Name)
 			}
 			got, found, err := r.drv.VLAN(ctx, 100)

@@ -66,6 +66,14 @@ func FuzzParseFastIron(f *testing.F) {
 	})
 }
 
+func FuzzParseSONiC(f *testing.F) {
+	f.Add("Name       VID  Member     Mode\n-------  -----  ---------  --------\nVlan100    100  Ethernet0  tagged\nVlan200    200\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		st, err := parseSONiC([]string{out}, same)
+		checkState(t, st, err)
+	})
+}
+
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
@@ -94,7 +102,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "huawei-vrp": "FuzzParseVRPConfig",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "huawei-vrp": "FuzzParseVRPConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

@@ -46,6 +46,7 @@ var parsers = map[string]parser{
 	"ios-config":   parseIOSConfig,
 	"vrp-config":   parseVRPConfig,
 	"fastiron":     parseFastIron,
+	"sonic":        parseSONiC,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -757,6 +758,47 @@ func parseFastIron(out []string, name func(string) string) (*State, error) {
 	}
 	if !sawEnd {
 		return nil, fmt.Errorf("running-config: no closing \"end\" line (cut short?)")
+	}
+	return st, nil
+}
+
+// parseSONiC reads SONiC's `show vlan config`: a row per VLAN member (Name,
+// VID, Member, Mode) and a row without member for an empty VLAN.
+func parseSONiC(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}}
+	header := false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 0 || strings.HasPrefix(f[0], "---"):
+			continue
+		case len(f) == 4 && f[0] == "Name" && f[1] == "VID":
+			header = true
+			continue
+		case !header:
+			continue
+		case len(f) != 2 && len(f) != 4:
+			return nil, fmt.Errorf("show vlan config: bad row %q", l)
+		}
+		id, err := strconv.Atoi(f[1])
+		if err != nil || id < 1 || id > 4094 {
+			return nil, fmt.Errorf("show vlan config: bad VID in %q", l)
+		}
+		v := st.vlan(id)
+		v.Name = f[0]
+		if len(f) == 4 {
+			switch f[3] {
+			case "tagged":
+				v.Tagged = append(v.Tagged, name(f[2]))
+			case "untagged":
+				v.Untagged = append(v.Untagged, name(f[2]))
+			default:
+				return nil, fmt.Errorf("show vlan config: unknown mode in %q", l)
+			}
+		}
+	}
+	if !header {
+		return nil, fmt.Errorf("show vlan config: no header line")
 	}
 	return st, nil
 }

@@ -19,6 +19,7 @@ var longForms = map[string][][2]string{
 	"cisco-ios":        {{"GigabitEthernet1/0/1", "Gi1/0/1"}, {"gigabitethernet1/0/2", "Gi1/0/2"}, {"Gig1/0/3", "Gi1/0/3"}, {"gi1/0/4", "Gi1/0/4"}, {"GigabitEthernet 1/0/5", "Gi1/0/5"}},
 	"arista-eos":       {{"Ethernet1", "Et1"}, {"ethernet2", "Et2"}, {"Eth3", "Et3"}, {"et4", "Et4"}},
 	"brocade-fastiron": {{"1/1/1", "1/1/1"}, {"ethernet 1/1/2", "1/1/2"}, {"ethe1/1/3", "1/1/3"}, {"e 1/1/4", "1/1/4"}, {"Ethernet1/1/5", "1/1/5"}},
+	"sonic":            {{"Ethernet0", "Ethernet0"}, {"Ethernet4", "Ethernet4"}},
 	"comware":          {{"GigabitEthernet1/0/1", "GE1/0/1"}, {"ge1/0/2", "GE1/0/2"}, {"gigabit1/0/3", "GE1/0/3"}, {"GigabitEthernet 1/0/4", "GE1/0/4"}},
 	"huawei-vrp":       {{"GigabitEthernet0/0/1", "GE0/0/1"}, {"GE0/0/2", "GE0/0/2"}, {"gi0/0/3", "GE0/0/3"}, {"gigabitethernet 0/0/4", "GE0/0/4"}},
 	"cisco-nxos":       {{"Ethernet1/1", "Eth1/1"}, {"ethernet1/2", "Eth1/2"}, {"e1/3", "Eth1/3"}, {"Eth1/4", "Eth1/4"}, {"Ethernet 1/5", "Eth1/5"}},

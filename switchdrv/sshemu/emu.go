@@ -152,6 +152,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newVRP(cfg, true), nil
 	case "brocade-fastiron":
 		return newFastIron(cfg), nil
+	case "sonic":
+		return newSONiC(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
@@ -646,6 +648,8 @@ func (e *Emulator) banner() string {
 		return "HP J9727A 2920-24G-PoEP Switch\nSoftware revision WB.16.02.0012\n\n"
 	case "linux-bridge":
 		return "Linux " + e.cfg.Hostname + " 6.1.0-28-amd64 #1 SMP PREEMPT_DYNAMIC x86_64\n\n"
+	case "sonic":
+		return "Linux " + e.cfg.Hostname + " 5.10.0-23-2-amd64 #1 SMP Debian 5.10.179-3 x86_64\nYou are on\n  ____   ___  _   _ _  ____\n / ___| / _ \\| \\ | (_)/ ___|\n \\___ \\| | | |  \\| | | |\n  ___) | |_| | |\\  | | |___\n |____/ \\___/|_| \\_|_|\\____|\n\n-- Software for Open Networking in the Cloud --\n\n"
 	}
 	return "\n"
 }
