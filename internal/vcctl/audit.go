@@ -1,12 +1,17 @@
 package vcctl
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/virtcloud/virtcloud/internal/client"
 
 	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 )
@@ -30,12 +35,35 @@ func auditRun(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return cli.Exit("audit takes no arguments (use --switch S)", ExitUsage)
 	}
-	q := url.Values{}
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	var rep *auditapi.Report
+	var err error
 	if s := c.String("switch"); s != "" {
-		q.Set("switch", s)
+		rep, err = auditOne(ctx, cl, s, c.Bool("fix"))
+	} else {
+		rep, err = auditAll(ctx, cl, c.Bool("fix"), newProgress(c.App.ErrWriter))
+	}
+	if err != nil {
+		return err
+	}
+	if err := emit(c, rep, func(w *tabwriter.Writer) { auditRows(w, rep) }); err != nil {
+		return err
+	}
+	return auditOutcome(rep)
+}
+
+// auditParallel is how many switches vcctl has audited at once.
+const auditParallel = 4
+
+// auditOne audits one switch ("" for all in one pass).
+func auditOne(ctx context.Context, cl *client.Client, sw string, fix bool) (*auditapi.Report, error) {
+	q := url.Values{}
+	if sw != "" {
+		q.Set("switch", sw)
 	}
 	method := "GET"
-	if c.Bool("fix") {
+	if fix {
 		method = "POST"
 		q.Set("fix", "true")
 	}
@@ -43,17 +71,58 @@ func auditRun(c *cli.Context) error {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	cl, ctx, cancel := conn(c)
-	defer cancel()
 	var rep auditapi.Report
 	if err := cl.Do(ctx, method, path, nil, &rep); err != nil {
-		return err
+		return nil, err
 	}
-	err := emit(c, rep, func(w *tabwriter.Writer) { auditRows(w, &rep) })
-	if err != nil {
-		return err
+	return &rep, nil
+}
+
+// auditAll audits every switch, a few at a time, one request each, so the
+// progress line can count the switches done; the reports are merged into
+// one, as a single pass would give it.
+func auditAll(ctx context.Context, cl *client.Client, fix bool, p *progress) (*auditapi.Report, error) {
+	var sws []auditapi.Switch
+	if err := cl.Do(ctx, "GET", "/v1/switches", nil, &sws); err != nil {
+		return nil, err
 	}
-	return auditOutcome(&rep)
+	if len(sws) == 0 {
+		return auditOne(ctx, cl, "", fix)
+	}
+	defer p.done()
+	p.set("audit: 0/%d switches", len(sws))
+	reps := make([]*auditapi.Report, len(sws))
+	var mu sync.Mutex
+	finished := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(auditParallel)
+	for i, sw := range sws {
+		g.Go(func() error {
+			rep, err := auditOne(gctx, cl, sw.Name, fix)
+			if err != nil {
+				return err
+			}
+			reps[i] = rep
+			mu.Lock()
+			finished++
+			p.set("audit: %d/%d switches (last: %s)", finished, len(sws), sw.Name)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	all := &auditapi.Report{At: reps[0].At, Fix: fix, Counts: map[string]int{}}
+	for _, r := range reps {
+		all.Switches = append(all.Switches, r.Switches...)
+		for k, n := range r.Counts {
+			all.Counts[k] += n
+		}
+		all.Drift += r.Drift
+		all.Unreachable += r.Unreachable
+	}
+	return all, nil
 }
 
 func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {

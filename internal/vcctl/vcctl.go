@@ -32,7 +32,11 @@ const (
 	ExitNotFound    = 4 // no such lease
 )
 
-const exitHelp = `EXIT CODES:
+// description is in --help and the man page: the environment and exit codes.
+const description = `--server and --token also come from VIRTCLOUD_SERVER and VIRTCLOUD_TOKEN.
+Completion: vcctl completion bash|zsh|fish. Manual page: vcctl man.
+
+Exit codes:
    0  success
    1  the server refused the request (the message says why); for audit:
       drift remains (found without --fix, or not fixable) or a switch did not answer
@@ -42,10 +46,15 @@ const exitHelp = `EXIT CODES:
 
 // Main runs vcctl and returns its exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	cli.AppHelpTemplate = cli.AppHelpTemplate + "\n" + exitHelp + "\n"
+	return MainContext(context.Background(), args, stdout, stderr)
+}
+
+// MainContext is Main ending when ctx does (lease list --watch runs until then).
+func MainContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := &cli.App{
-		Name:      "vcctl",
-		Usage:     "see and force VirtCloud leases, pools and switches",
+		Name:        "vcctl",
+		Usage:       "see and force VirtCloud leases, pools and switches",
+		Description: description,
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
@@ -71,7 +80,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				Name:  "lease",
 				Usage: "leases of cluster jobs",
 				Subcommands: []*cli.Command{
-					{Name: "list", Aliases: []string{"ls"}, Usage: "list leases", Action: leaseList},
+					{Name: "list", Aliases: []string{"ls"}, Usage: "list leases", Action: leaseList, Flags: []cli.Flag{
+						&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "list again whenever the leases change, until interrupted"},
+						&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "with --watch, ask the server every `DURATION`"},
+					}},
 					{Name: "show", Usage: "show one lease", ArgsUsage: "JOB", Action: leaseShow,
 						Flags: []cli.Flag{&cli.BoolFlag{Name: "history", Usage: "also show the lease's audit trail"}}},
 					{Name: "create", Usage: "grant a lease", Action: leaseCreate, Flags: []cli.Flag{
@@ -109,7 +121,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	app.Commands = append(app.Commands, extraCommands...)
-	err := app.Run(flagsFirst(app, args))
+	if n := len(args); n > 0 && args[n-1] == completeFlag {
+		complete(app, args[1:n-1], stdout)
+		return ExitOK
+	}
+	err := app.RunContext(ctx, flagsFirst(app, args))
 	if err == nil {
 		return ExitOK
 	}
@@ -142,7 +158,12 @@ func oneLine(err error) string {
 }
 
 func conn(c *cli.Context) (*client.Client, context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	return connFrom(c.Context, c)
+}
+
+// connFrom is conn for one call of a command that runs until ctx ends.
+func connFrom(parent context.Context, c *cli.Context) (*client.Client, context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, c.Duration("timeout"))
 	cl := client.New(c.String("server"), c.String("token"))
 	cl.WithHTTPClient(&http.Client{Timeout: c.Duration("timeout"), Transport: http.DefaultTransport})
 	return cl, ctx, cancel
@@ -156,12 +177,17 @@ func arg(c *cli.Context, name string) (string, error) {
 }
 
 func emit(c *cli.Context, v any, table func(w *tabwriter.Writer)) error {
+	return emitTo(c.App.Writer, c, v, "  ", table)
+}
+
+// emitTo writes v as JSON (indented by indent; "" for one line) or as a table.
+func emitTo(out io.Writer, c *cli.Context, v any, indent string, table func(w *tabwriter.Writer)) error {
 	if c.String("output") == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", indent)
 		return enc.Encode(v)
 	}
-	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	table(w)
 	return w.Flush()
 }
@@ -200,6 +226,9 @@ func printable(s string) string {
 }
 
 func leaseList(c *cli.Context) error {
+	if c.Bool("watch") {
+		return leaseWatch(c)
+	}
 	cl, ctx, cancel := conn(c)
 	defer cancel()
 	ls, err := cl.List(ctx)
