@@ -88,7 +88,7 @@ type Read struct {
 	parse    parser
 }
 
-var funcs = template.FuncMap{"join": strings.Join}
+var funcs = template.FuncMap{"join": strings.Join, "trimPrefix": strings.TrimPrefix}
 
 // LoadDialect reads and checks one dialect file.
 func LoadDialect(name string, b []byte) (*Dialect, error) {

@@ -74,6 +74,14 @@ func FuzzParseSONiC(f *testing.F) {
 	})
 }
 
+func FuzzParseOS10Config(f *testing.F) {
+	f.Add("! Version 10.5.4.2\ninterface vlan100\n description vc-100\n!\ninterface ethernet1/1/1\n switchport mode trunk\n switchport access vlan 1\n switchport trunk allowed vlan 100-102\n!\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		st, err := parseOS10Config([]string{out}, same)
+		checkState(t, st, err)
+	})
+}
+
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
@@ -102,7 +110,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "huawei-vrp": "FuzzParseVRPConfig",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "dell-os10": "FuzzParseOS10Config", "huawei-vrp": "FuzzParseVRPConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

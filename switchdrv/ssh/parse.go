@@ -47,6 +47,7 @@ var parsers = map[string]parser{
 	"vrp-config":   parseVRPConfig,
 	"fastiron":     parseFastIron,
 	"sonic":        parseSONiC,
+	"os10-config":  parseOS10Config,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -800,5 +801,81 @@ func parseSONiC(out []string, name func(string) string) (*State, error) {
 	if !header {
 		return nil, fmt.Errorf("show vlan config: no header line")
 	}
+	return st, nil
+}
+
+// parseOS10Config reads Dell OS10's `show running-configuration`: a VLAN is
+// an `interface vlanN` section (its description the name); an ethernet
+// section gives the port's mode, native VLAN and the trunk's allowed list,
+// which is empty unless set.
+func parseOS10Config(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
+	var order []string
+	access := map[string]int{}
+	port, vlan, header := "", (*switchdrv.VLAN)(nil), false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if strings.HasPrefix(l, "! Version ") {
+			header = true
+		}
+		if l[0] != ' ' {
+			port, vlan = "", nil
+			if f[0] != "interface" || len(f) < 2 {
+				continue
+			}
+			iface := strings.Join(f[1:], "")
+			if n, ok := strings.CutPrefix(iface, "vlan"); ok {
+				id, err := strconv.Atoi(n)
+				if err != nil || id < 1 || id > 4094 {
+					return nil, fmt.Errorf("running-configuration: bad VLAN interface %q", l)
+				}
+				vlan = st.vlan(id)
+				continue
+			}
+			if !strings.HasPrefix(iface, "ethernet") && !strings.HasPrefix(iface, "port-channel") {
+				continue // mgmt1/1/1, loopbacks: no switch ports
+			}
+			port = name(iface)
+			st.Modes[port], access[port] = "access", 1
+			order = append(order, port)
+			continue
+		}
+		switch {
+		case vlan != nil && f[0] == "description" && len(f) >= 2:
+			vlan.Name = strings.Join(f[1:], " ")
+		case port == "":
+		case len(f) == 2 && f[0] == "no" && f[1] == "switchport":
+			st.Modes[port] = "routed"
+		case len(f) == 3 && f[0] == "switchport" && f[1] == "mode":
+			st.Modes[port] = f[2]
+		case len(f) == 4 && f[0] == "switchport" && f[1] == "access" && f[2] == "vlan":
+			id, err := strconv.Atoi(f[3])
+			if err != nil || id < 1 || id > 4094 {
+				return nil, fmt.Errorf("running-configuration: interface %s: bad access VLAN %q", port, f[3])
+			}
+			access[port] = id
+		case len(f) == 5 && f[0] == "switchport" && f[1] == "trunk" && f[2] == "allowed" && f[3] == "vlan":
+			r, err := parseVLANList(f[4])
+			if err != nil {
+				return nil, fmt.Errorf("running-configuration: interface %s: %w", port, err)
+			}
+			st.Allowed[port] = append(st.Allowed[port], r...)
+		}
+	}
+	if !header {
+		return nil, fmt.Errorf("running-configuration: no \"! Version\" header (not OS10, or cut short?)")
+	}
+	for _, p := range order {
+		if st.Modes[p] == "routed" {
+			continue
+		}
+		if v := st.VLANs[access[p]]; v != nil {
+			v.Untagged = append(v.Untagged, p)
+		}
+	}
+	st.tagTrunks(order)
 	return st, nil
 }

@@ -154,6 +154,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newFastIron(cfg), nil
 	case "sonic":
 		return newSONiC(cfg), nil
+	case "dell-os10":
+		return newOS10(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
