@@ -28,6 +28,8 @@ func portNames(dialect string, n int) []string {
 			ps = append(ps, "Ethernet"+strconv.Itoa(4*(i-1)))
 		case "dell-os10":
 			ps = append(ps, "ethernet1/1/"+strconv.Itoa(i))
+		case "dell-os9":
+			ps = append(ps, "Te0/"+strconv.Itoa(i))
 		case "comware":
 			ps = append(ps, "GE1/0/"+strconv.Itoa(i))
 		case "huawei-vrp":

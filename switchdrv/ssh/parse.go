@@ -48,6 +48,7 @@ var parsers = map[string]parser{
 	"fastiron":     parseFastIron,
 	"sonic":        parseSONiC,
 	"os10-config":  parseOS10Config,
+	"os9-config":   parseOS9Config,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -877,5 +878,84 @@ func parseOS10Config(out []string, name func(string) string) (*State, error) {
 		}
 	}
 	st.tagTrunks(order)
+	return st, nil
+}
+
+// os9Ports expands an OS9 member list "0/1-3,5" of one interface type.
+func os9Ports(typ, list string) ([]string, error) {
+	var out []string
+	slot := ""
+	for _, item := range strings.Split(list, ",") {
+		if strings.Contains(item, "/") {
+			i := strings.LastIndex(item, "/")
+			slot, item = item[:i+1], item[i+1:]
+		}
+		lo, hi, isRange := strings.Cut(item, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || slot == "" || b < a || b-a > 4096 {
+			return nil, fmt.Errorf("bad port list %q", list)
+		}
+		for n := a; n <= b; n++ {
+			out = append(out, typ+slot+strconv.Itoa(n))
+		}
+	}
+	return out, nil
+}
+
+// parseOS9Config reads Dell OS9 (FTOS) `show running-config`: physical
+// interface sections (Layer 2 with a " switchport" line: such a port can
+// be tagged, and is a "trunk" here) and "interface Vlan N" sections with
+// the VLAN's name and its " tagged"/" untagged" member lists.
+func parseOS9Config(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}}
+	port, vlan, sawEnd := "", (*switchdrv.VLAN)(nil), false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if l[0] != ' ' {
+			port, vlan = "", nil
+			switch {
+			case f[0] == "end":
+				sawEnd = true
+			case f[0] == "interface" && len(f) == 3 && strings.EqualFold(f[1], "Vlan"):
+				id, err := strconv.Atoi(f[2])
+				if err != nil || id < 1 || id > 4094 {
+					return nil, fmt.Errorf("running-config: bad VLAN interface %q", l)
+				}
+				vlan = st.vlan(id)
+			case f[0] == "interface" && len(f) == 3 && f[1] != "ManagementEthernet" && f[1] != "Loopback":
+				port = name(f[1] + f[2])
+				st.Modes[port] = "routed"
+			}
+			continue
+		}
+		switch {
+		case port != "" && len(f) == 1 && f[0] == "switchport":
+			st.Modes[port] = "trunk"
+		case vlan != nil && f[0] == "name" && len(f) >= 2:
+			vlan.Name = f[1]
+		case vlan != nil && (f[0] == "tagged" || f[0] == "untagged") && len(f) == 3:
+			ps, err := os9Ports(f[1], f[2])
+			if err != nil {
+				return nil, fmt.Errorf("running-config: vlan %d: %w", vlan.ID, err)
+			}
+			for _, p := range ps {
+				if f[0] == "tagged" {
+					vlan.Tagged = append(vlan.Tagged, name(p))
+				} else {
+					vlan.Untagged = append(vlan.Untagged, name(p))
+				}
+			}
+		}
+	}
+	if !sawEnd {
+		return nil, fmt.Errorf("running-config: no closing \"end\" line (cut short?)")
+	}
 	return st, nil
 }

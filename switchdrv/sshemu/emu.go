@@ -156,6 +156,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newSONiC(cfg), nil
 	case "dell-os10":
 		return newOS10(cfg), nil
+	case "dell-os9":
+		return newOS9(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
@@ -615,7 +617,11 @@ func (c *cli) command(line string) (string, bool) {
 		e.mu.Unlock()
 		return msg, false
 	}
-	for _, tok := range strings.FieldsFunc(line, func(r rune) bool { return strings.ContainsRune(" ,'\"", r) }) {
+	toks := strings.FieldsFunc(line, func(r rune) bool { return strings.ContainsRune(" ,'\"", r) })
+	if n, ok := e.dev.(interface{ portsIn(string) []string }); ok {
+		toks = append(toks, n.portsIn(line)...) // ports written as a type and a number
+	}
+	for _, tok := range toks {
 		if e.failPorts[tok] {
 			msg := e.dev.portError(c, line, tok)
 			e.mu.Unlock()
