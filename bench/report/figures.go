@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/virtcloud/virtcloud/switchdrv/ssh"
 )
 
 // figure is one row of the report.
@@ -20,8 +22,8 @@ type figure struct {
 	Note             string
 }
 
-// dialects of the switch benchmarks: the SNMP driver and the SSH dialects.
-var dialects = []string{"snmp", "cisco-ios", "arista-eos", "procurve", "junos", "linux-bridge"}
+// dialects of the switch benchmarks: the SNMP driver and every SSH dialect.
+var dialects = append([]string{"snmp"}, ssh.Dialects()...)
 
 func compute(steps map[string]*step) ([]*figure, map[string]float64) {
 	extra := map[string]float64{}

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,11 @@ type session struct {
 	paged      bool
 	// wait is how long one command may take to end with a prompt.
 	wait time.Duration
+	// locs are the prompts found in buf[:scanned], which ends at a line
+	// start: a long typed-ahead batch is scanned once, not at every chunk.
+	locs    [][]int
+	scanned int
+	carry   []byte // an escape sequence cut at the end of a chunk
 }
 
 // noPrompt is a command that did not end with a prompt within its deadline:
@@ -352,10 +359,11 @@ func (s *session) read(ctx context.Context, cmds []string, n int, single bool) (
 			s.broken = true
 			return nil, &sessionError{switchdrv.BadAnswer, errors.New("the switch paged its output in the middle of a batch (paging_off did not take effect)")}
 		}
-		if rs, ok := s.split(n, single); ok {
+		rs, ok, k := s.split(n, single)
+		if ok {
 			return rs, nil
 		}
-		if k := len(s.d.promptRE.FindAllIndex(s.buf, n)); k > seen {
+		if k > seen {
 			seen = k
 			timer.Reset(s.wait)
 		}
@@ -369,8 +377,7 @@ func (s *session) read(ctx context.Context, cmds []string, n int, single bool) (
 				s.broken = true
 				return nil, &sessionError{switchdrv.BadAnswer, fmt.Errorf("the switch closed the session; it last sent %q", tail(s.buf))}
 			}
-			s.buf = append(s.buf, b...)
-			s.clean()
+			s.add(b)
 		case <-timer.C:
 			s.broken = true
 			return nil, &sessionError{switchdrv.TimedOut, &noPrompt{cmd: s.unprompted(cmds, seen), wait: s.wait, last: tail(s.buf)}}
@@ -420,51 +427,82 @@ func tail(b []byte) string {
 }
 
 // clean drops terminal noise and answers the pager.
-func (s *session) clean() {
-	b := ansiRE.ReplaceAll(s.buf, nil)
-	b = []byte(strings.NewReplacer("\r", "", "\b", "").Replace(string(b)))
-	if s.d.moreRE != nil {
-		if loc := s.d.moreRE.FindIndex(b); loc != nil {
-			b = append(b[:loc[0]:loc[0]], b[loc[1]:]...)
-			if s.typedAhead {
-				s.paged = true
-			} else {
-				s.write(" ")
-			}
+func (s *session) add(chunk []byte) {
+	b := append(s.carry, chunk...)
+	s.carry = nil
+	if i := bytes.LastIndexByte(b, 0x1b); i >= 0 && len(b)-i < 16 && !ansiRE.Match(b[i:]) {
+		s.carry, b = slices.Clone(b[i:]), b[:i]
+	}
+	b = ansiRE.ReplaceAll(b, nil)
+	b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\b"), nil)
+	old := len(s.buf)
+	s.buf = append(s.buf, b...)
+	if s.d.moreRE == nil {
+		return
+	}
+	from := max(0, old-128) // a pager prompt cut between two chunks
+	if loc := s.d.moreRE.FindIndex(s.buf[from:]); loc != nil {
+		s.buf = append(s.buf[:from+loc[0]], s.buf[from+loc[1]:]...)
+		s.locs, s.scanned = nil, 0 // the text moved
+		if s.typedAhead {
+			s.paged = true
+		} else {
+			s.write(" ")
 		}
 	}
-	s.buf = b
+}
+
+// prompts returns every prompt in the buffer, scanning only what is new.
+func (s *session) prompts() [][]int {
+	from := s.scanned
+	all := slices.Clone(s.locs)
+	for _, l := range s.d.promptRE.FindAllIndex(s.buf[from:], -1) {
+		all = append(all, []int{from + l[0], from + l[1]})
+	}
+	// Prompts on the last line may still grow: they are found again.
+	last := max(from, bytes.LastIndexByte(s.buf, '\n')+1)
+	keep := len(all)
+	for keep > 0 && all[keep-1][0] >= last {
+		keep--
+	}
+	s.locs, s.scanned = all[:keep:keep], last
+	return all
+}
+
+// reset empties the buffer.
+func (s *session) reset() {
+	s.buf, s.locs, s.scanned = nil, nil, 0
 }
 
 // split cuts the buffer at prompts once n of them are there and nothing
-// follows the last one.
-func (s *session) split(n int, single bool) ([]result, bool) {
+// follows the last one; seen counts the prompts so far.
+func (s *session) split(n int, single bool) (rs []result, ok bool, seen int) {
 	text := string(s.buf)
 	if single && s.d.passwordRE != nil {
 		if loc := s.d.passwordRE.FindStringIndex(text); loc != nil && strings.TrimSpace(text[loc[1]:]) == "" {
-			s.buf = nil
-			return []result{{text: text[:loc[0]], password: true}}, true
+			s.reset()
+			return []result{{text: text[:loc[0]], password: true}}, true, 0
 		}
 	}
-	locs := s.d.promptRE.FindAllStringIndex(text, -1)
+	locs := s.prompts()
 	if len(locs) < n {
-		return nil, false
+		return nil, false, len(locs)
 	}
 	if len(locs) > n {
 		locs = locs[len(locs)-n:]
 	}
 	end := locs[n-1]
 	if strings.TrimSpace(text[end[1]:]) != "" {
-		return nil, false
+		return nil, false, len(locs)
 	}
-	rs := make([]result, n)
+	rs = make([]result, n)
 	start := 0
 	for i, loc := range locs {
 		rs[i] = result{text: text[start:loc[0]], prompt: strings.TrimSpace(text[loc[0]:loc[1]])}
 		start = loc[1]
 	}
-	s.buf = nil
-	return rs, true
+	s.reset()
+	return rs, true, n
 }
 
 // close ends the connection; safe to call more than once and from the
@@ -483,7 +521,7 @@ func (s *session) drain() bool {
 				return false
 			}
 		default:
-			s.buf = nil
+			s.reset()
 			return true
 		}
 	}
