@@ -41,6 +41,8 @@ func (n *countingNetwork) Needed(*api.Lease) bool { return true }
 
 func (n *countingNetwork) Move(context.Context, *api.Lease, *api.Lease) error { return nil }
 
+func (n *countingNetwork) Resume(context.Context, *api.Lease) error { return nil }
+
 func (n *countingNetwork) Teardown(_ context.Context, l *api.Lease) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

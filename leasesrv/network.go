@@ -124,11 +124,12 @@ func (n *SwitchNetwork) Apply(ctx context.Context, l *api.Lease) error {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	failpoint.Hit("apply.after-journal")
-	started, err := n.run(ctx, l, "apply", api.StateCommitting, steps)
+	guard := n.inState(l, api.StateCommitting)
+	started, err := n.run(ctx, l, "apply", guard, steps)
 	if err == nil {
 		return n.st.JournalEnd(ctx, l.Job)
 	}
-	if uerr := n.undo(context.WithoutCancel(ctx), l, p, started, api.StateCommitting); uerr != nil {
+	if uerr := n.undo(context.WithoutCancel(ctx), l, p, started, guard); uerr != nil {
 		n.log.Error("undo incomplete: the reconciler will remove what is left", "job", l.Job, "vlan", l.VLAN, "err", uerr)
 		return errors.Join(err, uerr)
 	}
@@ -136,13 +137,13 @@ func (n *SwitchNetwork) Apply(ctx context.Context, l *api.Lease) error {
 }
 
 // undo removes, in reverse order, the steps an apply started.
-func (n *SwitchNetwork) undo(ctx context.Context, l *api.Lease, p plan.Plan, started []string, state string) error {
+func (n *SwitchNetwork) undo(ctx context.Context, l *api.Lease, p plan.Plan, started []string, guard guardFunc) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Server.SwitchTimeout.Duration*2)
 	defer cancel()
 	var errs []error
 	for _, sw := range slices.Backward(started) {
 		st := step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Remove: p[sw], Delete: true}}
-		if err := n.do(ctx, l, state, st); err != nil {
+		if err := n.do(ctx, l, guard, st); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -169,24 +170,49 @@ func (n *SwitchNetwork) Teardown(ctx context.Context, l *api.Lease) error {
 	failpoint.Hit("teardown.after-journal")
 	// A teardown runs for a releasing lease, or for a committing one that is
 	// being rolled back.
-	if _, err := n.run(ctx, l, "teardown", api.StateReleasing+","+api.StateCommitting, steps); err != nil {
+	if _, err := n.run(ctx, l, "teardown", n.inState(l, api.StateReleasing+","+api.StateCommitting), steps); err != nil {
 		return err
 	}
 	return n.st.JournalEnd(ctx, l.Job)
 }
 
-// Move applies the difference between a lease's plan before and after a
-// migration: new ports first, then the ports and switches it leaves.
+// Move takes a lease's switches from its plan before a migration (from, as
+// the switches carried it, residue included) to its plan after (to): new
+// ports first, then the ports and switches it leaves. Every write is fenced
+// by to's migration number.
 func (n *SwitchNetwork) Move(ctx context.Context, from, to *api.Lease) error {
 	pf, err := plan.For(n.cfg, from)
 	if err != nil {
 		return err
 	}
-	pt, err := plan.For(n.cfg, to)
+	return n.move(ctx, pf, to)
+}
+
+// Resume finishes a migration a dead process left half done, or removes
+// what a failed one left: every port of the lease's plan is added and its
+// residue removed, both idempotent.
+func (n *SwitchNetwork) Resume(ctx context.Context, l *api.Lease) error {
+	return n.move(ctx, nil, l)
+}
+
+// move makes the switches carry to's plan where they carried from (nil: not
+// known, so every port of to's plan is written again).
+func (n *SwitchNetwork) move(ctx context.Context, from plan.Plan, to *api.Lease) error {
+	target := *to
+	target.Residue = nil
+	pt, err := plan.For(n.cfg, &target)
 	if err != nil {
 		return err
 	}
-	add, remove, gone := plan.Diff(pf, pt)
+	carried, err := plan.For(n.cfg, to.Carried())
+	if err != nil {
+		return err
+	}
+	if from == nil {
+		from = plan.Plan{}
+	}
+	add, _, _ := plan.Diff(from, pt)
+	_, remove, gone := plan.Diff(plan.Merge(from, carried), pt)
 	var adds, removes []step
 	for _, sw := range add.Switches() {
 		adds = append(adds, step{sw, switchdrv.Change{VLAN: to.VLAN, Name: n.vlanName(sw, to.VLAN), Add: add[sw]}})
@@ -197,25 +223,40 @@ func (n *SwitchNetwork) Move(ctx context.Context, from, to *api.Lease) error {
 	if len(adds)+len(removes) == 0 {
 		return nil
 	}
+	guard := func(ctx context.Context, lock *store.Lock) error {
+		return n.st.GuardMove(ctx, lock, to.Job, to.Token, to.Move)
+	}
 	j := &store.Journal{Job: to.Job, Token: to.Token, Intent: "patch", VLAN: to.VLAN, Plan: add, Remove: remove, Delete: gone, Started: time.Now().UTC()}
 	if err := n.st.JournalBegin(ctx, j); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
-	if started, err := n.run(ctx, to, "patch", api.StateActive, adds); err != nil {
-		if uerr := n.undo(context.WithoutCancel(ctx), to, add, started, api.StateActive); uerr != nil {
+	if started, err := n.run(ctx, to, "patch", guard, adds); err != nil {
+		if uerr := n.undo(context.WithoutCancel(ctx), to, add, started, guard); uerr != nil {
 			return errors.Join(err, uerr)
 		}
 		return errors.Join(err, n.st.JournalEnd(context.WithoutCancel(ctx), to.Job))
 	}
-	if _, err := n.run(ctx, to, "patch", api.StateActive, removes); err != nil {
+	if _, err := n.run(ctx, to, "patch", guard, removes); err != nil {
 		return err
 	}
 	return n.st.JournalEnd(ctx, to.Job)
 }
 
+// guardFunc re-checks, under a switch's lock and right before the device
+// write, that the write is still wanted.
+type guardFunc func(ctx context.Context, lock *store.Lock) error
+
+// inState guards the writes of a commit or teardown: the lease still has
+// this token and one of the states.
+func (n *SwitchNetwork) inState(l *api.Lease, states string) guardFunc {
+	return func(ctx context.Context, lock *store.Lock) error {
+		return n.st.Guard(ctx, lock, l.Job, l.Token, states)
+	}
+}
+
 // run executes steps in parallel, bounded, and returns the switches whose
 // step started (in start order) and the first error.
-func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op, states string, steps []step) ([]string, error) {
+func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op string, guard guardFunc, steps []step) ([]string, error) {
 	var (
 		mu      sync.Mutex
 		started []string
@@ -231,7 +272,7 @@ func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op, states string
 			mu.Lock()
 			started = append(started, st.sw)
 			mu.Unlock()
-			if err := n.do(gctx, l, states, st); err != nil {
+			if err := n.do(gctx, l, guard, st); err != nil {
 				n.st.JournalStep(context.WithoutCancel(ctx), l.Job, st.sw, "failed")
 				n.record(ctx, l, op, st.sw, err)
 				return err
@@ -247,7 +288,7 @@ func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op, states string
 
 // do runs one step under the switch's lock, re-checking lock and lease
 // right before the device write.
-func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, states string, st step) error {
+func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, st step) error {
 	sw := n.cfg.Switches[st.sw]
 	drv, err := n.Driver(st.sw)
 	if err != nil {
@@ -259,7 +300,7 @@ func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, states string, st 
 		return err
 	}
 	defer n.st.Unlock(context.WithoutCancel(ctx), lock)
-	if err := n.st.Guard(ctx, lock, l.Job, l.Token, states); err != nil {
+	if err := guard(ctx, lock); err != nil {
 		return fmt.Errorf("switch %s: not writing for lease %s: %w", st.sw, l.Job, err)
 	}
 	if err := n.st.JournalStep(ctx, l.Job, st.sw, "started"); err != nil {
@@ -279,18 +320,4 @@ func (n *SwitchNetwork) record(ctx context.Context, l *api.Lease, op, sw string,
 		e.Result, e.Detail = "error", oneLine(err)
 	}
 	n.st.Record(context.WithoutCancel(ctx), l.Job, e)
-}
-
-// Resume finishes a migration a dead process left half done: the ports it
-// was adding are added and the ones it was removing removed, both idempotent.
-func (n *SwitchNetwork) Resume(ctx context.Context, l *api.Lease, j *store.Journal) error {
-	var steps []step
-	for _, sw := range plan.Plan(j.Plan).Switches() {
-		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Add: j.Plan[sw]}})
-	}
-	for _, sw := range plan.Plan(j.Remove).Switches() {
-		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Remove: j.Remove[sw], Delete: slices.Contains(j.Delete, sw)}})
-	}
-	_, err := n.run(ctx, l, "resume", api.StateActive, steps)
-	return err
 }

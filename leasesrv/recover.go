@@ -7,31 +7,40 @@ import (
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
-// resumer is a network that can finish a journaled migration.
-type resumer interface {
-	Resume(ctx context.Context, l *api.Lease, j *store.Journal) error
-}
-
-// Recover finishes journals that no worker will finish: a process died after
-// its devices were done but before it removed the journal, or in the middle
-// of a migration. Journals of committing and releasing leases are left to
-// the reaper, which takes them over once their window has passed (their
-// worker may still be alive until then). Runs at start and on every reaper
-// pass.
+// Recover finishes what no worker will finish. Migrations whose window
+// passed (their worker died, or a failed one left residue on the switches)
+// are resumed: the devices are made to carry the lease's plan and nothing
+// of its residue, then the residue is freed. Journals whose lease is no
+// longer in flux are closed: a process died after its devices were done but
+// before it removed the journal. Journals of committing and releasing
+// leases are left to the reaper, which takes them over once their window
+// has passed. Runs at start and on every reaper pass.
 func (s *Service) Recover(ctx context.Context) error {
+	moves, err := s.st.ClaimMoves(ctx, 64, s.window())
+	if err != nil {
+		return err
+	}
+	for _, job := range moves {
+		if s.busy(job) {
+			continue
+		}
+		if err := s.resume(ctx, job); err != nil {
+			s.log.Warn("migration not finished yet; its VLAN stays reserved where it was", "job", job, "err", err)
+		}
+	}
 	jobs, err := s.st.Journals(ctx)
 	if err != nil {
 		return err
 	}
 	for _, job := range jobs {
-		s.mu.Lock()
-		busy := s.working[job] != nil
-		s.mu.Unlock()
-		if busy {
+		if s.busy(job) {
 			continue
 		}
 		j, err := s.st.JournalGet(ctx, job)
-		if err != nil || j == nil {
+		if err != nil {
+			return err
+		}
+		if j == nil {
 			continue
 		}
 		l, err := s.st.Get(ctx, job)
@@ -43,20 +52,38 @@ func (s *Service) Recover(ctx context.Context) error {
 			return err
 		case l.State == api.StateCommitting || l.State == api.StateReleasing:
 			continue
-		case l.State == api.StateActive && j.Intent == "patch":
-			r, ok := s.net.(resumer)
-			if !ok {
-				break
+		case j.Intent == "patch":
+			moving, err := s.st.Moving(ctx, job)
+			if err != nil {
+				return err
 			}
-			if err := r.Resume(ctx, l, j); err != nil {
-				s.log.Warn("migration not finished yet", "job", job, "err", err)
-				continue
+			if moving {
+				continue // ClaimMoves hands it over when its window ends
 			}
-			s.log.Info("finished an interrupted migration", "job", job)
 		}
 		if err := s.st.JournalEnd(ctx, job); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// busy reports whether a worker of this process is on the job.
+func (s *Service) busy(job string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.working[job] != nil
+}
+
+// resume finishes one claimed migration.
+func (s *Service) resume(ctx context.Context, job string) error {
+	l, err := s.st.Get(ctx, job)
+	if err != nil || l.State != api.StateActive {
+		return err // an ended lease gave everything back; a releasing one is torn down with its residue
+	}
+	if err := s.net.Resume(ctx, l); err != nil {
+		return err
+	}
+	s.log.Info("finished an interrupted migration", "job", job)
+	return s.st.MoveDone(ctx, job, l.Token, l.Move, s.cfg.Lease.Quarantine.Duration, "reaper")
 }

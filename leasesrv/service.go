@@ -31,8 +31,12 @@ type Network interface {
 	// Teardown removes the lease's whole plan; it fails until every device
 	// answered, and the caller retries.
 	Teardown(ctx context.Context, l *api.Lease) error
-	// Move applies the difference between two host sets of a live lease.
+	// Move takes a live lease's devices from one plan (from, as the devices
+	// carried it) to the next, fenced by to's migration number.
 	Move(ctx context.Context, from, to *api.Lease) error
+	// Resume makes the devices carry the lease's plan and drop its residue:
+	// the end of a migration that a crash or a failure left unfinished.
+	Resume(ctx context.Context, l *api.Lease) error
 	// Needed reports whether anything must be configured for the lease; a
 	// lease that needs nothing is committed and released by the store alone.
 	Needed(l *api.Lease) bool
@@ -45,6 +49,7 @@ type NoNetwork struct{}
 func (NoNetwork) Apply(context.Context, *api.Lease) error            { return nil }
 func (NoNetwork) Teardown(context.Context, *api.Lease) error         { return nil }
 func (NoNetwork) Move(context.Context, *api.Lease, *api.Lease) error { return nil }
+func (NoNetwork) Resume(context.Context, *api.Lease) error           { return nil }
 func (NoNetwork) Needed(*api.Lease) bool                             { return false }
 
 // Service is the lease logic between the HTTP API and the store.
@@ -75,11 +80,30 @@ func (s *Service) Store() *store.Store { return s.st }
 // Wait blocks until every background worker of this process has ended.
 func (s *Service) Wait() { s.wg.Wait() }
 
-// SyncPools writes the configured pools into the store.
+// SyncPools writes the configured pools into the store, and gives every
+// live lease granted before L2 cores were modelled its core reservation.
 func (s *Service) SyncPools(ctx context.Context) error {
 	for site := range s.cfg.Sites {
 		if err := s.st.SyncPool(ctx, site, s.cfg.SitePool(site)); err != nil {
 			return fmt.Errorf("sync pool of site %s: %w", site, err)
+		}
+	}
+	leases, err := s.st.List(ctx)
+	if err != nil {
+		return fmt.Errorf("read leases: %w", err)
+	}
+	for _, l := range leases {
+		site := s.cfg.Sites[l.Sites[0]]
+		if !api.Live(l.State) || l.Core != "" || site == nil {
+			continue
+		}
+		other, err := s.st.Adopt(ctx, l.Job, site.Core)
+		if err != nil {
+			return fmt.Errorf("lease %s: reserve its VLAN on core %s: %w", l.Job, site.Core, err)
+		}
+		if other != "" {
+			s.log.Error("two leases share one L2 network: both were granted before L2 cores were modelled; release one of them",
+				"job", l.Job, "other", other, "vlan", l.VLAN, "core", site.Core)
 		}
 	}
 	return nil
@@ -165,9 +189,12 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	if err := s.checkAttributes(r.Attributes); err != nil {
 		return nil, false, err
 	}
-	sites := plan.Sites(s.cfg, hosts, r.Attributes)
-	needed := s.net.Needed(&api.Lease{Job: r.Job, Hosts: hosts, Sites: sites, Attributes: r.Attributes})
-	l, created, err := s.st.Create(ctx, store.Grant{Job: r.Job, Owner: r.Owner, Hosts: hosts, Sites: sites,
+	reach, err := plan.ReachOf(s.cfg, hosts, r.Attributes)
+	if err != nil {
+		return nil, false, badInput("hosts: %v", err)
+	}
+	needed := s.net.Needed(&api.Lease{Job: r.Job, Hosts: hosts, Sites: reach.Sites, Core: reach.Core, Attributes: r.Attributes})
+	l, created, err := s.st.Create(ctx, store.Grant{Job: r.Job, Owner: r.Owner, Hosts: hosts, Sites: reach.Sites, Core: reach.Core,
 		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor, Network: needed})
 	s.metrics.op("create", err)
 	if created {
@@ -303,7 +330,7 @@ func (s *Service) apply(ctx context.Context, l *api.Lease, actor string) {
 // rollback removes what a failed or abandoned commit left and fails the lease.
 func (s *Service) rollback(ctx context.Context, l *api.Lease, reason, actor string) {
 	p := s.cfg.Lease
-	if err := s.net.Teardown(ctx, l); err != nil {
+	if err := s.net.Teardown(ctx, l.Carried()); err != nil {
 		// The lease stays committing; the reaper retries when its window ends.
 		s.log.Error("rollback incomplete, will retry", "job", l.Job, "vlan", l.VLAN, "err", err)
 		return
@@ -361,7 +388,7 @@ func (s *Service) Release(ctx context.Context, job string, token int64, force bo
 // reaper retries when the window ends.
 func (s *Service) teardown(ctx context.Context, l *api.Lease, actor string) {
 	p := s.cfg.Lease
-	if err := s.net.Teardown(ctx, l); err != nil {
+	if err := s.net.Teardown(ctx, l.Carried()); err != nil {
 		s.log.Error("teardown incomplete, will retry", "job", l.Job, "vlan", l.VLAN, "err", err)
 		return
 	}

@@ -5,6 +5,7 @@ package api
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -27,10 +28,13 @@ func Live(state string) bool {
 
 // Lease is one job's VLAN grant.
 type Lease struct {
-	Job          string            `json:"job"`
-	Owner        string            `json:"owner"`
-	Hosts        []string          `json:"hosts"`
-	Sites        []string          `json:"sites"`
+	Job   string   `json:"job"`
+	Owner string   `json:"owner"`
+	Hosts []string `json:"hosts"`
+	Sites []string `json:"sites"`
+	// Core is the L2 core whose uplinks carry the VLAN; empty for a lease
+	// confined to one switch, which reaches no other site.
+	Core         string            `json:"core,omitempty"`
 	VLAN         int               `json:"vlan"`
 	State        string            `json:"state"`
 	Token        int64             `json:"token"`
@@ -39,9 +43,45 @@ type Lease struct {
 	UpdatedAt    time.Time         `json:"updated_at"`
 	FailedStarts int               `json:"failed_starts"`
 	Attributes   map[string]string `json:"attributes"`
+	// Move numbers the lease's migrations; it fences a late writer of an
+	// earlier one.
+	Move int64 `json:"move,omitempty"`
+	// Residue is what a migration left that the switches may still carry:
+	// the VLAN stays reserved there until the devices confirm it is gone.
+	Residue *Residue `json:"residue,omitempty"`
 	// Reason says why a lease failed or was released (expired, hold_timeout,
 	// forced, released, network_fault ...).
 	Reason string `json:"reason,omitempty"`
+}
+
+// Residue is the part of a lease's old reach a migration has not yet
+// removed from the switches.
+type Residue struct {
+	Hosts []string `json:"hosts,omitempty"`
+	Sites []string `json:"sites,omitempty"`
+	Cores []string `json:"cores,omitempty"`
+}
+
+// Carried is the lease as the switches may carry it: its hosts, sites and
+// core together with its residue. Teardown removes all of it.
+func (l *Lease) Carried() *Lease {
+	if l.Residue == nil {
+		return l
+	}
+	c := *l
+	c.Hosts = union(l.Hosts, l.Residue.Hosts)
+	c.Sites = union(l.Sites, l.Residue.Sites)
+	if c.Core == "" && len(l.Residue.Cores) > 0 {
+		c.Core = l.Residue.Cores[0]
+	}
+	c.Residue = nil
+	return &c
+}
+
+func union(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // CreateRequest is the body of POST /v1/leases.

@@ -110,7 +110,13 @@ type Site struct {
 	// published directly.
 	RouterSwitch string `toml:"router_switch"`
 	RouterPort   string `toml:"router_port"`
+	// Core names the L2 core the site's uplinks lead to. Sites on one core
+	// form one L2 domain: a VLAN on the uplinks of two of them joins them.
+	Core string `toml:"core"`
 }
+
+// DefaultCore is the core of every site that names none.
+const DefaultCore = "default"
 
 // Host is one hypervisor host.
 type Host struct {

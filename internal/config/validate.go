@@ -56,6 +56,9 @@ func (c *Config) applyDefaults() {
 		n := DefaultNodeMaxLeases
 		p.NodeMaxLeases = &n
 	}
+	for _, s := range c.Sites {
+		setStr(&s.Core, DefaultCore)
+	}
 	for _, sw := range c.Switches {
 		setStr(&sw.VLANName, "vc-{vid}")
 		setDur(&sw.Timeout, c.Server.SwitchTimeout.Duration)
@@ -246,6 +249,9 @@ func (c *Config) validateSites(ps *Problems) {
 		}
 		if len(c.SitePool(name)) == 0 {
 			ps.add(c, key+".vlans", "the site's pool is empty once exclusions are taken out")
+		}
+		if !validName(s.Core) {
+			ps.add(c, key+".core", "core name %q: use letters, digits, '.', '_' and '-'", s.Core)
 		}
 		if (s.RouterSwitch == "") != (s.RouterPort == "") {
 			ps.add(c, key+".router_port", "router_switch and router_port must be set together")
@@ -636,4 +642,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Cores maps each L2 core to the sites whose uplinks lead to it, sorted.
+func (c *Config) Cores() map[string][]string {
+	out := map[string][]string{}
+	for _, name := range sortedKeys(c.Sites) {
+		core := c.Sites[name].Core
+		out[core] = append(out[core], name)
+	}
+	return out
 }

@@ -199,9 +199,9 @@ func (r *Reconciler) expected(ctx context.Context) (expectation, error) {
 	}
 	exp := expectation{}
 	for i := range leases {
-		l := &leases[i]
+		l := leases[i].Carried()
 		p, perr := plan.For(r.cfg, l)
-		inFlux := l.State == api.StateCommitting || l.State == api.StateReleasing || slices.Contains(journaled, l.Job)
+		inFlux := l.State == api.StateCommitting || l.State == api.StateReleasing || slices.Contains(journaled, l.Job) || leases[i].Residue != nil
 		switch {
 		case inFlux || (l.State == api.StateActive && perr != nil):
 			// Its VLAN may be anywhere on its sites' switches right now.

@@ -81,6 +81,11 @@ func checkConfig(c *cli.Context) error {
 	for _, site := range slices.Sorted(maps.Keys(cfg.Sites)) {
 		fmt.Fprintf(w, "site %s: %d VLANs in the pool\n", site, len(cfg.SitePool(site)))
 	}
+	cores := cfg.Cores()
+	for _, core := range slices.Sorted(maps.Keys(cores)) {
+		fmt.Fprintf(w, "L2 domain of core %s: sites %s (a lease over two of them, or over two switches, takes its VLAN on the uplinks and so on the whole core)\n",
+			core, strings.Join(cores[core], ", "))
+	}
 	fmt.Fprintf(w, "%d hosts, %d switches, %d tokens\n", len(cfg.Hosts), len(cfg.Switches), len(cfg.Tokens))
 	if pre := cfg.PreProvisioned(); len(pre) > 0 {
 		fmt.Fprintf(w, "pre-provisioned hosts (no switch; nothing is configured for them): %s\n", strings.Join(pre, ", "))

@@ -1,7 +1,8 @@
 // Package plan computes the exact switch port memberships a lease needs: its
-// hosts' trunk ports, the uplinks of every switch of the sites it spans, the
-// ports of the infrastructure services it asked for and, for a cluster
-// published directly, each site router's port. The plan is pure data, so
+// hosts' trunk ports, the ports of the infrastructure services it asked for,
+// for a cluster published directly each site router's port and, when those
+// lie on more than one switch, the uplinks of every switch of the sites it
+// spans, toward the L2 core that joins them. The plan is pure data, so
 // apply, rollback, teardown, migration and the reconciler all agree on it.
 package plan
 
@@ -46,6 +47,35 @@ func Sites(cfg *config.Config, hosts []string, attrs map[string]string) []string
 	return slices.Compact(sites)
 }
 
+// Reach is where a lease's VLAN travels: the sites it spans and, when its
+// ports lie on more than one switch or site, the L2 core its uplinks join.
+// Two leases whose reaches share a site or a core must not share a VLAN.
+type Reach struct {
+	Sites []string
+	Core  string // "" when the lease stays on one switch
+}
+
+// ReachOf computes a lease's reach from the configuration. It refuses a
+// lease whose sites lie on different cores: no L2 path joins them.
+func ReachOf(cfg *config.Config, hosts []string, attrs map[string]string) (Reach, error) {
+	r := Reach{Sites: Sites(cfg, hosts, attrs)}
+	p, err := For(cfg, &api.Lease{Hosts: hosts, Sites: r.Sites, Attributes: attrs})
+	if err != nil {
+		return r, err
+	}
+	if len(r.Sites) < 2 && len(p) < 2 {
+		return r, nil
+	}
+	for _, site := range r.Sites {
+		core := cfg.Sites[site].Core
+		if r.Core != "" && core != r.Core {
+			return r, fmt.Errorf("sites %s and %s lie on different L2 cores (%s, %s): no cluster can span them", r.Sites[0], site, r.Core, core)
+		}
+		r.Core = core
+	}
+	return r, nil
+}
+
 // For computes a lease's plan. Hosts without a switch are pre-provisioned
 // and contribute nothing.
 func For(cfg *config.Config, l *api.Lease) (Plan, error) {
@@ -71,7 +101,7 @@ func For(cfg *config.Config, l *api.Lease) (Plan, error) {
 	}
 	for _, site := range l.Sites {
 		for name, sw := range cfg.Switches {
-			if sw.Site == site && len(sw.Uplinks) > 0 {
+			if l.Core != "" && sw.Site == site && len(sw.Uplinks) > 0 {
 				add(name, sw.Uplinks...)
 			}
 		}
@@ -109,4 +139,19 @@ func Diff(from, to Plan) (add, remove Plan, gone []string) {
 	}
 	slices.Sort(gone)
 	return add, remove, gone
+}
+
+// Merge is the union of two plans.
+func Merge(a, b Plan) Plan {
+	out := Plan{}
+	for _, p := range []Plan{a, b} {
+		for sw, ports := range p {
+			out[sw] = append(out[sw], ports...)
+		}
+	}
+	for sw, ports := range out {
+		slices.Sort(ports)
+		out[sw] = slices.Compact(ports)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/virtcloud/virtcloud/internal/api"
@@ -58,10 +59,11 @@ func TestPlanCoversHostsUplinksServicesAndRouter(t *testing.T) {
 	}
 	attrs := map[string]string{"services": "nfs", "publish": "direct", "image": "debian-certified"}
 	l := &api.Lease{Hosts: []string{"a", "c"}, Attributes: attrs}
-	l.Sites = Sites(cfg, l.Hosts, attrs)
-	if !reflect.DeepEqual(l.Sites, []string{"brno", "praha"}) {
-		t.Fatalf("sites %v", l.Sites)
+	reach, err := ReachOf(cfg, l.Hosts, attrs)
+	if err != nil || !reflect.DeepEqual(reach, Reach{Sites: []string{"brno", "praha"}, Core: "default"}) {
+		t.Fatalf("reach %+v, %v", reach, err)
 	}
+	l.Sites, l.Core = reach.Sites, reach.Core
 	p, err := For(cfg, l)
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +85,51 @@ func TestPlanCoversHostsUplinksServicesAndRouter(t *testing.T) {
 		t.Fatalf("diff add %v remove %v gone %v", add, remove, gone)
 	}
 	// Leaving brno altogether: its switches carry nothing.
-	l3 := &api.Lease{Hosts: []string{"c"}, Sites: []string{"praha"}}
+	l3 := &api.Lease{Hosts: []string{"c"}, Sites: []string{"praha"}, Core: "default"}
 	p3, _ := For(cfg, l3)
 	if _, _, gone := Diff(p, p3); !reflect.DeepEqual(gone, []string{"brno-sw1", "brno-sw2"}) {
 		t.Fatalf("gone %v", gone)
+	}
+}
+
+func TestReachTakesTheCoreOnlyBeyondOneSwitch(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte(cfgText+`
+[hosts.a2]
+site = "brno"
+switch = "brno-sw1"
+port = "5"
+[sites.ostrava]
+vlans = ["100-199"]
+core = "east"
+[hosts.o]
+site = "ostrava"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		hosts []string
+		attrs map[string]string
+		core  string
+		err   bool
+	}{
+		{hosts: []string{"a", "a2"}},                                                         // one switch: no uplink, no core
+		{hosts: []string{"a", "b"}, core: "default"},                                         // two switches of one site meet on the core
+		{hosts: []string{"a"}, attrs: map[string]string{"services": "nfs"}, core: "default"}, // a service at another site
+		{hosts: []string{"c"}},                                                               // pre-provisioned only
+		{hosts: []string{"a", "o"}, err: true},                                               // two cores: no L2 path
+	} {
+		r, err := ReachOf(cfg, c.hosts, c.attrs)
+		if (err != nil) != c.err || err == nil && r.Core != c.core {
+			t.Errorf("hosts %v attrs %v: reach %+v err %v; want core %q err %v", c.hosts, c.attrs, r, err, c.core, c.err)
+		}
+		if err != nil {
+			continue
+		}
+		p, _ := For(cfg, &api.Lease{Hosts: c.hosts, Sites: r.Sites, Core: r.Core, Attributes: c.attrs})
+		uplinks := slices.Contains(p["brno-sw1"], "24") || slices.Contains(p["praha-sw1"], "49")
+		if uplinks != (r.Core != "") {
+			t.Errorf("hosts %v: plan %v; uplinks must be configured exactly when the lease takes the core", c.hosts, p)
+		}
 	}
 }

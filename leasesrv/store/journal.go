@@ -125,7 +125,18 @@ func (s *Store) LockSwitch(ctx context.Context, sw string, ttl time.Duration) (*
 // Guard checks, right before a device write, that the lock is still ours and
 // the lease still has token and one of states; it extends the lock.
 func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states string) error {
-	v, err := scripts["guard"].Run(ctx, s.rdb, []string{l.key}, Prefix, l.value, l.ttl.Milliseconds(), job, strconv.FormatInt(token, 10), states).Result()
+	return s.guard(ctx, l, job, token, states, "")
+}
+
+// GuardMove is Guard for a migration's writes: the lease must still be
+// active and on the same migration, so a late writer of an earlier one
+// cannot undo a later one.
+func (s *Store) GuardMove(ctx context.Context, l *Lock, job string, token, move int64) error {
+	return s.guard(ctx, l, job, token, "active", strconv.FormatInt(move, 10))
+}
+
+func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, states, move string) error {
+	v, err := scripts["guard"].Run(ctx, s.rdb, []string{l.key}, Prefix, l.value, l.ttl.Milliseconds(), job, strconv.FormatInt(token, 10), states, move).Result()
 	if err != nil {
 		return err
 	}

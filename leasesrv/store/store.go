@@ -142,6 +142,7 @@ type Grant struct {
 	Owner      string
 	Hosts      []string // sorted, distinct
 	Sites      []string // sorted, distinct
+	Core       string   // the L2 core its uplinks join; "" for none
 	TTL        time.Duration
 	Hold       time.Duration
 	Attributes map[string]string
@@ -156,7 +157,7 @@ func (s *Store) Create(ctx context.Context, g Grant) (l *api.Lease, created bool
 	hosts, _ := json.Marshal(g.Hosts)
 	attrs, _ := json.Marshal(orEmpty(g.Attributes))
 	r, err := s.run(ctx, "create", leaseKey(g.Job), g.Job, g.Owner, string(hosts), strings.Join(g.Sites, ","),
-		ms(g.TTL), string(attrs), ms(g.Hold), s.now(), g.Actor, flag(g.Network))
+		ms(g.TTL), string(attrs), ms(g.Hold), s.now(), g.Actor, flag(g.Network), g.Core)
 	if err != nil && !errors.Is(err, ErrNotReplicated) {
 		return nil, false, err
 	}
@@ -219,6 +220,17 @@ func decode(m map[string]string) (*api.Lease, error) {
 		return nil, fmt.Errorf("lease %s: attributes: %w", l.Job, err)
 	}
 	l.Sites = strings.Split(m["sites"], ",")
+	l.Core = m["core"]
+	l.Move, _ = strconv.ParseInt(m["move"], 10, 64)
+	if m["rhosts"] != "" || m["rsites"] != "" || m["rcores"] != "" {
+		r := &api.Residue{Sites: splitList(m["rsites"]), Cores: splitList(m["rcores"])}
+		if m["rhosts"] != "" {
+			if err := json.Unmarshal([]byte(m["rhosts"]), &r.Hosts); err != nil {
+				return nil, fmt.Errorf("lease %s: residue hosts: %w", l.Job, err)
+			}
+		}
+		l.Residue = r
+	}
 	l.VLAN, _ = strconv.Atoi(m["vlan"])
 	l.Token, _ = strconv.ParseInt(m["token"], 10, 64)
 	l.FailedStarts, _ = strconv.Atoi(m["failed_starts"])
@@ -226,6 +238,13 @@ func decode(m map[string]string) (*api.Lease, error) {
 	l.ExpiresAt = msTime(m["expires_at"])
 	l.UpdatedAt = msTime(m["updated_at"])
 	return l, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 func msTime(s string) time.Time {
@@ -355,22 +374,107 @@ func (s *Store) Renew(ctx context.Context, job string, token int64, ttl time.Dur
 	return leaseOf(r, 1)
 }
 
-// Patch changes a live lease's hosts and sites.
-func (s *Store) Patch(ctx context.Context, job string, token int64, hosts, sites []string, network bool, actor string) error {
-	hj, _ := json.Marshal(hosts)
-	r, err := s.run(ctx, "patch", leaseKey(job), token, string(hj), strings.Join(sites, ","), s.now(), actor, flag(network))
+// Move is a migration as the store takes it: the hosts the caller read and
+// the lease's new hosts and reach.
+type Move struct {
+	Job      string
+	Token    int64
+	Expected []string // the hosts the caller read; another patch since means ErrChanged
+	Hosts    []string
+	Sites    []string
+	Core     string
+	Network  bool // the lease needs devices configured, before or after
+	Window   time.Duration
+	Quarant  time.Duration
+	Actor    string
+}
+
+// Errors of a migration.
+var (
+	// ErrChanged: another patch changed the lease's hosts since they were read.
+	ErrChanged = errors.New("the lease's hosts changed meanwhile")
+	// ErrBusy: another migration of the lease is still on the switches.
+	ErrBusy = errors.New("another migration of this lease is in progress")
+)
+
+// Patch changes a live lease's hosts and reach. It returns the lease as
+// changed: when its Residue is set the caller must now move the devices and
+// then call MoveDone (or MoveRevert).
+func (s *Store) Patch(ctx context.Context, m Move) (*api.Lease, error) {
+	expected, _ := json.Marshal(m.Expected)
+	hosts, _ := json.Marshal(m.Hosts)
+	r, err := s.run(ctx, "patch", leaseKey(m.Job), m.Token, string(expected), string(hosts), strings.Join(m.Sites, ","), m.Core,
+		s.now(), m.Actor, flag(m.Network), ms(m.Window), ms(m.Quarant))
+	if err != nil {
+		return nil, err
+	}
+	switch res, err := answer(r); {
+	case err != nil:
+		return nil, err
+	case res == "exhausted":
+		return nil, fmt.Errorf("%w: the lease's VLAN is taken at %s", ErrExhausted, str(r, 1))
+	case res == "busy":
+		return nil, ErrBusy
+	case res == "changed":
+		return nil, ErrChanged
+	case res != "ok":
+		return nil, &StateError{State: res}
+	}
+	return leaseOf(r, 1)
+}
+
+// MoveDone records that the switches match the lease after migration move:
+// its residue leaves the reservation through quarantine.
+func (s *Store) MoveDone(ctx context.Context, job string, token, move int64, quarantine time.Duration, actor string) error {
+	r, err := s.run(ctx, "movedone", leaseKey(job), token, move, s.now(), ms(quarantine), actor)
+	return moveAnswer(r, err)
+}
+
+// MoveRevert gives a lease its old hosts back after migration move failed
+// on the devices; whatever the migration reached joins the residue, due for
+// removal at once. It returns the lease as reverted.
+func (s *Store) MoveRevert(ctx context.Context, old *api.Lease, move int64, actor string) (*api.Lease, error) {
+	hosts, _ := json.Marshal(old.Hosts)
+	r, err := s.run(ctx, "moverevert", leaseKey(old.Job), old.Token, move, string(hosts), strings.Join(old.Sites, ","), old.Core, s.now(), actor)
+	if err := moveAnswer(r, err); err != nil {
+		return nil, err
+	}
+	return leaseOf(r, 1)
+}
+
+func moveAnswer(r []any, err error) error {
 	if err != nil {
 		return err
 	}
 	switch res, err := answer(r); {
 	case err != nil:
 		return err
-	case res == "exhausted":
-		return fmt.Errorf("%w: VLAN is taken at site %s", ErrExhausted, str(r, 1))
+	case res == "moved":
+		return &StateError{State: str(r, 1)}
 	case res != "ok":
-		return &StateError{State: res}
+		return fmt.Errorf("unexpected answer from Redis: %v", r)
 	}
 	return nil
+}
+
+// ClaimMoves takes up to limit migrations whose window passed, for this
+// process to finish.
+func (s *Store) ClaimMoves(ctx context.Context, limit int, window time.Duration) ([]string, error) {
+	return scripts["claimmoves"].Run(ctx, s.rdb, []string{Prefix + "moving"}, Prefix, s.now(), limit, ms(window)).StringSlice()
+}
+
+// Adopt gives a live lease from before L2 cores its core reservation. It
+// returns the job that already holds the VLAN on that core, if any: two
+// such leases share one L2 network until one of them ends.
+func (s *Store) Adopt(ctx context.Context, job, core string) (string, error) {
+	r, err := s.run(ctx, "adopt", leaseKey(job), core)
+	if err != nil {
+		return "", err
+	}
+	if str(r, 0) == "conflict" {
+		return str(r, 1), nil
+	}
+	return "", nil
 }
 
 // Claimed is a lease the reaper must finish: committing (roll back) or
@@ -475,4 +579,13 @@ func flag(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// Moving reports whether a migration of the job has yet to finish.
+func (s *Store) Moving(ctx context.Context, job string) (bool, error) {
+	_, err := s.rdb.ZScore(ctx, Prefix+"moving", job).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil, err
 }

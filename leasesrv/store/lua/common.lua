@@ -37,16 +37,92 @@ local function unquarantine(site, now)
   end
 end
 
--- The lease's VLAN leaves every site's used set and waits in quarantine.
-local function give_back(lk, now, quarantine_ms)
-  local job = redis.call('HGET', lk, 'job')
-  local vid = redis.call('HGET', lk, 'vlan')
-  for _, site in ipairs(split(redis.call('HGET', lk, 'sites'))) do
+-- A core's uplinks join every site on it: a VLAN there is one L2 network
+-- for all of them. A core has no pool of its own; its used and quarantined
+-- VLANs are what keeps two leases that reach it apart.
+local function unquarantine_core(core, now)
+  redis.call('ZREMRANGEBYSCORE', P .. 'cquar:' .. core, '-inf', now)
+end
+
+local function core_taken(core, vid)
+  return redis.call('HEXISTS', P .. 'cused:' .. core, vid) == 1 or redis.call('ZSCORE', P .. 'cquar:' .. core, vid) ~= false
+end
+
+-- Sets of names as Lua tables, for the reach arithmetic of migrations.
+local function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+local function sorted_keys(s)
+  local out = {}
+  for k in pairs(s) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+local function hosts_of(lk, field)
+  local raw = redis.call('HGET', lk, field)
+  if not raw or raw == '' then return {} end
+  return cjson.decode(raw)
+end
+
+-- What the switches may carry for a lease: its reach and a migration's residue.
+local function held_sites(lk)
+  local s = set_of(split(redis.call('HGET', lk, 'sites') or ''))
+  for _, v in ipairs(split(redis.call('HGET', lk, 'rsites') or '')) do s[v] = true end
+  return s
+end
+
+local function held_cores(lk)
+  local s = set_of(split(redis.call('HGET', lk, 'rcores') or ''))
+  local core = redis.call('HGET', lk, 'core')
+  if core and core ~= '' then s[core] = true end
+  return s
+end
+
+-- The VLAN leaves these sites and cores and waits in quarantine there.
+local function give_back_at(job, vid, sites, cores, now, quarantine_ms)
+  for _, site in ipairs(sites) do
     if redis.call('HGET', P .. 'used:' .. site, vid) == job then
       redis.call('HDEL', P .. 'used:' .. site, vid)
       redis.call('ZADD', P .. 'quar:' .. site, now + quarantine_ms, vid)
     end
   end
+  for _, core in ipairs(cores) do
+    if redis.call('HGET', P .. 'cused:' .. core, vid) == job then
+      redis.call('HDEL', P .. 'cused:' .. core, vid)
+      redis.call('ZADD', P .. 'cquar:' .. core, now + quarantine_ms, vid)
+    end
+  end
+end
+
+-- A migration's residue is gone from the switches: its places are free to
+-- go through quarantine.
+local function clear_residue(lk, job, now, quarantine_ms)
+  local vid = redis.call('HGET', lk, 'vlan')
+  local keep_sites = set_of(split(redis.call('HGET', lk, 'sites') or ''))
+  local keep_core = redis.call('HGET', lk, 'core') or ''
+  local sites, cores = {}, {}
+  for _, s in ipairs(split(redis.call('HGET', lk, 'rsites') or '')) do
+    if not keep_sites[s] then sites[#sites + 1] = s end
+  end
+  for _, c in ipairs(split(redis.call('HGET', lk, 'rcores') or '')) do
+    if c ~= keep_core then cores[#cores + 1] = c end
+  end
+  give_back_at(job, vid, sites, cores, now, quarantine_ms)
+  redis.call('HDEL', lk, 'rhosts', 'rsites', 'rcores')
+  redis.call('ZREM', P .. 'moving', job)
+end
+
+-- The lease's VLAN leaves every site and core it holds and waits in quarantine.
+local function give_back(lk, now, quarantine_ms)
+  local job = redis.call('HGET', lk, 'job')
+  local vid = redis.call('HGET', lk, 'vlan')
+  give_back_at(job, vid, sorted_keys(held_sites(lk)), sorted_keys(held_cores(lk)), now, quarantine_ms)
+  redis.call('HDEL', lk, 'rhosts', 'rsites', 'rcores')
+  redis.call('ZREM', P .. 'moving', job)
 end
 
 local function finish(lk, job, now, state, reason, quarantine_ms, retention_ms)

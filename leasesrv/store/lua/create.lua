@@ -1,6 +1,7 @@
 -- create: grant a lease to a job, or return the one it has.
 -- ARGV: prefix, job, owner, hosts(json), sites(csv), ttl_ms, attrs(json),
---       hold_ms, now, actor, net(0|1: the lease needs devices configured)
+--       hold_ms, now, actor, net(0|1: the lease needs devices configured),
+--       core ("" when the lease stays on one switch)
 local job, lk = ARGV[2], KEYS[1]
 local now = clock(ARGV[9])
 local state = redis.call('HGET', lk, 'state')
@@ -20,6 +21,8 @@ for i, site in ipairs(sites) do
   order[i] = {site = site, n = redis.call('ZCARD', P .. 'free:' .. site)}
 end
 table.sort(order, function(a, b) return a.n < b.n end)
+local core = ARGV[12]
+if core ~= '' then unquarantine_core(core, now) end
 
 -- Walk the smallest free set in ascending VLAN order and take the first VLAN
 -- free in every other site too: cheap whether the pools are full or empty.
@@ -34,6 +37,7 @@ while vid == nil do
     for i = 2, #order do
       if not redis.call('ZSCORE', P .. 'free:' .. order[i].site, c) then ok = false; break end
     end
+    if ok and core ~= '' and core_taken(core, c) then ok = false end
     if ok then vid = c; break end
   end
   offset = offset + batch
@@ -44,12 +48,13 @@ for _, site in ipairs(sites) do
   redis.call('ZREM', P .. 'free:' .. site, vid)
   redis.call('HSET', P .. 'used:' .. site, vid, job)
 end
+if core ~= '' then redis.call('HSET', P .. 'cused:' .. core, vid, job) end
 local token = redis.call('INCR', P .. 'fence')
 local ttl, hold = tonumber(ARGV[6]), tonumber(ARGV[8])
 redis.call('DEL', lk)
 redis.call('HSET', lk, 'job', job, 'owner', ARGV[3], 'hosts', ARGV[4], 'sites', ARGV[5],
   'vlan', vid, 'state', 'held', 'token', token, 'created_at', now, 'updated_at', now,
-  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', ARGV[7], 'reason', '', 'net', ARGV[11])
+  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', ARGV[7], 'reason', '', 'net', ARGV[11], 'core', core, 'move', 0)
 redis.call('ZADD', P .. 'due', now + math.min(hold, ttl), job)
 redis.call('ZREM', P .. 'purge', job)
 redis.call('SADD', P .. 'jobs', job)

@@ -1,34 +1,60 @@
--- patch: change a live lease's hosts (migration). A new site must have the
--- lease's VLAN free. ARGV: prefix, token, hosts(json), sites(csv), now, actor, net(0|1)
+-- patch: change a live lease's hosts (migration). Only the difference from
+-- the hosts the caller read is applied; if another patch changed them since,
+-- the caller reads again. New sites (and a new core) must have the VLAN free
+-- under the allocation rule. What the lease leaves becomes its residue: still
+-- reserved, because the switches still carry it, until move_done says they
+-- no longer do. A held lease has nothing on any device and gives it back at
+-- once, through quarantine.
+-- ARGV: prefix, token, expected hosts(json), hosts(json), sites(csv), core,
+--       now, actor, net(0|1), window_ms, quarantine_ms
 local lk = KEYS[1]
-local now = clock(ARGV[5])
+local now = clock(ARGV[7])
 local state = redis.call('HGET', lk, 'state')
 if not state then return {'not_found'} end
 if redis.call('HGET', lk, 'token') ~= ARGV[2] then return {'stale'} end
 if state ~= 'held' and state ~= 'active' then return {state} end
 local job, vid = redis.call('HGET', lk, 'job'), redis.call('HGET', lk, 'vlan')
-local old = {}
-for _, s in ipairs(split(redis.call('HGET', lk, 'sites'))) do old[s] = true end
-local new = split(ARGV[4])
-for _, site in ipairs(new) do
-  if not old[site] then
+if redis.call('ZSCORE', P .. 'moving', job) then return {'busy'} end
+if redis.call('HGET', lk, 'hosts') ~= ARGV[3] then return {'changed'} end
+
+local sites, core = split(ARGV[5]), ARGV[6]
+local have_sites, have_cores = held_sites(lk), held_cores(lk)
+for _, site in ipairs(sites) do
+  if not have_sites[site] then
     unquarantine(site, now)
-    if not redis.call('ZSCORE', P .. 'free:' .. site, vid) then return {'exhausted', site} end
+    if not redis.call('ZSCORE', P .. 'free:' .. site, vid) then return {'exhausted', 'site ' .. site} end
   end
 end
-for _, site in ipairs(new) do
-  if not old[site] then
+if core ~= '' and not have_cores[core] then
+  unquarantine_core(core, now)
+  if core_taken(core, vid) then return {'exhausted', 'core ' .. core} end
+end
+for _, site in ipairs(sites) do
+  if not have_sites[site] then
     redis.call('ZREM', P .. 'free:' .. site, vid)
     redis.call('HSET', P .. 'used:' .. site, vid, job)
   end
-  old[site] = nil
 end
-for site, _ in pairs(old) do
-  if redis.call('HGET', P .. 'used:' .. site, vid) == job then
-    redis.call('HDEL', P .. 'used:' .. site, vid)
-    redis.call('ZADD', P .. 'quar:' .. site, now, vid)
-  end
+if core ~= '' and not have_cores[core] then redis.call('HSET', P .. 'cused:' .. core, vid, job) end
+
+-- The residue: everything held before that the new reach does not cover.
+local new_sites, new_hosts = set_of(sites), set_of(cjson.decode(ARGV[4]))
+local rhosts = set_of(hosts_of(lk, 'rhosts'))
+for _, h in ipairs(hosts_of(lk, 'hosts')) do rhosts[h] = true end
+for h in pairs(new_hosts) do rhosts[h] = nil end
+for s in pairs(new_sites) do have_sites[s] = nil end
+have_cores[core] = nil
+local rsites, rcores = sorted_keys(have_sites), sorted_keys(have_cores)
+
+redis.call('HSET', lk, 'hosts', ARGV[4], 'sites', ARGV[5], 'core', core, 'updated_at', now, 'net', ARGV[9])
+if state == 'held' or ARGV[9] == '0' then
+  give_back_at(job, vid, rsites, rcores, now, tonumber(ARGV[11]))
+  redis.call('HDEL', lk, 'rhosts', 'rsites', 'rcores')
+  history(job, now, ARGV[8], 'patch', state, ARGV[4])
+  return {'ok', fields(lk)}
 end
-redis.call('HSET', lk, 'hosts', ARGV[3], 'sites', ARGV[4], 'updated_at', now, 'net', ARGV[7])
-history(job, now, ARGV[6], 'patch', state, ARGV[3])
-return {'ok'}
+redis.call('HSET', lk, 'rhosts', cjson.encode(sorted_keys(rhosts)), 'rsites', table.concat(rsites, ','), 'rcores', table.concat(rcores, ','))
+redis.call('HINCRBY', lk, 'move', 1)
+redis.call('ZADD', P .. 'moving', now + tonumber(ARGV[10]), job)
+history(job, now, ARGV[8], 'patch', 'moving', ARGV[4])
+return {'ok', fields(lk)}
