@@ -270,6 +270,67 @@ func TestTwoClustersSameAddresses(t *testing.T) {
 	fmt.Printf("\n== Guests stopped, epilogues run: every switch and host is clean, both VLANs are back in the pools\n")
 }
 
+// TestSingleSiteClustersShareNoCore: alice's cluster at site1 and bob's at
+// site2, each on one switch, reuse one VLAN ID (neither puts it on its
+// uplink), and carol's two-site cluster beside them takes another; the core
+// trunks every pool VLAN. All three use the guest addresses 10.0.0.1-2:
+// each reaches its own guests, and not one frame reaches another's.
+func TestSingleSiteClustersShareNoCore(t *testing.T) {
+	ctx := testCtx(t, 4*time.Minute)
+	fmt.Printf("\n== Single-site clusters at two sites reuse a VLAN ID; a two-site cluster beside them; all at 10.0.0.1-2\n")
+	a := startCluster(t, ctx, job{id: "121.torque-srv", user: "alice", hosts: []string{"s1h1", "s1h2"}, walltime: "01:00:00"}, "sa")
+	b := startCluster(t, ctx, job{id: "122.torque-srv", user: "bob", hosts: []string{"s2h1", "s2h2"}, walltime: "01:00:00"}, "sb")
+	c := startCluster(t, ctx, job{id: "123.torque-srv", user: "carol", hosts: []string{"s1h1", "s3h1"}, walltime: "01:00:00"}, "sc")
+	fmt.Printf("VLANs: alice (site1) %d, bob (site2) %d, carol (site1+site3) %d\n", a.vlan, b.vlan, c.vlan)
+	if a.vlan != b.vlan {
+		t.Errorf("alice's and bob's single-site clusters got VLANs %d and %d: with equal, empty pools they reuse one ID", a.vlan, b.vlan)
+	}
+	if c.vlan == a.vlan {
+		t.Fatalf("carol's cluster shares site1 with alice's and got the same VLAN %d", c.vlan)
+	}
+	for site, vlans := range map[string][]int{"site1": {a.vlan}, "site2": {b.vlan}} {
+		m, err := switchVLANs(ctx, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vlans {
+			if slices.Contains(m["uplink"], v) {
+				t.Errorf("%s-sw carries single-site VLAN %d on its uplink: %v", site, v, m["uplink"])
+			}
+		}
+		if !slices.Contains(m["uplink"], c.vlan) && site == "site1" {
+			t.Errorf("site1-sw does not carry carol's two-site VLAN %d on its uplink: %v", c.vlan, m["uplink"])
+		}
+	}
+	all := []*cluster{a, b, c}
+	for _, own := range all {
+		var others []*guest
+		for _, o := range all {
+			if o != own {
+				others = append(others, o.guests...)
+			}
+		}
+		before := counters(t, ctx, others)
+		if failed := meshPing(ctx, own.guests); len(failed) > 0 {
+			t.Errorf("cluster %s (VLAN %d): no answer for %s", own.job.id, own.vlan, strings.Join(failed, ", "))
+		}
+		if after := counters(t, ctx, others); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("while %s's cluster pinged, other clusters' guests received frames: before %v, after %v", own.job.user, before, after)
+		}
+		freezeNeighbours(t, ctx, own.guests)
+		fmt.Printf("%-6s VLAN %d: %d guests reach each other; no frame reached the other clusters' guests\n", own.job.user, own.vlan, len(own.guests))
+	}
+	if out, err := bed.vcctl(ctx, "audit", "--isolation"); err != nil {
+		t.Errorf("vcctl audit --isolation: %v\n%s", err, out)
+	} else {
+		fmt.Printf("vcctl audit --isolation: %s", out)
+	}
+	for _, cl := range all {
+		cl.stop(t, ctx, true)
+	}
+	bed.wantClean(t, ctx)
+}
+
 // TestTaggedFramesStayHome: a guest sends frames carrying the other
 // cluster's VLAN tag (802.1Q, and 802.1ad outer tags): no other guest,
 // of either cluster, receives anything.

@@ -23,6 +23,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
+	"github.com/virtcloud/virtcloud/leasesrv/isolation"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
@@ -142,7 +143,7 @@ func TestCrashRecovery(t *testing.T) {
 		p = startServer(t, bin, cfgFile, rs.URL, nil)
 		waitHealthy(t, c)
 		waitQuiet(t, st, 30*time.Second)
-		checkInvariants(t, cfg, st, f, confirmed)
+		checkInvariants(t, cfg, st, f.Net, confirmed)
 		p.Process.Signal(syscall.SIGTERM)
 		p.Wait()
 		if t.Failed() {
@@ -185,7 +186,8 @@ func waitHealthy(t *testing.T, c *client.Client) {
 	t.Fatal("leasesrv did not come up")
 }
 
-// waitQuiet waits until no lease is in flux and no journal is open.
+// waitQuiet waits until no lease is in flux, no migration unfinished and no
+// journal open.
 func waitQuiet(t *testing.T, st *store.Store, limit time.Duration) {
 	t.Helper()
 	ctx := context.Background()
@@ -199,7 +201,8 @@ func waitQuiet(t *testing.T, st *store.Store, limit time.Duration) {
 			return l.State == api.StateCommitting || l.State == api.StateReleasing
 		})
 		js, _ := st.Journals(ctx)
-		if !busy && len(js) == 0 {
+		moving, _ := st.Client().ZCard(ctx, store.Prefix+"moving").Result()
+		if !busy && len(js) == 0 && moving == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -209,10 +212,12 @@ func waitQuiet(t *testing.T, st *store.Store, limit time.Duration) {
 	}
 }
 
-// checkInvariants: no VLAN belongs to two live leases at one site; every
-// switch carries, in the managed ranges, exactly what the active leases'
-// plans explain; every lease the API confirmed active still is.
-func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabric, confirmed map[string]bool) {
+// checkInvariants: no two live leases hold one VLAN where their L2 reach
+// overlaps (a site, or a core); every switch carries, in the managed
+// ranges, exactly what the active leases' plans explain; the isolation
+// checker, reading the switches, finds every cluster on an L2 network of its
+// own; every lease the API confirmed active still is.
+func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork, confirmed map[string]bool) {
 	t.Helper()
 	ctx := context.Background()
 	ls, err := st.List(ctx)
@@ -228,10 +233,15 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 			}
 			continue
 		}
-		for _, site := range l.Sites {
-			k := fmt.Sprintf("%s/%d", site, l.VLAN)
+		c := l.Carried()
+		places := slices.Clone(c.Sites)
+		if c.Core != "" {
+			places = append(places, "core "+c.Core)
+		}
+		for _, place := range places {
+			k := fmt.Sprintf("%s/%d", place, l.VLAN)
 			if other, dup := owner[k]; dup {
-				t.Errorf("VLAN %d at %s belongs to %s and %s", l.VLAN, site, other, l.Job)
+				t.Errorf("VLAN %d at %s belongs to %s and %s", l.VLAN, place, other, l.Job)
 			}
 			owner[k] = l.Job
 		}
@@ -240,7 +250,7 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 			// (the kill came between create and commit).
 			continue
 		}
-		p, _ := plan.For(cfg, &l)
+		p, _ := plan.For(cfg, c)
 		for sw, ports := range p {
 			if want[sw] == nil {
 				want[sw] = map[int][]string{}
@@ -253,8 +263,9 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 			t.Errorf("confirmed lease %s is lost", job)
 		}
 	}
+	tables := isolation.Tables{}
 	for sw := range cfg.Switches {
-		d, err := f.Net.Driver(sw)
+		d, err := net.Driver(sw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,9 +275,10 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 		}
 		have := map[int][]string{}
 		for _, v := range vs {
-			if !f.Net.Managed(sw, v.ID) {
+			if !net.Managed(sw, v.ID) {
 				continue
 			}
+			tables[sw] = append(tables[sw], v)
 			ports := append(slices.Clone(v.Tagged), v.Untagged...)
 			slices.Sort(ports)
 			have[v.ID] = ports
@@ -274,6 +286,9 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, f *fabri
 		if fmt.Sprint(have) != fmt.Sprint(orEmpty(want[sw])) {
 			t.Errorf("switch %s carries %v; the active leases explain %v", sw, have, want[sw])
 		}
+	}
+	for _, f := range isolation.Check(cfg, tables, ls) {
+		t.Errorf("isolation: %s: %s", f.Problem, f.Detail)
 	}
 }
 

@@ -146,7 +146,7 @@ uplinks = ["ge-0/0/47"]
 		t.Errorf("goroutines: %d after warm-up, %d at the end", goroutinesWarm.Load(), g)
 	}
 	f := &fabric{Net: srv.Net.(*leasesrv.SwitchNetwork)}
-	checkInvariants(t, srv.Cfg, srv.Svc.Store(), f, nil)
+	checkInvariants(t, srv.Cfg, srv.Svc.Store(), f.Net, nil)
 	ls, _ := srv.Svc.Store().List(context.Background())
 	for _, l := range ls {
 		if l.State == api.StateActive && l.ExpiresAt.Before(time.Now().Add(-2*time.Second)) {

@@ -168,7 +168,7 @@ func TestTwoServersShareSwitches(t *testing.T) {
 	wg.Wait()
 	a.Svc.Wait()
 	b.Svc.Wait()
-	checkInvariants(t, a.Cfg, a.Svc.Store(), f, active)
+	checkInvariants(t, a.Cfg, a.Svc.Store(), f.Net, active)
 }
 
 // TestTeardownWaitsForADownSwitch: a switch that is down when a lease ends

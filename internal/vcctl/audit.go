@@ -3,7 +3,9 @@ package vcctl
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -22,11 +24,15 @@ func init() {
 		Usage: "compare the switches with what the live leases explain, within the managed VLAN ranges",
 		Description: "Reads each managed switch now and reports orphan VLANs (no lease explains them), missing\n" +
 			"memberships and extra ports. With --fix the server repairs them (admins). Exits 0 when\n" +
-			"everything is clean or was fixed, 1 when drift remains or a switch did not answer.",
+			"everything is clean or was fixed, 1 when drift remains or a switch did not answer.\n" +
+			"With --isolation it checks instead, from the switches' VLAN tables and the topology, that\n" +
+			"no L2 network holds two clusters and each active cluster is one network; exits 1 when\n" +
+			"one breaks the rule (named with its switches and cores) or a switch did not answer.",
 		Action: auditRun,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "switch", Usage: "only switch `S`"},
 			&cli.BoolFlag{Name: "fix", Usage: "repair what is found"},
+			&cli.BoolFlag{Name: "isolation", Usage: "check that every cluster has an L2 network of its own"},
 		},
 	})
 }
@@ -34,6 +40,12 @@ func init() {
 func auditRun(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return cli.Exit("audit takes no arguments (use --switch S)", ExitUsage)
+	}
+	if c.Bool("isolation") {
+		if c.IsSet("switch") || c.Bool("fix") {
+			return cli.Exit("audit --isolation checks every switch and repairs nothing: drop --switch and --fix", ExitUsage)
+		}
+		return isolationRun(c)
 	}
 	cl, ctx, cancel := conn(c)
 	defer cancel()
@@ -165,4 +177,36 @@ func auditOutcome(rep *auditapi.Report) error {
 		return nil
 	}
 	return cli.Exit(strings.Join(parts, "; "), ExitFailure)
+}
+
+func isolationRun(c *cli.Context) error {
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	var rep auditapi.Isolation
+	if err := cl.Do(ctx, "GET", "/v1/audit/isolation", nil, &rep); err != nil {
+		return err
+	}
+	err := emit(c, rep, func(w *tabwriter.Writer) {
+		if len(rep.Findings) == 0 {
+			fmt.Fprintf(w, "isolated: %d VLAN(s) checked, every L2 network holds at most one cluster\n", rep.Checked)
+		} else {
+			fmt.Fprintln(w, "VLAN\tPROBLEM\tLEASES\tCOMPONENT\tDETAIL")
+			for _, f := range rep.Findings {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", f.VLAN, f.Problem, orDash(strings.Join(f.Leases, ",")), strings.Join(f.Component, ","), f.Detail)
+			}
+		}
+		for _, sw := range slices.Sorted(maps.Keys(rep.Unread)) {
+			fmt.Fprintf(w, "switch %s not read: %s\n", sw, rep.Unread[sw])
+		}
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rep.Findings) > 0:
+		return cli.Exit(fmt.Sprintf("isolation broken: %d L2 network(s)", len(rep.Findings)), ExitFailure)
+	case len(rep.Unread) > 0:
+		return cli.Exit(fmt.Sprintf("isolation not proven: %d switch(es) did not answer", len(rep.Unread)), ExitFailure)
+	}
+	return nil
 }

@@ -19,12 +19,14 @@ import (
 //	GET  /v1/switches/{name}?vlan=N what the device reports
 //	GET  /v1/audit?switch=S         audit, report only
 //	POST /v1/audit?switch=S&fix=true audit and repair (admins)
+//	GET  /v1/audit/isolation         the L2 networks the switches form, checked
 func (r *Reconciler) Endpoints() []leasesrv.Endpoint {
 	return []leasesrv.Endpoint{
 		{Pattern: "GET /v1/switches", Handle: r.hList},
 		{Pattern: "GET /v1/switches/{name}", Handle: r.hShow},
 		{Pattern: "GET /v1/audit", Handle: func(req *http.Request) (int, any, error) { return r.hAudit(req, false) }},
 		{Pattern: "POST /v1/audit", Admin: true, Handle: func(req *http.Request) (int, any, error) { return r.hAudit(req, true) }},
+		{Pattern: "GET /v1/audit/isolation", Handle: r.hIsolation},
 	}
 }
 
@@ -88,4 +90,12 @@ func deviceError(name string, err error) error {
 		err = fmt.Errorf("switch %s: %w", name, err)
 	}
 	return leasesrv.NewHTTPError(http.StatusBadGateway, api.CodeNetworkFault, err.Error())
+}
+
+func (r *Reconciler) hIsolation(req *http.Request) (int, any, error) {
+	rep, err := r.Isolation(req.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rep, nil
 }

@@ -22,6 +22,7 @@ type metrics struct {
 	fixes     *prometheus.CounterVec
 	readErrs  *prometheus.CounterVec
 	lastRun   prometheus.Gauge
+	shared    prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -41,6 +42,9 @@ func newMetrics() *metrics {
 		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "virtcloud_audit_last_run_timestamp_seconds", Help: "When the last audit pass ended.",
 		}),
+		shared: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "virtcloud_isolation_findings", Help: "L2 networks that broke the isolation rule at the last isolation check (shared or split).",
+		}),
 	}
 }
 
@@ -49,7 +53,7 @@ func newMetrics() *metrics {
 func (r *Reconciler) Collectors() []prometheus.Collector {
 	m := r.metrics
 	sites := slices.Sorted(maps.Keys(r.cfg.Sites))
-	return []prometheus.Collector{m.findings, m.reachable, m.fixes, m.readErrs, m.lastRun, &storeCollector{st: r.st, sites: sites}}
+	return []prometheus.Collector{m.findings, m.reachable, m.fixes, m.readErrs, m.lastRun, m.shared, &storeCollector{st: r.st, sites: sites}}
 }
 
 func (m *metrics) observe(s auditapi.SwitchReport) {
@@ -149,3 +153,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(failedStartsDesc, prometheus.GaugeValue, float64(failed))
 }
+
+func (m *metrics) isolation(findings int) { m.shared.Set(float64(findings)) }

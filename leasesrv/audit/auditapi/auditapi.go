@@ -75,3 +75,38 @@ type Report struct {
 
 // Clean reports whether every switch answered and nothing is left to fix.
 func (r *Report) Clean() bool { return r.Drift == 0 && r.Unreachable == 0 }
+
+// Problems the isolation check finds.
+const (
+	// Shared: one L2 network holds the hosts of two live leases, or of a
+	// lease and a host no lease gives that VLAN.
+	Shared = "shared"
+	// Split: an active lease's hosts are not all on one L2 network.
+	Split = "split"
+)
+
+// Isolation is the answer of GET /v1/audit/isolation: the L2 networks the
+// switches really form, checked against the live leases.
+type Isolation struct {
+	At       time.Time          `json:"at"`
+	Checked  int                `json:"checked"` // VLANs checked
+	Findings []IsolationFinding `json:"findings"`
+	// Unread are the switches that could not be read: the check is then
+	// incomplete, and says so.
+	Unread map[string]string `json:"unread,omitempty"`
+}
+
+// IsolationFinding is one L2 network (a connected component of switches and
+// cores joined by one VLAN) that breaks the isolation rule.
+type IsolationFinding struct {
+	VLAN    int    `json:"vlan"`
+	Problem string `json:"problem"`
+	// Component names the switches and cores ("core:NAME") the VLAN joins.
+	Component []string `json:"component"`
+	Leases    []string `json:"leases"`
+	// Hosts are the hosts in the component; Strays those of no live lease
+	// with this VLAN.
+	Hosts  []string `json:"hosts"`
+	Strays []string `json:"strays,omitempty"`
+	Detail string   `json:"detail"`
+}
