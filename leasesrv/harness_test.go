@@ -17,6 +17,10 @@ type countingNetwork struct {
 	// gate, when set, holds every Apply until it is closed; entered is told
 	// when an Apply starts waiting.
 	gate, entered chan struct{}
+	// moving, when set, receives each migration as it reaches the devices
+	// and holds it there until the test closes release.
+	moving  chan *api.Lease
+	release chan struct{}
 }
 
 func newCountingNetwork() *countingNetwork {
@@ -39,7 +43,13 @@ func (n *countingNetwork) Apply(_ context.Context, l *api.Lease) error {
 
 func (n *countingNetwork) Needed(*api.Lease) bool { return true }
 
-func (n *countingNetwork) Move(context.Context, *api.Lease, *api.Lease) error { return nil }
+func (n *countingNetwork) Move(_ context.Context, _, to *api.Lease) error {
+	if n.moving != nil {
+		n.moving <- to
+		<-n.release
+	}
+	return nil
+}
 
 func (n *countingNetwork) Resume(context.Context, *api.Lease) error { return nil }
 

@@ -222,7 +222,7 @@ func decode(m map[string]string) (*api.Lease, error) {
 	l.Sites = strings.Split(m["sites"], ",")
 	l.Core = m["core"]
 	l.Move, _ = strconv.ParseInt(m["move"], 10, 64)
-	if m["rhosts"] != "" || m["rsites"] != "" || m["rcores"] != "" {
+	if m["rhosts"] != "" && m["rhosts"] != "[]" || m["rsites"] != "" || m["rcores"] != "" {
 		r := &api.Residue{Sites: splitList(m["rsites"]), Cores: splitList(m["rcores"])}
 		if m["rhosts"] != "" {
 			if err := json.Unmarshal([]byte(m["rhosts"]), &r.Hosts); err != nil {

@@ -62,6 +62,12 @@ local function sorted_keys(s)
   return out
 end
 
+-- cjson writes an empty table as an object; host lists stay arrays.
+local function json_list(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end
+
 local function hosts_of(lk, field)
   local raw = redis.call('HGET', lk, field)
   if not raw or raw == '' then return {} end

@@ -18,7 +18,7 @@ for _, h in ipairs(cjson.decode(ARGV[4])) do rhosts[h] = nil end
 for _, s in ipairs(sites) do rsites[s] = nil end
 rcores[core] = nil
 redis.call('HSET', lk, 'hosts', ARGV[4], 'sites', ARGV[5], 'core', core, 'updated_at', now,
-  'rhosts', cjson.encode(sorted_keys(rhosts)), 'rsites', table.concat(sorted_keys(rsites), ','),
+  'rhosts', json_list(sorted_keys(rhosts)), 'rsites', table.concat(sorted_keys(rsites), ','),
   'rcores', table.concat(sorted_keys(rcores), ','))
 redis.call('HINCRBY', lk, 'move', 1)
 redis.call('ZADD', P .. 'moving', now, job)

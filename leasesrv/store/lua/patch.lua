@@ -53,7 +53,7 @@ if state == 'held' or ARGV[9] == '0' then
   history(job, now, ARGV[8], 'patch', state, ARGV[4])
   return {'ok', fields(lk)}
 end
-redis.call('HSET', lk, 'rhosts', cjson.encode(sorted_keys(rhosts)), 'rsites', table.concat(rsites, ','), 'rcores', table.concat(rcores, ','))
+redis.call('HSET', lk, 'rhosts', json_list(sorted_keys(rhosts)), 'rsites', table.concat(rsites, ','), 'rcores', table.concat(rcores, ','))
 redis.call('HINCRBY', lk, 'move', 1)
 redis.call('ZADD', P .. 'moving', now + tonumber(ARGV[10]), job)
 history(job, now, ARGV[8], 'patch', 'moving', ARGV[4])
