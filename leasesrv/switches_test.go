@@ -214,6 +214,7 @@ var dialectPorts = map[string]struct{ host, hostIs, uplink, uplinkIs, other stri
 	"sonic":            {"Ethernet32", "Ethernet32", "Ethernet188", "Ethernet188", "Ethernet36"},
 	"dell-os10":        {"Ethernet 1/1/9", "ethernet1/1/9", "eth1/1/48", "ethernet1/1/48", "ethernet1/1/10"},
 	"dell-os9":         {"TenGigabitEthernet 0/9", "Te0/9", "tengigabitethernet0/48", "Te0/48", "Te0/10"},
+	"mellanox-onyx":    {"ethernet 1/9", "Eth1/9", "1/48", "Eth1/48", "Eth1/10"},
 	"comware":          {"GigabitEthernet1/0/9", "GE1/0/9", "gigabitethernet 1/0/48", "GE1/0/48", "GE1/0/10"},
 	"huawei-vrp":       {"GigabitEthernet0/0/9", "GE0/0/9", "gigabitethernet0/0/48", "GE0/0/48", "GE0/0/10"},
 	"arista-eos":       {"Ethernet9", "Et9", "ethernet48", "Et48", "Et10"},

@@ -90,6 +90,14 @@ func FuzzParseOS9Config(f *testing.F) {
 	})
 }
 
+func FuzzParseOnyxConfig(f *testing.F) {
+	f.Add("## Running database \"initial\"\n   interface ethernet 1/1-1/4 switchport mode trunk\n   interface ethernet 1/1 switchport trunk allowed-vlan none\n   interface ethernet 1/1 switchport trunk allowed-vlan add 100\n   vlan 100\n   vlan 100 name \"vc-100\"\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		st, err := parseOnyxConfig([]string{out}, same)
+		checkState(t, st, err)
+	})
+}
+
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
@@ -118,7 +126,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "dell-os10": "FuzzParseOS10Config", "dell-os9": "FuzzParseOS9Config", "huawei-vrp": "FuzzParseVRPConfig",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "dell-os10": "FuzzParseOS10Config", "dell-os9": "FuzzParseOS9Config", "mellanox-onyx": "FuzzParseOnyxConfig", "huawei-vrp": "FuzzParseVRPConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

@@ -30,6 +30,8 @@ func portNames(dialect string, n int) []string {
 			ps = append(ps, "ethernet1/1/"+strconv.Itoa(i))
 		case "dell-os9":
 			ps = append(ps, "Te0/"+strconv.Itoa(i))
+		case "mellanox-onyx":
+			ps = append(ps, "Eth1/"+strconv.Itoa(i))
 		case "comware":
 			ps = append(ps, "GE1/0/"+strconv.Itoa(i))
 		case "huawei-vrp":

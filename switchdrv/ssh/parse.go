@@ -49,6 +49,7 @@ var parsers = map[string]parser{
 	"sonic":        parseSONiC,
 	"os10-config":  parseOS10Config,
 	"os9-config":   parseOS9Config,
+	"onyx-config":  parseOnyxConfig,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -958,4 +959,84 @@ func parseOS9Config(out []string, name func(string) string) (*State, error) {
 		return nil, fmt.Errorf("running-config: no closing \"end\" line (cut short?)")
 	}
 	return st, nil
+}
+
+// parseOnyxConfig reads Onyx's `show running-config`: one-line commands
+// "interface ethernet 1/1-1/4 switchport mode trunk", "... switchport trunk
+// allowed-vlan none|all|add N|remove N" (a trunk allows every VLAN until
+// told otherwise) and "vlan N", "vlan N name \"X\"".
+func parseOnyxConfig(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
+	st.vlan(1)
+	var order []string
+	header := false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 0:
+		case strings.HasPrefix(l, "## Running database"):
+			header = true
+		case f[0] == "vlan" && len(f) >= 2:
+			id, err := strconv.Atoi(f[1])
+			if err != nil || id < 1 || id > 4094 {
+				return nil, fmt.Errorf("running-config: bad vlan line %q", l)
+			}
+			v := st.vlan(id)
+			if len(f) >= 4 && f[2] == "name" {
+				v.Name = strings.Trim(strings.Join(f[3:], " "), `"`)
+			}
+		case f[0] == "interface" && len(f) >= 5 && f[1] == "ethernet" && f[3] == "switchport":
+			ps, err := onyxPorts(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("running-config: %q: %w", l, err)
+			}
+			for _, p := range ps {
+				p = name(p)
+				if _, ok := st.Modes[p]; !ok {
+					st.Modes[p] = "access"
+					st.Allowed[p] = vlanRanges{{1, 4094}}
+					order = append(order, p)
+				}
+				switch {
+				case len(f) == 6 && f[4] == "mode":
+					st.Modes[p] = f[5]
+				case len(f) == 7 && f[4] == "trunk" && f[5] == "allowed-vlan" && (f[6] == "none" || f[6] == "all"):
+					st.Allowed[p], _ = parseVLANList(f[6])
+				case len(f) == 8 && f[4] == "trunk" && f[5] == "allowed-vlan" && (f[6] == "add" || f[6] == "remove"):
+					r, err := parseVLANList(f[7])
+					if err != nil {
+						return nil, fmt.Errorf("running-config: %q: %w", l, err)
+					}
+					if f[6] == "add" {
+						st.Allowed[p] = append(st.Allowed[p], r...)
+					} else {
+						st.Allowed[p] = st.Allowed[p].minus(r)
+					}
+				}
+			}
+		}
+	}
+	if !header {
+		return nil, fmt.Errorf("running-config: no \"## Running database\" header (cut short?)")
+	}
+	st.tagTrunks(order)
+	return st, nil
+}
+
+// onyxPorts expands "1/1" or "1/1-1/4" into Eth names.
+func onyxPorts(spec string) ([]string, error) {
+	lo, hi, isRange := strings.Cut(spec, "-")
+	if !isRange {
+		return []string{"Eth" + lo}, nil
+	}
+	pl, a := splitNumber(lo)
+	ph, b := splitNumber(hi)
+	if pl != ph || a < 0 || b < a || b-a > 4096 {
+		return nil, fmt.Errorf("bad port range %q", spec)
+	}
+	var out []string
+	for n := a; n <= b; n++ {
+		out = append(out, "Eth"+pl+strconv.Itoa(n))
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ var longForms = map[string][][2]string{
 	"sonic":            {{"Ethernet0", "Ethernet0"}, {"Ethernet4", "Ethernet4"}},
 	"dell-os10":        {{"ethernet1/1/1", "ethernet1/1/1"}, {"Ethernet 1/1/2", "ethernet1/1/2"}, {"eth1/1/3", "ethernet1/1/3"}, {"e1/1/4", "ethernet1/1/4"}},
 	"dell-os9":         {{"TenGigabitEthernet 0/1", "Te0/1"}, {"tengigabitethernet0/2", "Te0/2"}, {"te 0/3", "Te0/3"}, {"Te0/4", "Te0/4"}},
+	"mellanox-onyx":    {{"ethernet 1/1", "Eth1/1"}, {"Eth1/2", "Eth1/2"}, {"1/3", "Eth1/3"}, {"eth1/4", "Eth1/4"}},
 	"comware":          {{"GigabitEthernet1/0/1", "GE1/0/1"}, {"ge1/0/2", "GE1/0/2"}, {"gigabit1/0/3", "GE1/0/3"}, {"GigabitEthernet 1/0/4", "GE1/0/4"}},
 	"huawei-vrp":       {{"GigabitEthernet0/0/1", "GE0/0/1"}, {"GE0/0/2", "GE0/0/2"}, {"gi0/0/3", "GE0/0/3"}, {"gigabitethernet 0/0/4", "GE0/0/4"}},
 	"cisco-nxos":       {{"Ethernet1/1", "Eth1/1"}, {"ethernet1/2", "Eth1/2"}, {"e1/3", "Eth1/3"}, {"Eth1/4", "Eth1/4"}, {"Ethernet 1/5", "Eth1/5"}},

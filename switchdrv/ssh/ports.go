@@ -90,6 +90,9 @@ func (d *Dialect) Canonical(port string) (string, error) {
 		return "", d.notAPort(port, fmt.Sprintf("%q is not a port number here", num))
 	}
 	if typed == "" {
+		if f.Bare && len(f.Types) > 0 {
+			return f.Types[0].Short + num, nil // the first type is the bare one
+		}
 		if f.Bare {
 			return num, nil
 		}

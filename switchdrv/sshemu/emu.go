@@ -158,6 +158,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newOS10(cfg), nil
 	case "dell-os9":
 		return newOS9(cfg), nil
+	case "mellanox-onyx":
+		return newOnyx(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
