@@ -200,3 +200,32 @@ func TestAuditProgressOnlyOnATerminal(t *testing.T) {
 		t.Errorf("the progress line is left on the terminal: %q", term)
 	}
 }
+
+func TestLeaseListWatchRedrawsATerminal(t *testing.T) {
+	srv := leasetest.Start(t, leasetest.Options{})
+	srv.Create("4711.pbs", "skirit82-1")
+	pty, tty := openPTY(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- MainContext(ctx, []string{"vcctl", "--server", srv.URL, "--token", leasetest.ViewerToken,
+			"lease", "list", "--watch", "--interval", "50ms"}, tty, io.Discard)
+	}()
+	var seen bytes.Buffer
+	buf := make([]byte, 4096)
+	pty.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !strings.Contains(seen.String(), "4711.pbs") {
+		n, err := pty.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the terminal: %v (so far %q)", err, seen.String())
+		}
+		seen.Write(buf[:n])
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("watch ended with %d", code)
+	}
+	if !strings.HasPrefix(seen.String(), "\033[H\033[2J") || !strings.Contains(seen.String(), "every 50ms") {
+		t.Errorf("a terminal is not cleared and redrawn: %q", seen.String())
+	}
+}
