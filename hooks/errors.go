@@ -21,6 +21,10 @@ const (
 	// HostFault: this host cannot do its part (its bridge cannot be built,
 	// its configuration is unusable). The node is drained or marked.
 	HostFault
+	// Degraded: this host cannot run clusters (its configuration is
+	// broken) and took itself out of scheduling, but the job at hand is
+	// ordinary and may still run here.
+	Degraded
 )
 
 func (c Class) String() string {
@@ -33,6 +37,8 @@ func (c Class) String() string {
 		return "transient"
 	case HostFault:
 		return "host fault"
+	case Degraded:
+		return "degraded"
 	}
 	return fmt.Sprintf("class %d", int(c))
 }

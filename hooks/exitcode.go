@@ -38,6 +38,9 @@ const (
 	OpenPBSAbort   = 1 // delete the job: the request is bad or refused
 	OpenPBSRequeue = 2 // reject: the job is requeued, the node stays up
 	OpenPBSOffline = 3 // reject and mark this vnode offline
+	// Mark this vnode offline but accept the job: an ordinary job on a
+	// node whose configuration is broken.
+	OpenPBSOfflineAccept = 4
 )
 
 // ExitCode is the one place that says which exit status each manager needs
@@ -49,6 +52,12 @@ func ExitCode(m Manager, p Program, r Role, c Class) int {
 	}
 	if p == Periodic {
 		return 1
+	}
+	if c == Degraded {
+		if m == OpenPBS {
+			return OpenPBSOfflineAccept
+		}
+		return 0 // the node was taken out by the hook itself
 	}
 	switch m {
 	case Torque:

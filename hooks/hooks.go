@@ -124,6 +124,9 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 	}
 	// Ordinary jobs stop here, having read only the configuration.
 	cfg, cluster, err := loadFor(inv, env)
+	if err != nil && p == Prologue {
+		return inv, nodeFault(ctx, inv, env, err)
+	}
 	if err != nil || !cluster {
 		return inv, err
 	}
@@ -175,15 +178,45 @@ func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
 	cfg, err := loadConfig(env.Getenv)
 	if err != nil {
 		// Without a request string the job can only be a cluster job by
-		// its queue, which needs the file. An epilogue has nothing to say
-		// then, and a node without any configuration runs no clusters.
-		if inv.Request == "" && (inv.Program == Epilogue || errors.Is(err, fs.ErrNotExist)) {
+		// its queue, which needs the file: an epilogue has nothing to say
+		// then. A prologue takes the node out (nodeFault).
+		if inv.Request == "" && inv.Program == Epilogue {
 			return nil, false, nil
 		}
 		return nil, false, err
 	}
 	cluster := inv.Request != "" || slices.Contains(cfg.Hooks.Queues, inv.Queue)
 	return cfg, cluster, nil
+}
+
+// nodeFault handles a prologue on a node whose configuration is broken
+// (missing, malformed, readable by others): without it the node would take
+// every job sent there and requeue it without end. The node takes itself
+// out of scheduling with the reason, where the manager lets a hook do that
+// (Torque pbsnodes -o, Slurm drain; OpenPBS's hook does it from the exit
+// status). A job that is certainly ordinary still runs: no request string,
+// and a queue list that could be read (the file is only too open) or no
+// file at all (no queue here is a cluster queue). Any other job is
+// requeued, and runs on another node.
+func nodeFault(ctx context.Context, inv *Invocation, env Env, cause error) error {
+	if ClassOf(cause) != HostFault {
+		return cause
+	}
+	ordinary := false
+	if inv.Request == "" {
+		cfg, err := config.LoadPart(ConfigPath(env.Getenv), "hooks")
+		ordinary = errors.Is(err, fs.ErrNotExist) || err == nil && !slices.Contains(cfg.Hooks.Queues, inv.Queue)
+	}
+	if !ordinary && inv.Role == RoleSister {
+		return cause // Torque marks a failing sister down itself
+	}
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	takeNodeOut(ctx, inv, env, cause)
+	if ordinary {
+		return &Error{Class: Degraded, Err: fmt.Errorf("this node is out of service (%w); ordinary job %s runs", cause, inv.Job)}
+	}
+	return cause
 }
 
 // IsRequest reports whether a resource or comment value asks for a cluster.

@@ -105,8 +105,8 @@ func (h *hook) prologue(ctx context.Context) error {
 		h.cancelSlurm(ctx, err)
 	case ClassOf(err) == Transient && h.inv.Manager == Slurm && h.inv.Role == RoleNode:
 		h.requeueSlurm(ctx, err)
-	case ClassOf(err) == HostFault && h.inv.Manager == Torque && h.inv.Role == RoleFirst:
-		h.markTorqueNode(ctx, err)
+	case ClassOf(err) == HostFault && (h.inv.Manager == Torque && h.inv.Role == RoleFirst || h.inv.Manager == Slurm && h.inv.Role == RoleNode):
+		takeNodeOut(ctx, h.inv, h.env, err)
 	}
 	return err
 }
@@ -389,16 +389,28 @@ func (h *hook) requeueSlurm(ctx context.Context, cause error) {
 	}
 }
 
-// markTorqueNode takes this node out of service when it cannot build its
-// part of a cluster: otherwise pbs_mom requeues the job onto it at once.
-func (h *hook) markTorqueNode(ctx context.Context, cause error) {
-	name := h.hc().Host
-	if name == "" {
-		name, _ = h.env.Hostname()
-	}
+// takeNodeOut takes this node out of service when it cannot do its part of
+// a cluster: otherwise the manager sends the job (and the next ones) back to
+// it at once. Torque: pbsnodes -o with the reason as note, for the node
+// pbs_mom knows as the mother superior. Slurm: the node drained with the
+// reason. OpenPBS's hook sets the vnode offline from the exit status.
+func takeNodeOut(ctx context.Context, inv *Invocation, env Env, cause error) {
 	note := "virtcloud: " + strings.ReplaceAll(cause.Error(), "\n", " ")
-	if _, err := command(ctx, h.inv.getenv, "pbsnodes", "-o", "-N", note, name); err != nil {
-		h.log.Error("mark node offline", "node", name, "err", err)
+	var err error
+	switch {
+	case inv.Manager == Torque:
+		name := inv.getenv("PBS_MSHOST")
+		if name == "" || inv.Role == RoleSister {
+			name, _ = env.Hostname()
+		}
+		_, err = command(ctx, inv.getenv, "pbsnodes", "-o", "-N", note, name)
+	case inv.Manager == Slurm && inv.Role == RoleNode:
+		_, err = command(ctx, inv.getenv, "scontrol", "update", "NodeName="+inv.getenv("SLURMD_NODENAME"), "State=DRAIN", "Reason="+note)
+	default:
+		return
+	}
+	if err != nil {
+		env.Logger.Error("take this node out of service", "err", err)
 	}
 }
 

@@ -4,9 +4,9 @@
 import json
 import os
 
-EXECJOB_BEGIN, EXECJOB_END, EXECHOST_PERIODIC, PERIODIC = 1, 2, 3, 4
+EXECJOB_BEGIN, EXECJOB_END, EXECHOST_PERIODIC, PERIODIC, EXECJOB_LAUNCH, QUEUEJOB = 1, 2, 3, 4, 5, 6
 ND_OFFLINE = "offline"
-LOG_WARNING = 2
+LOG_WARNING, LOG_DEBUG = 2, 3
 
 
 class Reject(Exception):
@@ -18,14 +18,24 @@ class _Queue:
         self.name = name
 
 
+class _Vars(dict):
+    def __setitem__(self, k, v):
+        dict.__setitem__(self, k, v)
+        _out("variable", "%s=%s" % (k, v))
+
+
 class _Job:
     def __init__(self, d):
         self.id = d["id"]
         self.euser = d["euser"]
         self.queue = _Queue(d["queue"])
-        self.exec_host = d["exec_host"]
-        self.Resource_List = {"walltime": d.get("walltime")}
-        self.Variable_List = d.get("variables", {})
+        # On a real MoM exec_host is None; exec_host2 and exec_vnode carry
+        # the hosts.
+        self.exec_host = d.get("exec_host")
+        self.exec_host2 = d.get("exec_host2")
+        self.exec_vnode = d.get("exec_vnode")
+        self.Resource_List = {"walltime": d.get("walltime"), "vcluster": d.get("vcluster")}
+        self.Variable_List = _Vars(d.get("variables", {}))
         self._ms = d["ms"]
         self.comment = None
 
@@ -34,6 +44,11 @@ class _Job:
 
     def delete(self):
         _out("delete", self.comment)
+
+    def __setattr__(self, k, v):
+        object.__setattr__(self, k, v)
+        if k == "comment" and v is not None:
+            _out("comment", v)
 
 
 class _Vnode:
@@ -44,6 +59,8 @@ class _Vnode:
         object.__setattr__(self, k, v)
         if k == "state" and v is not None:
             _out("vnode_state", v)
+        if k == "comment" and v is not None:
+            _out("vnode_comment", v)
 
 
 class _Event:
@@ -52,6 +69,7 @@ class _Event:
         d = os.environ.get("FAKE_PBS_JOB")
         self._job = _Job(json.loads(d)) if d else None
         self.vnode_list = {"nodeA": _Vnode("nodeA")}
+        self.env = {}
 
     @property
     def job(self):
@@ -60,6 +78,8 @@ class _Event:
         return self._job
 
     def accept(self):
+        if self.env:
+            _out("env", " ".join("%s=%s" % kv for kv in sorted(self.env.items())))
         _out("accept", "")
         raise SystemExit(0)
 
