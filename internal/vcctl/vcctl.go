@@ -55,8 +55,8 @@ func MainContext(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		Name:        "vcctl",
 		Usage:       "see and force VirtCloud leases, pools and switches",
 		Description: description,
-		Writer:    stdout,
-		ErrWriter: stderr,
+		Writer:      stdout,
+		ErrWriter:   stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "server", Value: "http://127.0.0.1:7480", EnvVars: []string{"VIRTCLOUD_SERVER"}, Usage: "lease server `URL`"},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"VIRTCLOUD_TOKEN"}, Usage: "API `TOKEN` (prefer the environment: arguments show in ps)"},

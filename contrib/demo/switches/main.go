@@ -127,7 +127,7 @@ func fill(life *lifetime, text []byte, name, key, value string) []byte {
 	i := bytes.Index(text, []byte(header))
 	var loc []int
 	if i >= 0 {
-		loc = regexp.MustCompile(`(?m)^`+key+` = "[^"]*"`).FindIndex(text[i+len(header):])
+		loc = regexp.MustCompile(`(?m)^` + key + ` = "[^"]*"`).FindIndex(text[i+len(header):])
 	}
 	if loc == nil {
 		life.Fatalf("%s: no %s line to fill in", header, key)
