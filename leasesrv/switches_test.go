@@ -208,19 +208,20 @@ func TestTeardownWaitsForADownSwitch(t *testing.T) {
 // the long way as administrators copy them, the names the driver reports
 // for them, and another port of the switch.
 var dialectPorts = map[string]struct{ host, hostIs, uplink, uplinkIs, other string }{
-	"cisco-ios":        {"GigabitEthernet1/0/9", "Gi1/0/9", "gigabitethernet1/0/48", "Gi1/0/48", "Gi1/0/10"},
-	"cisco-nxos":       {"Ethernet1/9", "Eth1/9", "ethernet1/48", "Eth1/48", "Eth1/10"},
-	"brocade-fastiron": {"ethernet 1/1/9", "1/1/9", "ethe1/1/48", "1/1/48", "1/1/10"},
-	"sonic":            {"Ethernet32", "Ethernet32", "Ethernet188", "Ethernet188", "Ethernet36"},
-	"dell-os10":        {"Ethernet 1/1/9", "ethernet1/1/9", "eth1/1/48", "ethernet1/1/48", "ethernet1/1/10"},
-	"dell-os9":         {"TenGigabitEthernet 0/9", "Te0/9", "tengigabitethernet0/48", "Te0/48", "Te0/10"},
-	"mellanox-onyx":    {"ethernet 1/9", "Eth1/9", "1/48", "Eth1/48", "Eth1/10"},
-	"comware":          {"GigabitEthernet1/0/9", "GE1/0/9", "gigabitethernet 1/0/48", "GE1/0/48", "GE1/0/10"},
-	"huawei-vrp":       {"GigabitEthernet0/0/9", "GE0/0/9", "gigabitethernet0/0/48", "GE0/0/48", "GE0/0/10"},
-	"arista-eos":       {"Ethernet9", "Et9", "ethernet48", "Et48", "Et10"},
-	"procurve":         {"ethernet9", "9", "ethernet 48", "48", "10"},
-	"junos":            {"ge-0/0/9.0", "ge-0/0/9", "GE-0/0/47", "ge-0/0/47", "ge-0/0/10"},
-	"linux-bridge":     {"swp9", "swp9", "swp48", "swp48", "swp10"},
+	"cisco-ios":         {"GigabitEthernet1/0/9", "Gi1/0/9", "gigabitethernet1/0/48", "Gi1/0/48", "Gi1/0/10"},
+	"cisco-nxos":        {"Ethernet1/9", "Eth1/9", "ethernet1/48", "Eth1/48", "Eth1/10"},
+	"brocade-fastiron":  {"ethernet 1/1/9", "1/1/9", "ethe1/1/48", "1/1/48", "1/1/10"},
+	"sonic":             {"Ethernet32", "Ethernet32", "Ethernet188", "Ethernet188", "Ethernet36"},
+	"dell-os10":         {"Ethernet 1/1/9", "ethernet1/1/9", "eth1/1/48", "ethernet1/1/48", "ethernet1/1/10"},
+	"dell-os9":          {"TenGigabitEthernet 0/9", "Te0/9", "tengigabitethernet0/48", "Te0/48", "Te0/10"},
+	"mellanox-onyx":     {"ethernet 1/9", "Eth1/9", "1/48", "Eth1/48", "Eth1/10"},
+	"dell-powerconnect": {"GigabitEthernet1/0/9", "Gi1/0/9", "gigabitethernet 1/0/48", "Gi1/0/48", "Gi1/0/10"},
+	"comware":           {"GigabitEthernet1/0/9", "GE1/0/9", "gigabitethernet 1/0/48", "GE1/0/48", "GE1/0/10"},
+	"huawei-vrp":        {"GigabitEthernet0/0/9", "GE0/0/9", "gigabitethernet0/0/48", "GE0/0/48", "GE0/0/10"},
+	"arista-eos":        {"Ethernet9", "Et9", "ethernet48", "Et48", "Et10"},
+	"procurve":          {"ethernet9", "9", "ethernet 48", "48", "10"},
+	"junos":             {"ge-0/0/9.0", "ge-0/0/9", "GE-0/0/47", "ge-0/0/47", "ge-0/0/10"},
+	"linux-bridge":      {"swp9", "swp9", "swp48", "swp48", "swp10"},
 }
 
 // TestEveryDialectThroughTheLeaseServer: each SSH dialect on its emulator,
@@ -263,9 +264,11 @@ func TestEveryDialectThroughTheLeaseServer(t *testing.T) {
 			want := []string{ports.hostIs, ports.uplinkIs}
 			slices.Sort(want)
 
-			l := srv.Activate("d.pbs", "skurut9-1")
+			// Two sites (skirit83-1 is a pre-provisioned host in brno): the
+			// lease joins the core, so the uplink carries its VLAN too.
+			l := srv.Activate("d.pbs", "skurut9-1", "skirit83-1")
 			if got := onDevice(l.VLAN); !slices.Equal(got, want) {
-				t.Fatalf("after commit the switch carries %v on VLAN %d, want %v", got, l.VLAN, want)
+				t.Fatalf("after commit the switch carries %v on VLAN %d, want %v ", got, l.VLAN, want)
 			}
 			rep, err := rec.Run(ctx, audit.Options{})
 			if err != nil || !rep.Clean() {

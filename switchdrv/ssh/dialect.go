@@ -28,6 +28,9 @@ type Dialect struct {
 	Reads []Read `toml:"read"`
 	// Modes says whether ports have a trunk/access mode that must be checked.
 	Modes bool `toml:"modes"`
+	// TagModes are the port modes in which a port may be tagged ("trunk"
+	// unless set; PowerConnect also tags "general" ports).
+	TagModes []string `toml:"tag_modes"`
 	// Ports is how the CLI names ports.
 	Ports portForms `toml:"ports"`
 	// Deadlines, in seconds: how long one command may take to answer with a
@@ -102,6 +105,9 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 	}
 	if d.Name != name {
 		return nil, fmt.Errorf("dialect %s: file names itself %q", name, d.Name)
+	}
+	if len(d.TagModes) == 0 {
+		d.TagModes = []string{"trunk"}
 	}
 	if len(d.Reads) == 0 {
 		return nil, fmt.Errorf("dialect %s: no [[read]]", name)
@@ -238,6 +244,7 @@ type tmplData struct {
 	Ports   []string // the ports of this command
 	Port    string   // Ports[0]
 	Members []string // ports that still carry the VLAN (for delete)
+	Mode    string   // the mode of Port, for dialects whose commands depend on it
 }
 
 // plan is what a change needs on the device, after comparing with its state.
@@ -248,6 +255,7 @@ type plan struct {
 	Tag, Untag    []string
 	Delete        bool
 	Members       []string
+	Modes         map[string]string // each port's mode, as read
 }
 
 // rendered is the command lines of one batch; batched marks the lines
@@ -275,7 +283,7 @@ func (d *Dialect) render(p plan, single bool) (rendered, error) {
 		}
 		data := tmplData{VLAN: p.VLAN, Name: p.Name, Current: p.Current, Ports: cmdPorts(ports), Members: cmdPorts(p.Members)}
 		if len(ports) > 0 {
-			data.Port = data.Ports[0]
+			data.Port, data.Mode = data.Ports[0], p.Modes[ports[0]]
 		}
 		var b bytes.Buffer
 		if err := t.Execute(&b, data); err != nil {

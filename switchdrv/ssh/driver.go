@@ -223,12 +223,12 @@ func (d *Driver) plan(c switchdrv.Change, st *State) (plan, error) {
 			switch m, ok := st.Modes[p]; {
 			case !ok:
 				return plan{}, d.fail(switchdrv.Rejected, c.VLAN, p, errors.New("the switch has no such port (or it has no switching configuration)"))
-			case m != "trunk":
-				return plan{}, d.fail(switchdrv.Rejected, c.VLAN, p, fmt.Errorf("port is in %s mode, not trunk: the site sets port modes, the driver never changes them", m))
+			case !slices.Contains(d.dialect.TagModes, m):
+				return plan{}, d.fail(switchdrv.Rejected, c.VLAN, p, fmt.Errorf("port is in %s mode, not %s: the site sets port modes, the driver never changes them", m, strings.Join(d.dialect.TagModes, " or ")))
 			}
 		}
 	}
-	p := plan{VLAN: c.VLAN, Name: c.Name, Current: c.Name}
+	p := plan{VLAN: c.VLAN, Name: c.Name, Current: c.Name, Modes: st.Modes}
 	cur := st.VLANs[c.VLAN]
 	tagged := st.carriers(c.VLAN)
 	if cur != nil {

@@ -32,6 +32,8 @@ func portNames(dialect string, n int) []string {
 			ps = append(ps, "Te0/"+strconv.Itoa(i))
 		case "mellanox-onyx":
 			ps = append(ps, "Eth1/"+strconv.Itoa(i))
+		case "dell-powerconnect":
+			ps = append(ps, "Gi1/0/"+strconv.Itoa(i))
 		case "comware":
 			ps = append(ps, "GE1/0/"+strconv.Itoa(i))
 		case "huawei-vrp":

@@ -50,6 +50,7 @@ var parsers = map[string]parser{
 	"os10-config":  parseOS10Config,
 	"os9-config":   parseOS9Config,
 	"onyx-config":  parseOnyxConfig,
+	"dnos6-config": parseDNOS6Config,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -1039,4 +1040,90 @@ func onyxPorts(spec string) ([]string, error) {
 		out = append(out, "Eth"+pl+strconv.Itoa(n))
 	}
 	return out, nil
+}
+
+// parseDNOS6Config reads `show running-config` of Dell PowerConnect and
+// N-series (DNOS 6): unindented sections ended by "exit"; "vlan 10,20"
+// lists and named "vlan N" sections; interface sections with the mode, a
+// trunk's allowed list (all VLANs when absent) and a general port's tagged
+// VLANs ("switchport general allowed vlan add 100 tagged").
+func parseDNOS6Config(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
+	st.vlan(1).Name = "default" // never printed
+	var order []string
+	port, vlan, header := "", (*switchdrv.VLAN)(nil), false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 0:
+		case strings.HasPrefix(l, "!Current Configuration"):
+			header = true
+		case f[0] == "exit":
+			port, vlan = "", nil
+		case f[0] == "vlan" && len(f) == 2:
+			r, err := parseVLANList(f[1])
+			if err != nil {
+				return nil, fmt.Errorf("running-config: %q: %w", l, err)
+			}
+			for _, x := range r {
+				for id := x[0]; id <= x[1]; id++ {
+					vlan = st.vlan(id)
+				}
+			}
+			if strings.ContainsAny(f[1], ",-") {
+				vlan = nil
+			}
+		case vlan != nil && f[0] == "name" && len(f) >= 2:
+			vlan.Name = strings.Trim(strings.Join(f[1:], " "), `"`)
+		case f[0] == "interface" && len(f) >= 2:
+			port = name(strings.Join(f[1:], ""))
+			st.Modes[port] = "access"
+			st.Allowed[port] = vlanRanges{{1, 4093}}
+			order = append(order, port)
+		case port == "":
+		case len(f) == 3 && f[0] == "switchport" && f[1] == "mode":
+			st.Modes[port] = f[2]
+			if f[2] == "general" {
+				st.Allowed[port] = nil
+			}
+		case len(f) >= 5 && f[0] == "switchport" && f[1] == "trunk" && f[2] == "allowed" && f[3] == "vlan":
+			list, add := f[4], false
+			if f[4] == "add" && len(f) == 6 {
+				list, add = f[5], true
+			}
+			r, err := parseVLANList(list)
+			if err != nil {
+				return nil, fmt.Errorf("running-config: interface %s: %w", port, err)
+			}
+			if add {
+				r = append(st.Allowed[port], r...)
+			}
+			st.Allowed[port] = r
+		case len(f) == 7 && f[0] == "switchport" && f[1] == "general" && f[2] == "allowed" && f[3] == "vlan" && f[4] == "add" && f[6] == "tagged":
+			r, err := parseVLANList(f[5])
+			if err != nil {
+				return nil, fmt.Errorf("running-config: interface %s: %w", port, err)
+			}
+			st.Allowed[port] = append(st.Allowed[port], r...)
+		}
+	}
+	if !header {
+		return nil, fmt.Errorf("running-config: no \"!Current Configuration\" header (cut short?)")
+	}
+	for _, p := range order {
+		switch st.Modes[p] {
+		case "trunk", "general":
+			for id, v := range st.VLANs {
+				if st.Allowed[p].has(id) {
+					v.Tagged = append(v.Tagged, p)
+				}
+			}
+			if st.Modes[p] == "general" {
+				st.VLANs[1].Untagged = append(st.VLANs[1].Untagged, p)
+			}
+		default:
+			st.VLANs[1].Untagged = append(st.VLANs[1].Untagged, p)
+		}
+	}
+	return st, nil
 }

@@ -16,19 +16,20 @@ import (
 // copy them (full type, abbreviations, other case, unit suffix), with the
 // name the driver reports for each.
 var longForms = map[string][][2]string{
-	"cisco-ios":        {{"GigabitEthernet1/0/1", "Gi1/0/1"}, {"gigabitethernet1/0/2", "Gi1/0/2"}, {"Gig1/0/3", "Gi1/0/3"}, {"gi1/0/4", "Gi1/0/4"}, {"GigabitEthernet 1/0/5", "Gi1/0/5"}},
-	"arista-eos":       {{"Ethernet1", "Et1"}, {"ethernet2", "Et2"}, {"Eth3", "Et3"}, {"et4", "Et4"}},
-	"brocade-fastiron": {{"1/1/1", "1/1/1"}, {"ethernet 1/1/2", "1/1/2"}, {"ethe1/1/3", "1/1/3"}, {"e 1/1/4", "1/1/4"}, {"Ethernet1/1/5", "1/1/5"}},
-	"sonic":            {{"Ethernet0", "Ethernet0"}, {"Ethernet4", "Ethernet4"}},
-	"dell-os10":        {{"ethernet1/1/1", "ethernet1/1/1"}, {"Ethernet 1/1/2", "ethernet1/1/2"}, {"eth1/1/3", "ethernet1/1/3"}, {"e1/1/4", "ethernet1/1/4"}},
-	"dell-os9":         {{"TenGigabitEthernet 0/1", "Te0/1"}, {"tengigabitethernet0/2", "Te0/2"}, {"te 0/3", "Te0/3"}, {"Te0/4", "Te0/4"}},
-	"mellanox-onyx":    {{"ethernet 1/1", "Eth1/1"}, {"Eth1/2", "Eth1/2"}, {"1/3", "Eth1/3"}, {"eth1/4", "Eth1/4"}},
-	"comware":          {{"GigabitEthernet1/0/1", "GE1/0/1"}, {"ge1/0/2", "GE1/0/2"}, {"gigabit1/0/3", "GE1/0/3"}, {"GigabitEthernet 1/0/4", "GE1/0/4"}},
-	"huawei-vrp":       {{"GigabitEthernet0/0/1", "GE0/0/1"}, {"GE0/0/2", "GE0/0/2"}, {"gi0/0/3", "GE0/0/3"}, {"gigabitethernet 0/0/4", "GE0/0/4"}},
-	"cisco-nxos":       {{"Ethernet1/1", "Eth1/1"}, {"ethernet1/2", "Eth1/2"}, {"e1/3", "Eth1/3"}, {"Eth1/4", "Eth1/4"}, {"Ethernet 1/5", "Eth1/5"}},
-	"procurve":         {{"1", "1"}, {"ethernet 2", "2"}, {"ethernet3", "3"}},
-	"junos":            {{"ge-0/0/0.0", "ge-0/0/0"}, {"GE-0/0/1", "ge-0/0/1"}, {"ge-0/0/2", "ge-0/0/2"}},
-	"linux-bridge":     {{"swp1", "swp1"}, {"swp2", "swp2"}},
+	"cisco-ios":         {{"GigabitEthernet1/0/1", "Gi1/0/1"}, {"gigabitethernet1/0/2", "Gi1/0/2"}, {"Gig1/0/3", "Gi1/0/3"}, {"gi1/0/4", "Gi1/0/4"}, {"GigabitEthernet 1/0/5", "Gi1/0/5"}},
+	"arista-eos":        {{"Ethernet1", "Et1"}, {"ethernet2", "Et2"}, {"Eth3", "Et3"}, {"et4", "Et4"}},
+	"brocade-fastiron":  {{"1/1/1", "1/1/1"}, {"ethernet 1/1/2", "1/1/2"}, {"ethe1/1/3", "1/1/3"}, {"e 1/1/4", "1/1/4"}, {"Ethernet1/1/5", "1/1/5"}},
+	"sonic":             {{"Ethernet0", "Ethernet0"}, {"Ethernet4", "Ethernet4"}},
+	"dell-os10":         {{"ethernet1/1/1", "ethernet1/1/1"}, {"Ethernet 1/1/2", "ethernet1/1/2"}, {"eth1/1/3", "ethernet1/1/3"}, {"e1/1/4", "ethernet1/1/4"}},
+	"dell-os9":          {{"TenGigabitEthernet 0/1", "Te0/1"}, {"tengigabitethernet0/2", "Te0/2"}, {"te 0/3", "Te0/3"}, {"Te0/4", "Te0/4"}},
+	"mellanox-onyx":     {{"ethernet 1/1", "Eth1/1"}, {"Eth1/2", "Eth1/2"}, {"1/3", "Eth1/3"}, {"eth1/4", "Eth1/4"}},
+	"dell-powerconnect": {{"GigabitEthernet1/0/1", "Gi1/0/1"}, {"gigabitethernet 1/0/2", "Gi1/0/2"}, {"gi1/0/3", "Gi1/0/3"}, {"Gi1/0/4", "Gi1/0/4"}},
+	"comware":           {{"GigabitEthernet1/0/1", "GE1/0/1"}, {"ge1/0/2", "GE1/0/2"}, {"gigabit1/0/3", "GE1/0/3"}, {"GigabitEthernet 1/0/4", "GE1/0/4"}},
+	"huawei-vrp":        {{"GigabitEthernet0/0/1", "GE0/0/1"}, {"GE0/0/2", "GE0/0/2"}, {"gi0/0/3", "GE0/0/3"}, {"gigabitethernet 0/0/4", "GE0/0/4"}},
+	"cisco-nxos":        {{"Ethernet1/1", "Eth1/1"}, {"ethernet1/2", "Eth1/2"}, {"e1/3", "Eth1/3"}, {"Eth1/4", "Eth1/4"}, {"Ethernet 1/5", "Eth1/5"}},
+	"procurve":          {{"1", "1"}, {"ethernet 2", "2"}, {"ethernet3", "3"}},
+	"junos":             {{"ge-0/0/0.0", "ge-0/0/0"}, {"GE-0/0/1", "ge-0/0/1"}, {"ge-0/0/2", "ge-0/0/2"}},
+	"linux-bridge":      {{"swp1", "swp1"}, {"swp2", "swp2"}},
 }
 
 // TestLongPortNames: every form a dialect's CLI accepts is one port, in

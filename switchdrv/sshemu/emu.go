@@ -160,6 +160,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newOS9(cfg), nil
 	case "mellanox-onyx":
 		return newOnyx(cfg), nil
+	case "dell-powerconnect":
+		return newPowerConnect(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
