@@ -41,6 +41,14 @@ type Endpoint struct {
 	Handle  func(r *http.Request) (int, any, error)
 }
 
+type callerKey struct{}
+
+// Admin reports whether the caller of an Endpoint has the admin role.
+func Admin(r *http.Request) bool {
+	p, _ := r.Context().Value(callerKey{}).(*principal)
+	return p != nil && p.may(actForce)
+}
+
 // NewHTTPError is an error answer with its own status and code.
 func NewHTTPError(status int, code, msg string) error {
 	return &httpError{status: status, code: code, msg: msg}
@@ -75,7 +83,9 @@ func (s *Service) Handler(extra ...Endpoint) http.Handler {
 		if e.Admin {
 			act = actForce
 		}
-		route(e.Pattern, act, func(w http.ResponseWriter, r *http.Request, _ *principal) (int, any, error) { return e.Handle(r) })
+		route(e.Pattern, act, func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+			return e.Handle(r.WithContext(context.WithValue(r.Context(), callerKey{}, p)))
+		})
 	}
 	mux.HandleFunc("GET /healthz", s.hHealth)
 	mux.HandleFunc("GET /v1/openapi.json", hOpenAPI)

@@ -46,7 +46,12 @@ type Server struct {
 	Parallel          int      `toml:"parallel_switches"`
 	SwitchTimeout     Duration `toml:"switch_timeout"`
 	AuditInterval     Duration `toml:"audit_interval"`
-	LogLevel          string   `toml:"log_level"`
+	// DeviceReadInterval is how old a device reading may be before GET
+	// /v1/switches/{name} or GET /v1/audit reads the devices again; within
+	// it callers get the last reading with its age. Admins may ask for a
+	// fresh one.
+	DeviceReadInterval Duration `toml:"device_read_interval"`
+	LogLevel           string   `toml:"log_level"`
 }
 
 // Redis names the store. Exactly one of URL, Sentinels or Cluster is set; the

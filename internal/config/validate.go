@@ -27,6 +27,7 @@ func (c *Config) applyDefaults() {
 	setDur(&c.Server.ReadTimeout, 10*time.Second)
 	setDur(&c.Server.SwitchTimeout, 10*time.Second)
 	setDur(&c.Server.AuditInterval, 5*time.Minute)
+	setDur(&c.Server.DeviceReadInterval, 10*time.Second)
 	setStr(&c.Server.LogLevel, "info")
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = 64 << 10
@@ -144,6 +145,9 @@ func (c *Config) validateServer(ps *Problems) {
 	}
 	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
 		ps.add(c, "server.tls_cert", "tls_cert and tls_key must be set together")
+	}
+	if c.Server.DeviceReadInterval.Duration < 0 {
+		ps.add(c, "server.device_read_interval", "must not be negative")
 	}
 	if c.Server.Parallel < 1 {
 		ps.add(c, "server.parallel_switches", "must be at least 1")

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,8 +19,8 @@ func init() {
 		Usage: "managed switches and what they report",
 		Subcommands: []*cli.Command{
 			{Name: "list", Aliases: []string{"ls"}, Usage: "list the configured switches", Action: switchList},
-			{Name: "show", Usage: "show the VLANs the device reports (read from it now)", ArgsUsage: "SWITCH", Action: switchShow,
-				Flags: []cli.Flag{&cli.IntFlag{Name: "vlan", Usage: "only VLAN `N`"}}},
+			{Name: "show", Usage: "show the VLANs the device reports (the server's last reading, a few seconds old at most)", ArgsUsage: "SWITCH", Action: switchShow,
+				Flags: []cli.Flag{&cli.IntFlag{Name: "vlan", Usage: "only VLAN `N`"}, freshFlag}},
 		},
 	})
 }
@@ -44,13 +45,20 @@ func switchShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	path := "/v1/switches/" + url.PathEscape(name)
+	q := url.Values{}
 	if c.IsSet("vlan") {
 		vid := c.Int("vlan")
 		if vid < 1 || vid > 4094 {
 			return cli.Exit(fmt.Sprintf("--vlan %d: a VLAN ID is 1-4094", vid), ExitUsage)
 		}
-		path += "?vlan=" + strconv.Itoa(vid)
+		q.Set("vlan", strconv.Itoa(vid))
+	}
+	if c.Bool("fresh") {
+		q.Set("fresh", "true")
+	}
+	path := "/v1/switches/" + url.PathEscape(name)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	cl, ctx, cancel := conn(c)
 	defer cancel()
@@ -58,12 +66,24 @@ func switchShow(c *cli.Context) error {
 	if err := cl.Do(ctx, "GET", path, nil, &sv); err != nil {
 		return err
 	}
+	noteAge(c, sv.AgeSeconds)
 	return emit(c, sv, func(w *tabwriter.Writer) {
 		row(w, "VLAN", "NAME", "TAGGED", "UNTAGGED")
 		for _, v := range sv.VLANs {
 			row(w, v.ID, orDash(v.Name), orDash(strings.Join(v.Tagged, ",")), orDash(strings.Join(v.Untagged, ",")))
 		}
 	})
+}
+
+// freshFlag asks the server for a device reading made now (admins).
+var freshFlag = &cli.BoolFlag{Name: "fresh", Usage: "read the devices now, not the server's last reading (admins)"}
+
+// noteAge says on stderr, for a table, how old a shared reading is.
+func noteAge(c *cli.Context, seconds float64) {
+	if c.String("output") == "table" && seconds >= 1 {
+		fmt.Fprintf(c.App.ErrWriter, "vcctl: read from the devices %s ago (admins: --fresh for a new reading)\n",
+			time.Duration(seconds*float64(time.Second)).Round(time.Second))
+	}
 }
 
 func orDash(s string) string {

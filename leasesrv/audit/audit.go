@@ -37,11 +37,12 @@ type Reconciler struct {
 	net     *leasesrv.SwitchNetwork // nil when no switch is configured
 	log     *slog.Logger
 	metrics *metrics
+	reads   *readings // device reads of the API, shared and rate-limited
 }
 
 // New makes a reconciler. net may be nil (no switches configured).
 func New(cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork, log *slog.Logger) *Reconciler {
-	return &Reconciler{cfg: cfg, st: st, net: net, log: log, metrics: newMetrics()}
+	return &Reconciler{cfg: cfg, st: st, net: net, log: log, metrics: newMetrics(), reads: newReadings(cfg.Server.DeviceReadInterval.Duration)}
 }
 
 // Options choose what one pass does.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"time"
 
 	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
@@ -17,3 +18,6 @@ func (r *Reconciler) FixUnder(ctx context.Context, lock *store.Lock, f auditapi.
 	}
 	return r.fixOne(ctx, lock, drv, &f, wanted{job: job, token: token})
 }
+
+// ReadEvery sets how long a device reading of the API is shared.
+func (r *Reconciler) ReadEvery(d time.Duration) { r.reads.every = d }

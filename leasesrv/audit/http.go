@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/virtcloud/virtcloud/internal/api"
@@ -15,11 +16,15 @@ import (
 
 // Endpoints are the switch and audit routes, for Service.Handler:
 //
-//	GET  /v1/switches               configured switches
-//	GET  /v1/switches/{name}?vlan=N what the device reports
-//	GET  /v1/audit?switch=S         audit, report only
-//	POST /v1/audit?switch=S&fix=true audit and repair (admins)
-//	GET  /v1/audit/isolation         the L2 networks the switches form, checked
+//	GET  /v1/switches                          configured switches
+//	GET  /v1/switches/{name}?vlan=N&fresh=true what the device reports
+//	GET  /v1/audit?switch=S&fresh=true         audit, report only
+//	POST /v1/audit?switch=S&fix=true           audit and repair (admins)
+//	GET  /v1/audit/isolation                   the L2 networks the switches form, checked
+//
+// The first two GETs read the devices at most once per device_read_interval:
+// callers asking meanwhile share that read, or get the last one with its
+// age. fresh=true bypasses the last reading, for admins only.
 func (r *Reconciler) Endpoints() []leasesrv.Endpoint {
 	return []leasesrv.Endpoint{
 		{Pattern: "GET /v1/switches", Handle: r.hList},
@@ -51,11 +56,39 @@ func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
 		}
 		vid = n
 	}
-	vlans, err := r.VLANs(req.Context(), name, vid)
+	fresh, err := freshParam(req)
 	if err != nil {
-		return 0, nil, deviceError(name, err)
+		return 0, nil, err
 	}
-	return http.StatusOK, auditapi.SwitchVLANs{Switch: name, VLANs: vlans}, nil
+	rd := r.reads.get(req.Context(), "switch "+name, fresh, func(ctx context.Context) (any, error) {
+		return r.VLANs(ctx, name, 0)
+	})
+	if rd.err != nil {
+		return 0, nil, deviceError(name, rd.err)
+	}
+	vlans := rd.val.([]switchdrv.VLAN)
+	if vid > 0 {
+		vlans = slices.DeleteFunc(slices.Clone(vlans), func(v switchdrv.VLAN) bool { return v.ID != vid })
+	}
+	return http.StatusOK, auditapi.SwitchVLANs{Switch: name, VLANs: vlans, ReadAt: rd.at.UTC(), AgeSeconds: rd.age()}, nil
+}
+
+// freshParam reads ?fresh=: a reading made now, not the last one shared.
+// Only admins may ask, since it is what loads the devices.
+func freshParam(req *http.Request) (bool, error) {
+	s := req.URL.Query().Get("fresh")
+	if s == "" {
+		return false, nil
+	}
+	fresh, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, leasesrv.BadInput("fresh: %q is not true or false", s)
+	}
+	if fresh && !leasesrv.Admin(req) {
+		return false, leasesrv.NewHTTPError(http.StatusForbidden, api.CodeForbidden,
+			"fresh: only admins may bypass the last device reading; without fresh=true it is answered with its age")
+	}
+	return fresh, nil
 }
 
 func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
@@ -74,11 +107,26 @@ func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
 		}
 		o.Fix = fix
 	}
-	rep, err := r.Run(req.Context(), o)
+	if post {
+		rep, err := r.Run(req.Context(), o)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, rep, nil
+	}
+	fresh, err := freshParam(req)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, rep, nil
+	rd := r.reads.get(req.Context(), "audit "+o.Switch, fresh, func(ctx context.Context) (any, error) {
+		return r.Run(ctx, o)
+	})
+	if rd.err != nil {
+		return 0, nil, rd.err
+	}
+	rep := *rd.val.(*auditapi.Report) // shared with other callers: a copy gets the age
+	rep.AgeSeconds = rd.age()
+	return http.StatusOK, &rep, nil
 }
 
 // deviceError answers a failed device read: 502 with the driver's words.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,69 @@ func TestBackgroundPassRepairs(t *testing.T) {
 	}
 	if got := on(t, f, "plzen-sw1", 200); len(got) != 0 {
 		t.Fatalf("the background pass left orphan vlan 200 on %v", got)
+	}
+}
+
+// TestDeviceReadsAreSharedAndRateLimited: many viewers reading a switch or
+// auditing at once cause one device read, later ones get that reading with
+// its age, and only admins may ask for a new one.
+func TestDeviceReadsAreSharedAndRateLimited(t *testing.T) {
+	f := audittest.Start(t)
+	f.Rec.ReadEvery(time.Hour)
+	ctx := context.Background()
+	view, adm := client.New(f.URL, leasetest.ViewerToken), client.New(f.URL, leasetest.AdminToken)
+	// The server's session to praha is open before anything is counted.
+	if err := view.Do(ctx, "GET", "/v1/audit?switch=praha-sw1", nil, &auditapi.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	concurrently := func(path string, out func() any) {
+		t.Helper()
+		errs := make(chan error, n)
+		for range n {
+			go func() { errs <- view.Do(ctx, "GET", path, nil, out()) }()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.Praha.ResetCommands()
+	concurrently("/v1/switches/praha-sw1", func() any { return &auditapi.SwitchVLANs{} })
+	shared := len(f.Praha.Commands())
+	f.Praha.ResetCommands()
+	var fresh auditapi.SwitchVLANs
+	if err := adm.Do(ctx, "GET", "/v1/switches/praha-sw1?fresh=true", nil, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	one := len(f.Praha.Commands())
+	if one == 0 || shared != one {
+		t.Fatalf("%d concurrent viewer reads sent %d commands to the switch; one read sends %d", n, shared, one)
+	}
+	// Within the interval a viewer gets the last reading, with its age.
+	f.Praha.ResetCommands()
+	var last auditapi.SwitchVLANs
+	if err := view.Do(ctx, "GET", "/v1/switches/praha-sw1?vlan=1", nil, &last); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.Praha.Commands()); got != 0 || !last.ReadAt.Equal(fresh.ReadAt) || last.AgeSeconds <= 0 {
+		t.Fatalf("a later viewer read: %d commands, read at %s (last reading %s), age %v", got, last.ReadAt, fresh.ReadAt, last.AgeSeconds)
+	}
+	for _, path := range []string{"/v1/switches/praha-sw1?fresh=true", "/v1/audit?fresh=true"} {
+		err := view.Do(ctx, "GET", path, nil, nil)
+		var ae *client.APIError
+		if !asAPIError(err, &ae) || ae.Status != http.StatusForbidden || !strings.Contains(ae.Message, "fresh: only admins") {
+			t.Errorf("viewer %s: %v, want 403", path, err)
+		}
+	}
+	if err := view.Do(ctx, "GET", "/v1/audit?fresh=maybe", nil, nil); client.Code(err) != api.CodeBadRequest {
+		t.Errorf("fresh=maybe: %v", err)
+	}
+	// Audits too: one pass for every viewer asking at once.
+	f.Praha.ResetCommands()
+	concurrently("/v1/audit", func() any { return &auditapi.Report{} })
+	if got := len(f.Praha.Commands()); got != one {
+		t.Fatalf("%d concurrent viewer audits sent %d commands to praha; one pass sends %d", n, got, one)
 	}
 }

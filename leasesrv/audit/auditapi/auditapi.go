@@ -33,6 +33,10 @@ type Switch struct {
 type SwitchVLANs struct {
 	Switch string           `json:"switch"`
 	VLANs  []switchdrv.VLAN `json:"vlans"`
+	// ReadAt is when the device was read; AgeSeconds how long before the
+	// answer (readings are shared for the server's device_read_interval).
+	ReadAt     time.Time `json:"read_at"`
+	AgeSeconds float64   `json:"age_seconds"`
 }
 
 // Finding is one piece of drift on one switch.
@@ -61,9 +65,12 @@ type SwitchReport struct {
 
 // Report is one audit pass.
 type Report struct {
-	At       time.Time      `json:"at"`
-	Fix      bool           `json:"fix"`
-	Switches []SwitchReport `json:"switches"`
+	At time.Time `json:"at"`
+	// AgeSeconds is how long before the answer the pass was made (a GET
+	// answers the last pass while it is younger than device_read_interval).
+	AgeSeconds float64        `json:"age_seconds"`
+	Fix        bool           `json:"fix"`
+	Switches   []SwitchReport `json:"switches"`
 	// Counts are findings by kind, plus "unreachable" switches and "fixed"
 	// findings.
 	Counts map[string]int `json:"counts"`
