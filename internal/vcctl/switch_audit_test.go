@@ -113,7 +113,7 @@ func TestAuditThroughVcctl(t *testing.T) {
 	if err := f.Praha.SetPortMode("Gi1/0/9", "access"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runAt(t, f.URL, view, "audit", "--switch", "praha-sw1")
+	code, out, errOut := runAt(t, f.URL, adm, "audit", "--switch", "praha-sw1", "--fresh")
 	wantRows := fmt.Sprintf("[[praha-sw1 missing %d Gi1/0/9 8.pbs found] [praha-sw1 orphan 200 Gi1/0/20 - found]]", l.VLAN)
 	if code != ExitFailure || fmt.Sprint(rows(out)) != wantRows || !strings.Contains(errOut, "drift found: 2 finding(s); run with --fix") {
 		t.Fatalf("audit with drift: %d\n%s\n%q\nwant rows %s", code, out, errOut, wantRows)
