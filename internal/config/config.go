@@ -47,9 +47,9 @@ type Server struct {
 	SwitchTimeout     Duration `toml:"switch_timeout"`
 	AuditInterval     Duration `toml:"audit_interval"`
 	// DeviceReadInterval is how old a device reading may be before GET
-	// /v1/switches/{name} or GET /v1/audit reads the devices again; within
-	// it callers get the last reading with its age. Admins may ask for a
-	// fresh one.
+	// /v1/switches/{name} or GET /v1/audit reads the devices again for a
+	// caller other than an admin; within it callers get the last reading
+	// with its age. Admins always read now.
 	DeviceReadInterval Duration `toml:"device_read_interval"`
 	LogLevel           string   `toml:"log_level"`
 }

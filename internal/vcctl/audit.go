@@ -24,7 +24,7 @@ func init() {
 		Usage: "compare the switches with what the live leases explain, within the managed VLAN ranges",
 		Description: "Reads each managed switch and reports orphan VLANs (no lease explains them), missing\n" +
 			"memberships and extra ports. The server reads a switch at most once per its\n" +
-			"device_read_interval and answers the last pass meanwhile (admins: --fresh for a new one).\n" +
+			"device_read_interval and answers the last pass meanwhile; for an admin token it reads now.\n" +
 			"With --fix the server reads them now and repairs what it finds (admins). Exits 0 when\n" +
 			"everything is clean or was fixed, 1 when drift remains or a switch did not answer.\n" +
 			"With --isolation it checks instead, from the switches' VLAN tables and the topology, that\n" +
@@ -34,7 +34,6 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "switch", Usage: "only switch `S`"},
 			&cli.BoolFlag{Name: "fix", Usage: "repair what is found (admins; always reads the devices now)"},
-			freshFlag,
 			&cli.BoolFlag{Name: "isolation", Usage: "check that every cluster has an L2 network of its own"},
 		},
 	})
@@ -54,11 +53,10 @@ func auditRun(c *cli.Context) error {
 	defer cancel()
 	var rep *auditapi.Report
 	var err error
-	ask := asking{fix: c.Bool("fix"), fresh: c.Bool("fresh")}
 	if s := c.String("switch"); s != "" {
-		rep, err = auditOne(ctx, cl, s, ask)
+		rep, err = auditOne(ctx, cl, s, c.Bool("fix"))
 	} else {
-		rep, err = auditAll(ctx, cl, ask, newProgress(c.App.ErrWriter))
+		rep, err = auditAll(ctx, cl, c.Bool("fix"), newProgress(c.App.ErrWriter))
 	}
 	if err != nil {
 		return err
@@ -73,23 +71,16 @@ func auditRun(c *cli.Context) error {
 // auditParallel is how many switches vcctl has audited at once.
 const auditParallel = 4
 
-// asking is what an audit asks of the server: repairs, or a reading made
-// now rather than its last.
-type asking struct{ fix, fresh bool }
-
 // auditOne audits one switch ("" for all in one pass).
-func auditOne(ctx context.Context, cl *client.Client, sw string, ask asking) (*auditapi.Report, error) {
+func auditOne(ctx context.Context, cl *client.Client, sw string, fix bool) (*auditapi.Report, error) {
 	q := url.Values{}
 	if sw != "" {
 		q.Set("switch", sw)
 	}
 	method := "GET"
-	switch {
-	case ask.fix:
+	if fix {
 		method = "POST"
 		q.Set("fix", "true")
-	case ask.fresh:
-		q.Set("fresh", "true")
 	}
 	path := "/v1/audit"
 	if len(q) > 0 {
@@ -105,13 +96,13 @@ func auditOne(ctx context.Context, cl *client.Client, sw string, ask asking) (*a
 // auditAll audits every switch, a few at a time, one request each, so the
 // progress line can count the switches done; the reports are merged into
 // one, as a single pass would give it.
-func auditAll(ctx context.Context, cl *client.Client, ask asking, p *progress) (*auditapi.Report, error) {
+func auditAll(ctx context.Context, cl *client.Client, fix bool, p *progress) (*auditapi.Report, error) {
 	var sws []auditapi.Switch
 	if err := cl.Do(ctx, "GET", "/v1/switches", nil, &sws); err != nil {
 		return nil, err
 	}
 	if len(sws) == 0 {
-		return auditOne(ctx, cl, "", ask)
+		return auditOne(ctx, cl, "", fix)
 	}
 	defer p.done()
 	p.set("audit: 0/%d switches", len(sws))
@@ -122,7 +113,7 @@ func auditAll(ctx context.Context, cl *client.Client, ask asking, p *progress) (
 	g.SetLimit(auditParallel)
 	for i, sw := range sws {
 		g.Go(func() error {
-			rep, err := auditOne(gctx, cl, sw.Name, ask)
+			rep, err := auditOne(gctx, cl, sw.Name, fix)
 			if err != nil {
 				return err
 			}
@@ -137,7 +128,7 @@ func auditAll(ctx context.Context, cl *client.Client, ask asking, p *progress) (
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	all := &auditapi.Report{At: reps[0].At, Fix: ask.fix, Counts: map[string]int{}}
+	all := &auditapi.Report{At: reps[0].At, Fix: fix, Counts: map[string]int{}}
 	for _, r := range reps {
 		all.AgeSeconds = max(all.AgeSeconds, r.AgeSeconds)
 		all.Switches = append(all.Switches, r.Switches...)

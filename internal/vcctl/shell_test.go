@@ -54,7 +54,7 @@ func TestCompletionOffersCommandsFlagsJobsAndSwitches(t *testing.T) {
 		{[]string{"-o", "table", "lease", "commit"}, "4711.pbs 4712.pbs"},
 		{[]string{"switch", "show"}, "brno-sw1 plzen-sw1 praha-sw1"},
 		{[]string{"audit", "--switch"}, "brno-sw1 plzen-sw1 praha-sw1"},
-		{[]string{"audit", "--"}, "--switch --fix --fresh --isolation"},
+		{[]string{"audit", "--"}, "--switch --fix --isolation"},
 		{[]string{"--output"}, "json table"},
 		{[]string{"completion"}, "bash fish zsh"},
 	} {

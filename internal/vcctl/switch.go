@@ -20,7 +20,7 @@ func init() {
 		Subcommands: []*cli.Command{
 			{Name: "list", Aliases: []string{"ls"}, Usage: "list the configured switches", Action: switchList},
 			{Name: "show", Usage: "show the VLANs the device reports (the server's last reading, a few seconds old at most)", ArgsUsage: "SWITCH", Action: switchShow,
-				Flags: []cli.Flag{&cli.IntFlag{Name: "vlan", Usage: "only VLAN `N`"}, freshFlag}},
+				Flags: []cli.Flag{&cli.IntFlag{Name: "vlan", Usage: "only VLAN `N`"}}},
 		},
 	})
 }
@@ -53,9 +53,6 @@ func switchShow(c *cli.Context) error {
 		}
 		q.Set("vlan", strconv.Itoa(vid))
 	}
-	if c.Bool("fresh") {
-		q.Set("fresh", "true")
-	}
 	path := "/v1/switches/" + url.PathEscape(name)
 	if len(q) > 0 {
 		path += "?" + q.Encode()
@@ -75,13 +72,10 @@ func switchShow(c *cli.Context) error {
 	})
 }
 
-// freshFlag asks the server for a device reading made now (admins).
-var freshFlag = &cli.BoolFlag{Name: "fresh", Usage: "read the devices now, not the server's last reading (admins)"}
-
 // noteAge says on stderr, for a table, how old a shared reading is.
 func noteAge(c *cli.Context, seconds float64) {
 	if c.String("output") == "table" && seconds >= 1 {
-		fmt.Fprintf(c.App.ErrWriter, "vcctl: read from the devices %s ago (admins: --fresh for a new reading)\n",
+		fmt.Fprintf(c.App.ErrWriter, "vcctl: read from the devices %s ago (an admin token reads them now)\n",
 			time.Duration(seconds*float64(time.Second)).Round(time.Second))
 	}
 }

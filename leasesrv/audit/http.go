@@ -16,15 +16,16 @@ import (
 
 // Endpoints are the switch and audit routes, for Service.Handler:
 //
-//	GET  /v1/switches                          configured switches
-//	GET  /v1/switches/{name}?vlan=N&fresh=true what the device reports
-//	GET  /v1/audit?switch=S&fresh=true         audit, report only
-//	POST /v1/audit?switch=S&fix=true           audit and repair (admins)
-//	GET  /v1/audit/isolation                   the L2 networks the switches form, checked
+//	GET  /v1/switches                configured switches
+//	GET  /v1/switches/{name}?vlan=N  what the device reports
+//	GET  /v1/audit?switch=S          audit, report only
+//	POST /v1/audit?switch=S&fix=true audit and repair (admins)
+//	GET  /v1/audit/isolation         the L2 networks the switches form, checked
 //
-// The first two GETs read the devices at most once per device_read_interval:
-// callers asking meanwhile share that read, or get the last one with its
-// age. fresh=true bypasses the last reading, for admins only.
+// For any role but admin the first two GETs read the devices at most once
+// per device_read_interval: callers asking meanwhile share that read, later
+// ones get it with its age. Admins always read now (sharing a read already
+// running), so only they can load the devices at will.
 func (r *Reconciler) Endpoints() []leasesrv.Endpoint {
 	return []leasesrv.Endpoint{
 		{Pattern: "GET /v1/switches", Handle: r.hList},
@@ -56,11 +57,7 @@ func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
 		}
 		vid = n
 	}
-	fresh, err := freshParam(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	rd := r.reads.get(req.Context(), "switch "+name, fresh, func(ctx context.Context) (any, error) {
+	rd := r.reads.get(req.Context(), "switch "+name, leasesrv.Admin(req), func(ctx context.Context) (any, error) {
 		return r.VLANs(ctx, name, 0)
 	})
 	if rd.err != nil {
@@ -71,24 +68,6 @@ func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
 		vlans = slices.DeleteFunc(slices.Clone(vlans), func(v switchdrv.VLAN) bool { return v.ID != vid })
 	}
 	return http.StatusOK, auditapi.SwitchVLANs{Switch: name, VLANs: vlans, ReadAt: rd.at.UTC(), AgeSeconds: rd.age()}, nil
-}
-
-// freshParam reads ?fresh=: a reading made now, not the last one shared.
-// Only admins may ask, since it is what loads the devices.
-func freshParam(req *http.Request) (bool, error) {
-	s := req.URL.Query().Get("fresh")
-	if s == "" {
-		return false, nil
-	}
-	fresh, err := strconv.ParseBool(s)
-	if err != nil {
-		return false, leasesrv.BadInput("fresh: %q is not true or false", s)
-	}
-	if fresh && !leasesrv.Admin(req) {
-		return false, leasesrv.NewHTTPError(http.StatusForbidden, api.CodeForbidden,
-			"fresh: only admins may bypass the last device reading; without fresh=true it is answered with its age")
-	}
-	return fresh, nil
 }
 
 func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
@@ -114,11 +93,7 @@ func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
 		}
 		return http.StatusOK, rep, nil
 	}
-	fresh, err := freshParam(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	rd := r.reads.get(req.Context(), "audit "+o.Switch, fresh, func(ctx context.Context) (any, error) {
+	rd := r.reads.get(req.Context(), "audit "+o.Switch, leasesrv.Admin(req), func(ctx context.Context) (any, error) {
 		return r.Run(ctx, o)
 	})
 	if rd.err != nil {
