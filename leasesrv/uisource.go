@@ -38,12 +38,25 @@ func (u uiSource) History(ctx context.Context, job string) ([]api.Event, error) 
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ui.ErrNoLease
 		}
+		u.s.log.Error("status page: store unavailable", "err", err)
 		return nil, err
 	}
-	return u.s.st.History(ctx, job)
+	ev, err := u.s.st.History(ctx, job)
+	if err != nil {
+		u.s.log.Error("status page: store unavailable", "err", err)
+	}
+	return ev, err
 }
 
 func (u uiSource) Status(ctx context.Context) (*ui.Status, error) {
+	st, err := u.status(ctx)
+	if err != nil && ctx.Err() == nil {
+		u.s.log.Error("status page: store unavailable", "err", err)
+	}
+	return st, err
+}
+
+func (u uiSource) status(ctx context.Context) (*ui.Status, error) {
 	ls, err := u.s.st.List(ctx)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,10 @@ type Source interface {
 	History(ctx context.Context, job string) ([]api.Event, error)
 }
 
+// storeDown is all the page says of a failed read: the server's log has
+// the details, which may name internal addresses.
+const storeDown = "the lease store is unavailable"
+
 // ErrNoLease is History's answer for a job without a lease.
 var ErrNoLease = errors.New("no such lease")
 
@@ -165,7 +169,7 @@ func (p *page) index(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := p.read(r.Context())
 	if err != nil {
-		p.render(w, http.StatusServiceUnavailable, view{User: name, Error: "the lease store is unavailable: " + err.Error()})
+		p.render(w, http.StatusServiceUnavailable, view{User: name, Error: storeDown})
 		return
 	}
 	p.render(w, http.StatusOK, view{User: name, Status: st})
@@ -196,7 +200,7 @@ func (p *page) read(ctx context.Context) (*Status, error) {
 func (p *page) status(w http.ResponseWriter, r *http.Request) {
 	st, err := p.read(r.Context())
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeUnavailable, Message: err.Error()}})
+		writeJSON(w, http.StatusServiceUnavailable, api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeUnavailable, Message: storeDown}})
 		return
 	}
 	body, _ := json.Marshal(st)
@@ -224,7 +228,7 @@ func (p *page) history(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeNotFound, Message: "no lease for job " + job}})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusServiceUnavailable, api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeUnavailable, Message: err.Error()}})
+		writeJSON(w, http.StatusServiceUnavailable, api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeUnavailable, Message: storeDown}})
 		return
 	}
 	writeJSON(w, http.StatusOK, ev)

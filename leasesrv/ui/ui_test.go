@@ -133,3 +133,17 @@ func TestBearerTokenWorksWithoutASession(t *testing.T) {
 		t.Errorf("/ui/ with a bearer token shows no status:\n%s", body)
 	}
 }
+
+func TestStoreDownIsSaidNotHidden(t *testing.T) {
+	srv := leasetest.Start(t, leasetest.Options{})
+	srv.Redis.Stop()
+	c := &http.Client{}
+	resp, body := get(t, c, srv.URL+"/ui/", "Authorization", "Bearer "+leasetest.ViewerToken)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "the lease store is unavailable") ||
+		strings.Contains(body, `id="login"`) || !strings.Contains(body, `id="logout"`) {
+		t.Errorf("/ui/ with the store down: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := get(t, c, srv.URL+"/ui/status.json", "Authorization", "Bearer "+leasetest.ViewerToken); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"store_unavailable"`) {
+		t.Errorf("status.json with the store down: %d %s", resp.StatusCode, body)
+	}
+}
