@@ -216,6 +216,7 @@ var dialectPorts = map[string]struct{ host, hostIs, uplink, uplinkIs, other stri
 	"dell-os9":          {"TenGigabitEthernet 0/9", "Te0/9", "tengigabitethernet0/48", "Te0/48", "Te0/10"},
 	"mellanox-onyx":     {"ethernet 1/9", "Eth1/9", "1/48", "Eth1/48", "Eth1/10"},
 	"dell-powerconnect": {"GigabitEthernet1/0/9", "Gi1/0/9", "gigabitethernet 1/0/48", "Gi1/0/48", "Gi1/0/10"},
+	"cumulus-nvue":      {"swp9", "swp9", "swp48", "swp48", "swp10"},
 	"comware":           {"GigabitEthernet1/0/9", "GE1/0/9", "gigabitethernet 1/0/48", "GE1/0/48", "GE1/0/10"},
 	"huawei-vrp":        {"GigabitEthernet0/0/9", "GE0/0/9", "gigabitethernet0/0/48", "GE0/0/48", "GE0/0/10"},
 	"arista-eos":        {"Ethernet9", "Et9", "ethernet48", "Et48", "Et10"},

@@ -106,6 +106,14 @@ func FuzzParseDNOS6Config(f *testing.F) {
 	})
 }
 
+func FuzzParseNVUE(f *testing.F) {
+	f.Add("nv set bridge domain br_default vlan 1,100-102\nnv set interface swp1-4,swp7 bridge domain br_default vlan 1,100\nnv set interface swp9 bridge domain br_default\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		st, err := parseNVUE([]string{out}, same)
+		checkState(t, st, err)
+	})
+}
+
 func FuzzParseProCurve(f *testing.F) {
 	f.Add("vlan 100\n   name \"vc-100\"\n   tagged 1-4,A1-A3\n   untagged 5\n   exit\n")
 	f.Fuzz(func(t *testing.T, out string) {
@@ -134,7 +142,7 @@ func FuzzParseLinuxBridge(f *testing.F) {
 // output of each dialect's state commands as fuzz seeds, and checks that
 // the committed seeds parse.
 func TestFuzzSeedsFromEmulator(t *testing.T) {
-	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "dell-os10": "FuzzParseOS10Config", "dell-os9": "FuzzParseOS9Config", "mellanox-onyx": "FuzzParseOnyxConfig", "dell-powerconnect": "FuzzParseDNOS6Config", "huawei-vrp": "FuzzParseVRPConfig",
+	targets := map[string]string{"cisco-ios": "FuzzParseIOS", "arista-eos": "FuzzParseIOS", "cisco-nxos": "FuzzParseIOSConfig", "comware": "FuzzParseVRPConfig", "brocade-fastiron": "FuzzParseFastIron", "sonic": "FuzzParseSONiC", "dell-os10": "FuzzParseOS10Config", "dell-os9": "FuzzParseOS9Config", "mellanox-onyx": "FuzzParseOnyxConfig", "dell-powerconnect": "FuzzParseDNOS6Config", "cumulus-nvue": "FuzzParseNVUE", "huawei-vrp": "FuzzParseVRPConfig",
 		"procurve": "FuzzParseProCurve", "junos": "FuzzParseJunos", "linux-bridge": "FuzzParseLinuxBridge"}
 	for _, dl := range Dialects() {
 		dir := filepath.Join("testdata", "fuzz", targets[dl])

@@ -34,6 +34,8 @@ func portNames(dialect string, n int) []string {
 			ps = append(ps, "Eth1/"+strconv.Itoa(i))
 		case "dell-powerconnect":
 			ps = append(ps, "Gi1/0/"+strconv.Itoa(i))
+		case "cumulus-nvue":
+			ps = append(ps, "swp"+strconv.Itoa(i))
 		case "comware":
 			ps = append(ps, "GE1/0/"+strconv.Itoa(i))
 		case "huawei-vrp":

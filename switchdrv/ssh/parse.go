@@ -51,6 +51,7 @@ var parsers = map[string]parser{
 	"os9-config":   parseOS9Config,
 	"onyx-config":  parseOnyxConfig,
 	"dnos6-config": parseDNOS6Config,
+	"nvue":         parseNVUE,
 	"procurve":     parseProCurve,
 	"junos":        parseJunos,
 	"linux-bridge": parseLinuxBridge,
@@ -1123,6 +1124,91 @@ func parseDNOS6Config(out []string, name func(string) string) (*State, error) {
 			}
 		default:
 			st.VLANs[1].Untagged = append(st.VLANs[1].Untagged, p)
+		}
+	}
+	return st, nil
+}
+
+// nvueIfaces expands an NVUE interface list "swp1-4,swp7".
+func nvueIfaces(s string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(item, "-")
+		if !isRange {
+			out = append(out, lo)
+			continue
+		}
+		prefix, a := splitNumber(lo)
+		b, err := strconv.Atoi(hi)
+		if a < 0 || err != nil || b < a || b-a > 4096 {
+			return nil, fmt.Errorf("bad interface range %q", item)
+		}
+		for n := a; n <= b; n++ {
+			out = append(out, prefix+strconv.Itoa(n))
+		}
+	}
+	return out, nil
+}
+
+// parseNVUE reads `nv config show -o commands` of Cumulus Linux 5: the
+// bridge domain's VLANs ("nv set bridge domain br_default vlan 1,100") and
+// its member ports, with a VLAN list ("trunk" here) or without one, when
+// they carry every VLAN of the domain ("all-vlans": not ports the driver
+// can tag one VLAN on).
+func parseNVUE(out []string, name func(string) string) (*State, error) {
+	st := &State{VLANs: map[int]*switchdrv.VLAN{}, Modes: map[string]string{}, Allowed: map[string]vlanRanges{}}
+	var order []string
+	sawBridge := false
+	for _, l := range lines(out[0]) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 7 && f[0] == "nv" && f[1] == "set" && f[2] == "bridge" && f[3] == "domain" && f[4] == "br_default" && f[5] == "vlan":
+			r, err := parseVLANList(f[6])
+			if err != nil {
+				return nil, fmt.Errorf("nv config: %q: %w", l, err)
+			}
+			for _, x := range r {
+				for id := x[0]; id <= x[1]; id++ {
+					st.vlan(id)
+				}
+			}
+			sawBridge = true
+		case (len(f) == 7 || len(f) == 9) && f[0] == "nv" && f[1] == "set" && f[2] == "interface" && f[4] == "bridge" && f[5] == "domain" && f[6] == "br_default":
+			ps, err := nvueIfaces(f[3])
+			if err != nil {
+				return nil, fmt.Errorf("nv config: %q: %w", l, err)
+			}
+			r := vlanRanges{{1, 4094}}
+			mode := "all-vlans"
+			if len(f) == 9 && f[7] == "vlan" {
+				if r, err = parseVLANList(f[8]); err != nil {
+					return nil, fmt.Errorf("nv config: %q: %w", l, err)
+				}
+				mode = "trunk"
+			}
+			for _, p := range ps {
+				p = name(p)
+				if _, seen := st.Modes[p]; !seen {
+					order = append(order, p)
+				}
+				st.Modes[p] = mode
+				st.Allowed[p] = append(st.Allowed[p], r...)
+			}
+		}
+	}
+	if !sawBridge {
+		return nil, fmt.Errorf("nv config: no VLANs of bridge domain br_default (not NVUE, or no bridge?)")
+	}
+	for id, v := range st.VLANs {
+		for _, p := range order {
+			if st.Allowed[p].has(id) {
+				v.Tagged = append(v.Tagged, p)
+			}
+		}
+	}
+	for p, m := range st.Modes {
+		if m == "all-vlans" {
+			delete(st.Allowed, p)
 		}
 	}
 	return st, nil

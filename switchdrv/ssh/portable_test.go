@@ -24,6 +24,7 @@ var longForms = map[string][][2]string{
 	"dell-os9":          {{"TenGigabitEthernet 0/1", "Te0/1"}, {"tengigabitethernet0/2", "Te0/2"}, {"te 0/3", "Te0/3"}, {"Te0/4", "Te0/4"}},
 	"mellanox-onyx":     {{"ethernet 1/1", "Eth1/1"}, {"Eth1/2", "Eth1/2"}, {"1/3", "Eth1/3"}, {"eth1/4", "Eth1/4"}},
 	"dell-powerconnect": {{"GigabitEthernet1/0/1", "Gi1/0/1"}, {"gigabitethernet 1/0/2", "Gi1/0/2"}, {"gi1/0/3", "Gi1/0/3"}, {"Gi1/0/4", "Gi1/0/4"}},
+	"cumulus-nvue":      {{"swp1", "swp1"}, {"swp2", "swp2"}},
 	"comware":           {{"GigabitEthernet1/0/1", "GE1/0/1"}, {"ge1/0/2", "GE1/0/2"}, {"gigabit1/0/3", "GE1/0/3"}, {"GigabitEthernet 1/0/4", "GE1/0/4"}},
 	"huawei-vrp":        {{"GigabitEthernet0/0/1", "GE0/0/1"}, {"GE0/0/2", "GE0/0/2"}, {"gi0/0/3", "GE0/0/3"}, {"gigabitethernet 0/0/4", "GE0/0/4"}},
 	"cisco-nxos":        {{"Ethernet1/1", "Eth1/1"}, {"ethernet1/2", "Eth1/2"}, {"e1/3", "Eth1/3"}, {"Eth1/4", "Eth1/4"}, {"Ethernet 1/5", "Eth1/5"}},

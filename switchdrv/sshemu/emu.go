@@ -162,6 +162,8 @@ func newDevice(cfg *Config) (device, error) {
 		return newOnyx(cfg), nil
 	case "dell-powerconnect":
 		return newPowerConnect(cfg), nil
+	case "cumulus-nvue":
+		return newNVUE(cfg), nil
 	case "procurve":
 		return newProCurve(cfg), nil
 	case "junos":
@@ -660,6 +662,8 @@ func (e *Emulator) banner() string {
 		return "HP J9727A 2920-24G-PoEP Switch\nSoftware revision WB.16.02.0012\n\n"
 	case "linux-bridge":
 		return "Linux " + e.cfg.Hostname + " 6.1.0-28-amd64 #1 SMP PREEMPT_DYNAMIC x86_64\n\n"
+	case "cumulus-nvue":
+		return "Linux " + e.cfg.Hostname + " 5.10.0-cl-1-amd64 #1 SMP Debian 5.10.179-1+cl5.9.1u3 x86_64\n\nWelcome to NVIDIA Cumulus (R) Linux (R)\n\n"
 	case "sonic":
 		return "Linux " + e.cfg.Hostname + " 5.10.0-23-2-amd64 #1 SMP Debian 5.10.179-3 x86_64\nYou are on\n  ____   ___  _   _ _  ____\n / ___| / _ \\| \\ | (_)/ ___|\n \\___ \\| | | |  \\| | | |\n  ___) | |_| | |\\  | | |___\n |____/ \\___/|_| \\_|_|\\____|\n\n-- Software for Open Networking in the Cloud --\n\n"
 	}
