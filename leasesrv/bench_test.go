@@ -15,7 +15,7 @@ import (
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
-// benchConfig: four sites with every VLAN, hosts without switches (a commit
+// benchConfig: six sites with every VLAN, hosts without switches (a commit
 // is scripts only), no quarantine to speak of so pools never run dry.
 const benchConfig = `
 [lease]
@@ -29,6 +29,10 @@ vlans = ["2-4094"]
 vlans = ["2-4094"]
 [sites.d]
 vlans = ["2-4094"]
+[sites.e]
+vlans = ["2-4094"]
+[sites.f]
+vlans = ["2-4094"]
 [hosts.ha]
 site = "a"
 [hosts.hb]
@@ -37,6 +41,10 @@ site = "b"
 site = "c"
 [hosts.hd]
 site = "d"
+[hosts.he]
+site = "e"
+[hosts.hf]
+site = "f"
 [[tokens]]
 name = "admin"
 secret = "admin-secret-0123456789"
@@ -165,36 +173,50 @@ func BenchmarkLeaseServer(b *testing.B) {
 }
 
 // BenchmarkAllocFullVsEmpty times allocation in a 4093-VLAN pool that is
-// empty and one that is 99 % used, in one run.
+// empty and one that is 99 % used, in one run; and a two-site lease on an L2
+// core whose VLANs other sites' two-site leases hold 99 % of: the search
+// then walks past every one of them.
 func BenchmarkAllocFullVsEmpty(b *testing.B) {
 	for range b.N {
 		srv := leasetest.Start(b, leasetest.Options{Config: benchConfig, RealClock: true})
 		ctx := context.Background()
 		st := srv.Svc.Store()
-		measure := func(prefix string) time.Duration {
+		measure := func(prefix string, g store.Grant) time.Duration {
 			const n = 2000
 			t0 := time.Now()
 			for i := range n {
-				job := fmt.Sprintf("%s-%d", prefix, i)
-				l, _, err := st.Create(ctx, store.Grant{Job: job, Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour, Hold: time.Minute})
+				g.Job = fmt.Sprintf("%s-%d", prefix, i)
+				l, _, err := st.Create(ctx, g)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, _, err := st.BeginRelease(ctx, job, l.Token, false, "released", time.Minute, 0, time.Hour, "bench"); err != nil {
+				if _, _, _, err := st.BeginRelease(ctx, g.Job, l.Token, false, "released", time.Minute, 0, time.Hour, "bench"); err != nil {
 					b.Fatal(err)
 				}
 			}
 			return time.Since(t0) / n
 		}
-		empty := measure("empty")
-		for i := range 4093 * 99 / 100 {
-			if _, _, err := st.Create(ctx, store.Grant{Job: fmt.Sprintf("fill-%d", i), Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour, Hold: time.Hour}); err != nil {
-				b.Fatal(err)
+		fill := func(prefix string, g store.Grant) {
+			for i := range 4093 * 99 / 100 {
+				g.Job = fmt.Sprintf("%s-%d", prefix, i)
+				if _, _, err := st.Create(ctx, g); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-		full := measure("full")
+		single := store.Grant{Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour, Hold: time.Hour}
+		cored := store.Grant{Hosts: []string{"he", "hf"}, Sites: []string{"e", "f"}, Core: "default", TTL: time.Hour, Hold: time.Hour}
+		empty := measure("empty", single)
+		coreEmpty := measure("core-empty", cored)
+		fill("fill", single)
+		full := measure("full", single)
+		fill("core-fill", store.Grant{Hosts: []string{"hc", "hd"}, Sites: []string{"c", "d"}, Core: "default", TTL: time.Hour, Hold: time.Hour})
+		// Sites e and f are empty; the core is 99 % taken by c and d.
+		coreFull := measure("core-full", store.Grant{Hosts: []string{"he", "hf"}, Sites: []string{"e", "f"}, Core: "default", TTL: time.Hour, Hold: time.Hour})
 		b.ReportMetric(float64(empty.Microseconds()), "empty_us/alloc")
 		b.ReportMetric(float64(full.Microseconds()), "full_us/alloc")
 		b.ReportMetric(float64(full)/float64(empty), "alloc_full_vs_empty_ratio")
+		b.ReportMetric(float64(coreFull.Microseconds()), "core_full_us/alloc")
+		b.ReportMetric(float64(coreFull)/float64(coreEmpty), "alloc_core_full_vs_empty_ratio")
 	}
 }

@@ -80,12 +80,22 @@ func (s *Service) Store() *store.Store { return s.st }
 // Wait blocks until every background worker of this process has ended.
 func (s *Service) Wait() { s.wg.Wait() }
 
-// SyncPools writes the configured pools into the store, and gives every
+// SyncPools writes the configured pools of sites and cores into the store, and gives every
 // live lease granted before L2 cores were modelled its core reservation.
 func (s *Service) SyncPools(ctx context.Context) error {
 	for site := range s.cfg.Sites {
 		if err := s.st.SyncPool(ctx, site, s.cfg.SitePool(site)); err != nil {
 			return fmt.Errorf("sync pool of site %s: %w", site, err)
+		}
+	}
+	for core, sites := range s.cfg.Cores() {
+		var pool []int
+		for _, site := range sites {
+			pool = append(pool, s.cfg.SitePool(site)...)
+		}
+		slices.Sort(pool)
+		if err := s.st.SyncCore(ctx, core, slices.Compact(pool)); err != nil {
+			return fmt.Errorf("sync pool of core %s: %w", core, err)
 		}
 	}
 	leases, err := s.st.List(ctx)

@@ -515,6 +515,15 @@ func (s *Store) SyncPool(ctx context.Context, site string, vids []int) error {
 	return scripts["syncpool"].Run(ctx, s.rdb, []string{Prefix + "pool:" + site}, args...).Err()
 }
 
+// SyncCore makes an L2 core's pool the union of its sites' pools.
+func (s *Store) SyncCore(ctx context.Context, core string, vids []int) error {
+	args := []any{Prefix, core, s.now()}
+	for _, v := range vids {
+		args = append(args, v)
+	}
+	return scripts["synccore"].Run(ctx, s.rdb, []string{Prefix + "cpool:" + core}, args...).Err()
+}
+
 // Pools counts each site's VLANs by state.
 func (s *Store) Pools(ctx context.Context, sites []string) ([]api.Pool, error) {
 	out := make([]api.Pool, 0, len(sites))

@@ -13,5 +13,5 @@ local job, vid, core = redis.call('HGET', lk, 'job'), redis.call('HGET', lk, 'vl
 local other = redis.call('HGET', P .. 'cused:' .. core, vid)
 redis.call('HSET', lk, 'core', core, 'move', 0)
 if other and other ~= job then return {'conflict', other} end
-redis.call('HSET', P .. 'cused:' .. core, vid, job)
+core_take(core, vid, job)
 return {'ok'}

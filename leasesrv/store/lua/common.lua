@@ -38,14 +38,26 @@ local function unquarantine(site, now)
 end
 
 -- A core's uplinks join every site on it: a VLAN there is one L2 network
--- for all of them. A core has no pool of its own; its used and quarantined
--- VLANs are what keeps two leases that reach it apart.
+-- for all of them. A core is allocated like a site: its pool (cpool) is the
+-- union of its sites' pools, its free set (cfree) what no lease on the core
+-- uses (cused) or has in quarantine (cquar).
 local function unquarantine_core(core, now)
-  redis.call('ZREMRANGEBYSCORE', P .. 'cquar:' .. core, '-inf', now)
+  local q = P .. 'cquar:' .. core
+  for _, vid in ipairs(redis.call('ZRANGEBYSCORE', q, '-inf', now)) do
+    redis.call('ZREM', q, vid)
+    if redis.call('SISMEMBER', P .. 'cpool:' .. core, vid) == 1 and redis.call('HEXISTS', P .. 'cused:' .. core, vid) == 0 then
+      redis.call('ZADD', P .. 'cfree:' .. core, tonumber(vid), vid)
+    end
+  end
 end
 
-local function core_taken(core, vid)
-  return redis.call('HEXISTS', P .. 'cused:' .. core, vid) == 1 or redis.call('ZSCORE', P .. 'cquar:' .. core, vid) ~= false
+local function core_free(core, vid)
+  return redis.call('ZSCORE', P .. 'cfree:' .. core, vid) ~= false
+end
+
+local function core_take(core, vid, job)
+  redis.call('ZREM', P .. 'cfree:' .. core, vid)
+  redis.call('HSET', P .. 'cused:' .. core, vid, job)
 end
 
 -- Sets of names as Lua tables, for the reach arithmetic of migrations.

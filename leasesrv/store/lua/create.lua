@@ -14,20 +14,24 @@ if state then
   failed = tonumber(redis.call('HGET', lk, 'failed_starts') or '0')
 end
 
-local sites = split(ARGV[5])
+-- The free sets the VLAN must be in: every site's, and the core's.
+local sites, core = split(ARGV[5]), ARGV[12]
 local order = {}
 for i, site in ipairs(sites) do
   unquarantine(site, now)
-  order[i] = {site = site, n = redis.call('ZCARD', P .. 'free:' .. site)}
+  order[i] = {key = P .. 'free:' .. site}
 end
+if core ~= '' then
+  unquarantine_core(core, now)
+  order[#order + 1] = {key = P .. 'cfree:' .. core}
+end
+for _, o in ipairs(order) do o.n = redis.call('ZCARD', o.key) end
 table.sort(order, function(a, b) return a.n < b.n end)
-local core = ARGV[12]
-if core ~= '' then unquarantine_core(core, now) end
 
 -- Walk the smallest free set in ascending VLAN order and take the first VLAN
--- free in every other site too: cheap whether the pools are full or empty.
+-- free in every other set too: cheap whether the pools are full or empty.
 local vid = nil
-local smallest = P .. 'free:' .. order[1].site
+local smallest = order[1].key
 local offset, batch = 0, 128
 while vid == nil do
   local cands = redis.call('ZRANGE', smallest, offset, offset + batch - 1)
@@ -35,9 +39,8 @@ while vid == nil do
   for _, c in ipairs(cands) do
     local ok = true
     for i = 2, #order do
-      if not redis.call('ZSCORE', P .. 'free:' .. order[i].site, c) then ok = false; break end
+      if not redis.call('ZSCORE', order[i].key, c) then ok = false; break end
     end
-    if ok and core ~= '' and core_taken(core, c) then ok = false end
     if ok then vid = c; break end
   end
   offset = offset + batch
@@ -48,7 +51,7 @@ for _, site in ipairs(sites) do
   redis.call('ZREM', P .. 'free:' .. site, vid)
   redis.call('HSET', P .. 'used:' .. site, vid, job)
 end
-if core ~= '' then redis.call('HSET', P .. 'cused:' .. core, vid, job) end
+if core ~= '' then core_take(core, vid, job) end
 local token = redis.call('INCR', P .. 'fence')
 local ttl, hold = tonumber(ARGV[6]), tonumber(ARGV[8])
 redis.call('DEL', lk)

@@ -27,7 +27,7 @@ for _, site in ipairs(sites) do
 end
 if core ~= '' and not have_cores[core] then
   unquarantine_core(core, now)
-  if core_taken(core, vid) then return {'exhausted', 'core ' .. core} end
+  if not core_free(core, vid) then return {'exhausted', 'core ' .. core} end
 end
 for _, site in ipairs(sites) do
   if not have_sites[site] then
@@ -35,7 +35,7 @@ for _, site in ipairs(sites) do
     redis.call('HSET', P .. 'used:' .. site, vid, job)
   end
 end
-if core ~= '' and not have_cores[core] then redis.call('HSET', P .. 'cused:' .. core, vid, job) end
+if core ~= '' and not have_cores[core] then core_take(core, vid, job) end
 
 -- The residue: everything held before that the new reach does not cover.
 local new_sites, new_hosts = set_of(sites), set_of(cjson.decode(ARGV[4]))
