@@ -109,3 +109,88 @@ func wrapList(items []string, sep string, width, indent int) string {
 	}
 	return b.String()
 }
+
+// leave runs `end` and `exit` on a CLI whose modes nest under top (the
+// privileged exec mode) and "config": `end` returns to top from any
+// configuration mode, `exit` climbs one mode and logs out from top. ok is
+// false for any other command. A device without `end` passes withEnd false.
+func leave(c *cli, word, top string, withEnd bool) (quit, ok bool) {
+	switch {
+	case word == "end" && withEnd && c.mode != top:
+		c.mode = top
+		return false, true
+	case word == "exit":
+		switch c.mode {
+		case top:
+			return true, true
+		case "config":
+			c.mode = top
+		default:
+			c.mode = "config"
+		}
+		return false, true
+	}
+	return false, false
+}
+
+// trunkTable is the state the IOS-like models share (IOS, EOS, NX-OS,
+// Onyx): named VLANs, and ports that are trunks with an allowed list (nil:
+// every VLAN) or access ports in one VLAN.
+type trunkTable struct {
+	vlans map[int]string
+	ports map[string]*iosPort
+	order []string
+}
+
+func (d *trunkTable) carries(p *iosPort, id int) bool {
+	return p.allowed == nil || p.allowed[id]
+}
+
+func (d *trunkTable) table() []switchdrv.VLAN {
+	var out []switchdrv.VLAN
+	for id, name := range d.vlans {
+		v := switchdrv.VLAN{ID: id, Name: name}
+		for _, pn := range d.order {
+			p := d.ports[pn]
+			switch {
+			case p.mode == "trunk" && d.carries(p, id):
+				v.Tagged = append(v.Tagged, pn)
+			case p.mode == "access" && p.access == id:
+				v.Untagged = append(v.Untagged, pn)
+			}
+		}
+		out = append(out, v)
+	}
+	return sortVLANs(out)
+}
+
+func (d *trunkTable) portMode(port string) (string, bool) {
+	p := d.ports[port]
+	if p == nil {
+		return "", false
+	}
+	return p.mode, true
+}
+
+func (d *trunkTable) setPortMode(port, mode string) error {
+	p := d.ports[port]
+	if p == nil || mode != "trunk" && mode != "access" && mode != "hybrid" {
+		return fmt.Errorf("sshemu: no port %q or bad mode %q", port, mode)
+	}
+	p.mode = mode
+	return nil
+}
+
+func (d *trunkTable) addVLAN(vid int, name string, tagged []string) error {
+	d.vlans[vid] = name
+	for _, t := range tagged {
+		p := d.ports[t]
+		if p == nil {
+			return fmt.Errorf("sshemu: no port %q", t)
+		}
+		if p.allowed != nil {
+			p.allowed[vid] = true
+		}
+	}
+	return nil
+}

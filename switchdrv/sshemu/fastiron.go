@@ -2,6 +2,7 @@ package sshemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,20 +96,10 @@ func (d *fastIronDev) members(f []string) ([]string, string, bool) {
 
 func (d *fastIronDev) run(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
+	if quit, ok := leave(c, f[0], "enable", true); ok {
+		return "", quit
+	}
 	switch {
-	case f[0] == "end" && c.mode != "enable":
-		c.mode = "enable"
-		return "", false
-	case f[0] == "exit":
-		switch c.mode {
-		case "enable":
-			return "", true
-		case "config":
-			c.mode = "enable"
-		default:
-			c.mode = "config"
-		}
-		return "", false
 	case line == "show running-config":
 		return d.running(), false
 	}
@@ -193,13 +184,7 @@ func (d *fastIronDev) run(c *cli, line string) (string, bool) {
 func (d *fastIronDev) running() string {
 	var b strings.Builder
 	b.WriteString("Current configuration:\n!\nver 08.0.95dT213\n!\nstack unit 1\n  module 1 icx7150-48-port-management-module\n!\n")
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range d.vlans {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(d.vlans))
 	for _, id := range ids {
 		v := d.vlans[id]
 		if v.name != "" {

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
 // iosDev models Cisco IOS, (eos set) Arista EOS and (eos and nx set)
@@ -22,9 +20,7 @@ type iosDev struct {
 	nx    bool
 	short string // port name prefix as shown: Gi1/0/, Et
 	long  string // the full interface type: GigabitEthernet, Ethernet
-	vlans map[int]string
-	ports map[string]*iosPort
-	order []string
+	trunkTable
 }
 
 type iosPort struct {
@@ -34,7 +30,7 @@ type iosPort struct {
 }
 
 func newIOS(cfg *Config, eos, nx bool) *iosDev {
-	d := &iosDev{cfg: cfg, eos: eos || nx, nx: nx, vlans: map[int]string{1: "default"}, ports: map[string]*iosPort{}}
+	d := &iosDev{cfg: cfg, eos: eos || nx, nx: nx, trunkTable: trunkTable{vlans: map[int]string{1: "default"}, ports: map[string]*iosPort{}}}
 	d.short, d.long = "Gi", "GigabitEthernet"
 	switch {
 	case nx:
@@ -402,10 +398,6 @@ func (d *iosDev) allowedText(p *iosPort) string {
 	return formatList(p.allowed.ids())
 }
 
-func (d *iosDev) carries(p *iosPort, id int) bool {
-	return p.allowed == nil || p.allowed[id]
-}
-
 func (d *iosDev) showStatus() string {
 	var b strings.Builder
 	if d.eos {
@@ -614,55 +606,6 @@ func (d *iosDev) showRunningNX() string {
 	}
 	b.WriteString("\ninterface mgmt0\n  vrf member management\n  ip address 192.0.2.2/24\nline console\nline vty\n\n")
 	return b.String()
-}
-
-func (d *iosDev) table() []switchdrv.VLAN {
-	var out []switchdrv.VLAN
-	for id, name := range d.vlans {
-		v := switchdrv.VLAN{ID: id, Name: name}
-		for _, pn := range d.order {
-			p := d.ports[pn]
-			switch {
-			case p.mode == "trunk" && d.carries(p, id):
-				v.Tagged = append(v.Tagged, pn)
-			case p.mode == "access" && p.access == id:
-				v.Untagged = append(v.Untagged, pn)
-			}
-		}
-		out = append(out, v)
-	}
-	return sortVLANs(out)
-}
-
-func (d *iosDev) portMode(port string) (string, bool) {
-	p := d.ports[port]
-	if p == nil {
-		return "", false
-	}
-	return p.mode, true
-}
-
-func (d *iosDev) setPortMode(port, mode string) error {
-	p := d.ports[port]
-	if p == nil || mode != "trunk" && mode != "access" {
-		return fmt.Errorf("sshemu: no port %q or bad mode %q", port, mode)
-	}
-	p.mode = mode
-	return nil
-}
-
-func (d *iosDev) addVLAN(vid int, name string, tagged []string) error {
-	d.vlans[vid] = name
-	for _, t := range tagged {
-		p := d.ports[t]
-		if p == nil {
-			return fmt.Errorf("sshemu: no port %q", t)
-		}
-		if p.allowed != nil {
-			p.allowed[vid] = true
-		}
-	}
-	return nil
 }
 
 // enable runs `enable`, asking for the enable password when one is set.

@@ -2,11 +2,10 @@ package sshemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
 // onyxDev models NVIDIA/Mellanox Onyx (MLNX-OS 3.8-3.10 on SN2000/SN3000
@@ -20,17 +19,15 @@ import (
 // command sequences. Its running configuration lists one-line commands
 // under "##" headers, ports as "ethernet 1/1", prompts "switch (config) #".
 type onyxDev struct {
-	cfg   *Config
-	vlans map[int]string
-	ports map[string]*iosPort
-	order []string
+	cfg *Config
+	trunkTable
 }
 
 func newOnyx(cfg *Config) *onyxDev {
 	if len(cfg.Ports) == 0 {
 		cfg.Ports = defaultPorts("Eth1/", 1)
 	}
-	d := &onyxDev{cfg: cfg, vlans: map[int]string{1: ""}, ports: map[string]*iosPort{}}
+	d := &onyxDev{cfg: cfg, trunkTable: trunkTable{vlans: map[int]string{1: ""}, ports: map[string]*iosPort{}}}
 	for _, p := range cfg.Ports {
 		d.ports[p] = &iosPort{mode: "trunk", access: 1, allowed: vlanSet{1: true}}
 		d.order = append(d.order, p)
@@ -101,17 +98,10 @@ func (d *onyxDev) portsIn(line string) []string {
 
 func (d *onyxDev) run(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
+	if quit, ok := leave(c, f[0], "enable", false); ok {
+		return "", quit
+	}
 	switch {
-	case f[0] == "exit":
-		switch c.mode {
-		case "enable":
-			return "", true
-		case "config":
-			c.mode = "enable"
-		default:
-			c.mode = "config"
-		}
-		return "", false
 	case line == "show running-config":
 		return d.running(), false
 	}
@@ -231,8 +221,6 @@ func (d *onyxDev) switchport(ports []string, f []string) string {
 	return "% Unrecognized command \"" + strings.Join(f, " ") + "\".\nType \"?\" for help.\n"
 }
 
-func (d *onyxDev) carries(p *iosPort, id int) bool { return p.allowed == nil || p.allowed[id] }
-
 // running prints `show running-config`: "##" section headers, one-line
 // interface commands (consecutive ports with the same line joined as a
 // range "1/1-1/4"), then the VLANs.
@@ -266,13 +254,7 @@ func (d *onyxDev) running() string {
 		}
 	}
 	b.WriteString("\n##\n## VLAN configuration\n##\n")
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range d.vlans {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(d.vlans))
 	for _, id := range ids {
 		if id == 1 {
 			continue
@@ -302,53 +284,4 @@ func (d *onyxDev) runs(ports []string) []string {
 		i = j + 1
 	}
 	return out
-}
-
-func (d *onyxDev) table() []switchdrv.VLAN {
-	var out []switchdrv.VLAN
-	for id, name := range d.vlans {
-		v := switchdrv.VLAN{ID: id, Name: name}
-		for _, pn := range d.order {
-			p := d.ports[pn]
-			switch {
-			case p.mode == "trunk" && d.carries(p, id):
-				v.Tagged = append(v.Tagged, pn)
-			case p.mode == "access" && p.access == id:
-				v.Untagged = append(v.Untagged, pn)
-			}
-		}
-		out = append(out, v)
-	}
-	return sortVLANs(out)
-}
-
-func (d *onyxDev) portMode(port string) (string, bool) {
-	p := d.ports[port]
-	if p == nil {
-		return "", false
-	}
-	return p.mode, true
-}
-
-func (d *onyxDev) setPortMode(port, mode string) error {
-	p := d.ports[port]
-	if p == nil || mode != "trunk" && mode != "access" && mode != "hybrid" {
-		return fmt.Errorf("sshemu: no port %q or bad mode %q", port, mode)
-	}
-	p.mode = mode
-	return nil
-}
-
-func (d *onyxDev) addVLAN(vid int, name string, tagged []string) error {
-	d.vlans[vid] = name
-	for _, t := range tagged {
-		p := d.ports[t]
-		if p == nil {
-			return fmt.Errorf("sshemu: no port %q", t)
-		}
-		if p.allowed != nil {
-			p.allowed[vid] = true
-		}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package sshemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,20 +109,10 @@ func (d *os10Dev) portList(spec string, isRange bool) ([]string, string, bool) {
 
 func (d *os10Dev) run(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
+	if quit, ok := leave(c, f[0], "exec", true); ok {
+		return "", quit
+	}
 	switch {
-	case f[0] == "end" && c.mode != "exec":
-		c.mode = "exec"
-		return "", false
-	case f[0] == "exit":
-		switch c.mode {
-		case "exec":
-			return "", true
-		case "config":
-			c.mode = "exec"
-		default:
-			c.mode = "config"
-		}
-		return "", false
 	case line == "show running-configuration":
 		return d.running(), false
 	}
@@ -231,13 +222,7 @@ func (d *os10Dev) switchport(c *cli, f []string) string {
 func (d *os10Dev) running() string {
 	var b strings.Builder
 	b.WriteString("! Version 10.5.4.2\n! Last configuration change at Dec  01 10:12:31 2026\n!\nhostname " + d.cfg.Hostname + "\n!\n")
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range d.vlans {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(d.vlans))
 	for _, id := range ids {
 		fmt.Fprintf(&b, "interface vlan%d\n", id)
 		if n := d.vlans[id]; n != "" {

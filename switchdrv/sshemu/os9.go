@@ -2,6 +2,7 @@ package sshemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,20 +90,10 @@ func (d *os9Dev) portsIn(line string) []string {
 
 func (d *os9Dev) run(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
+	if quit, ok := leave(c, f[0], "exec", true); ok {
+		return "", quit
+	}
 	switch {
-	case f[0] == "end" && c.mode != "exec":
-		c.mode = "exec"
-		return "", false
-	case f[0] == "exit":
-		switch c.mode {
-		case "exec":
-			return "", true
-		case "config":
-			c.mode = "exec"
-		default:
-			c.mode = "config"
-		}
-		return "", false
 	case line == "show running-config":
 		return d.running(), false
 	}
@@ -185,13 +176,7 @@ func (d *os9Dev) running() string {
 		}
 		b.WriteString(" no shutdown\n!\n")
 	}
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range d.vlans {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(d.vlans))
 	for _, id := range ids {
 		v := d.vlans[id]
 		fmt.Fprintf(&b, "interface Vlan %d\n", id)

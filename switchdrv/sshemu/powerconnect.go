@@ -2,6 +2,7 @@ package sshemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,20 +124,10 @@ func (d *pcDev) spec(s string) ([]string, bool) {
 
 func (d *pcDev) run(c *cli, line string) (string, bool) {
 	f := strings.Fields(line)
+	if quit, ok := leave(c, f[0], "enable", true); ok {
+		return "", quit
+	}
 	switch {
-	case f[0] == "end" && c.mode != "enable":
-		c.mode = "enable"
-		return "", false
-	case f[0] == "exit":
-		switch c.mode {
-		case "enable":
-			return "", true
-		case "config":
-			c.mode = "enable"
-		default:
-			c.mode = "config"
-		}
-		return "", false
 	case line == "show running-config":
 		return d.running(), false
 	}
@@ -242,13 +233,7 @@ func (d *pcDev) switchport(c *cli, line string, f []string) string {
 func (d *pcDev) running() string {
 	var b strings.Builder
 	b.WriteString("!Current Configuration:\n!System Description \"Dell Networking N3048, 6.5.4.6, Linux 4.14.174\"\n!System Software Version 6.5.4.6\n!\nconfigure\n")
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range d.vlans {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(d.vlans))
 	var others []int
 	for _, id := range ids {
 		if id != 1 {

@@ -2,6 +2,7 @@ package sshemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,13 +306,7 @@ func spaced(ids []int) string {
 // one `vlan batch` line; Comware gives each VLAN a section.
 func (d *vrpDev) current() string {
 	var b strings.Builder
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range d.vlans {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(d.vlans))
 	if d.comware {
 		b.WriteString("#\n version 7.1.070, Release 3208P03\n#\n sysname " + d.cfg.Hostname + "\n#\n")
 		for _, id := range ids {
