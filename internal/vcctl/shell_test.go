@@ -233,3 +233,24 @@ func TestLeaseListWatchRedrawsATerminal(t *testing.T) {
 		t.Errorf("a terminal is not cleared and redrawn: %q", seen.String())
 	}
 }
+
+func TestCommitShowsItsWaitOnATerminal(t *testing.T) {
+	defer func(a time.Duration) { progressAfter = a }(progressAfter)
+	progressAfter = 0 // the fabric's switches answer within a second
+	f := audittest.Start(t)
+	f.Srv.Create("4711.pbs", "skirit82-1", "skurut9-1")
+	pty, tty := openPTY(t)
+	seen := make(chan string)
+	go func() { b, _ := io.ReadAll(pty); seen <- string(b) }()
+	var out bytes.Buffer
+	code := Main([]string{"vcctl", "--server", f.URL, "--token", leasetest.SchedulerToken, "lease", "commit", "4711.pbs"}, &out, tty)
+	tty.Close()
+	if code != 0 || !strings.Contains(out.String(), "active") {
+		t.Fatalf("commit: %d %q", code, out.String())
+	}
+	pty.SetReadDeadline(time.Now().Add(5 * time.Second))
+	term := <-seen
+	if !strings.Contains(term, "lease commit 4711.pbs: waiting for the server: 0s") || !strings.HasSuffix(term, "\r\033[K") {
+		t.Errorf("the terminal showed %q: want the wait, then the line cleared", term)
+	}
+}

@@ -341,7 +341,9 @@ func withToken(op func(ctx context.Context, c *cli.Context, cl *client.Client, j
 				return err
 			}
 		}
+		stop := newProgress(c.App.ErrWriter).waiting("lease " + c.Command.Name + " " + job + ": waiting for the server")
 		l, err := op(ctx, c, cl, job, tok)
+		stop()
 		if err != nil {
 			return err
 		}

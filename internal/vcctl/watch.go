@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -76,9 +77,17 @@ func isTerminal(w io.Writer) bool {
 // progress is one line on stderr that says how far a long operation got,
 // drawn only on a terminal so logs and pipes stay clean.
 type progress struct {
+	mu sync.Mutex
 	w  io.Writer // nil: not a terminal
 	on bool
 }
+
+// A waiting operation shows its line once it took progressAfter, and
+// refreshes it every progressTick.
+var (
+	progressAfter = time.Second
+	progressTick  = 250 * time.Millisecond
+)
 
 func newProgress(stderr io.Writer) *progress {
 	if !isTerminal(stderr) {
@@ -91,14 +100,48 @@ func (p *progress) set(format string, args ...any) {
 	if p.w == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "\r\033[K"+format, args...)
 	p.on = true
 }
 
 // done clears the line before the result is printed.
 func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.on {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.on = false
+	}
+}
+
+// waiting shows "what: N s" while an operation of unknown length runs (a
+// commit or release waiting for the switches); stop clears it.
+func (p *progress) waiting(what string) (stop func()) {
+	if p.w == nil {
+		return func() {}
+	}
+	start := time.Now()
+	quit, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(progressTick)
+		defer t.Stop()
+		for {
+			if d := time.Since(start); d >= progressAfter {
+				p.set("%s: %s", what, d.Truncate(time.Second))
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-ended
+		p.done()
 	}
 }
