@@ -80,6 +80,7 @@ type Emulator struct {
 	sessions   int
 	logins     int
 	commands   []string // the last commandLog command lines
+	transcript []string // the same with prompts and answers
 	issued     int      // command lines received since the start
 	failAt     int      // fail the failAt-th command line (counted in issued)
 	failMsg    string
@@ -258,7 +259,7 @@ func (e *Emulator) Commands() []string {
 func (e *Emulator) ResetCommands() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.commands = nil
+	e.commands, e.transcript = nil, nil
 }
 
 // VLANs is the device's VLAN table as the device itself sees it.
@@ -578,13 +579,33 @@ func (c *cli) loop() {
 		if line == "" {
 			continue
 		}
-		if out, quit := c.command(line); quit {
-			c.print(out)
+		out, quit := c.command(line)
+		c.e.mu.Lock()
+		c.e.transcript = append(c.e.transcript, strings.TrimLeft(p, "\n")+line+"\n"+out)
+		if len(c.e.transcript) > commandLog {
+			c.e.transcript = slices.Delete(c.e.transcript, 0, commandLog/2)
+		}
+		c.e.mu.Unlock()
+		c.print(out)
+		if quit {
 			return
-		} else {
-			c.print(out)
 		}
 	}
+}
+
+// Transcript returns the last commands with the prompt before each and
+// the device's answer, as a terminal would show them (without paging).
+func (e *Emulator) Transcript() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var b strings.Builder
+	for _, t := range e.transcript {
+		b.WriteString(t)
+		if !strings.HasSuffix(t, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
 
 // record logs a command line; e.mu is held.
