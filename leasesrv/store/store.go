@@ -508,20 +508,25 @@ func (s *Store) Purge(ctx context.Context, limit int) (int, error) {
 
 // SyncPool makes a site's pool the configured list of VLANs.
 func (s *Store) SyncPool(ctx context.Context, site string, vids []int) error {
-	args := []any{Prefix, site, s.now()}
-	for _, v := range vids {
-		args = append(args, v)
-	}
-	return scripts["syncpool"].Run(ctx, s.rdb, []string{Prefix + "pool:" + site}, args...).Err()
+	return s.syncPool(ctx, "site", site, vids)
 }
 
 // SyncCore makes an L2 core's pool the union of its sites' pools.
 func (s *Store) SyncCore(ctx context.Context, core string, vids []int) error {
-	args := []any{Prefix, core, s.now()}
+	return s.syncPool(ctx, "core", core, vids)
+}
+
+// syncPool runs syncpool.lua for a site ("site") or a core ("core").
+func (s *Store) syncPool(ctx context.Context, kind, name string, vids []int) error {
+	args := []any{Prefix, kind, name, s.now()}
 	for _, v := range vids {
 		args = append(args, v)
 	}
-	return scripts["synccore"].Run(ctx, s.rdb, []string{Prefix + "cpool:" + core}, args...).Err()
+	key := Prefix + "pool:" + name
+	if kind == "core" {
+		key = Prefix + "cpool:" + name
+	}
+	return scripts["syncpool"].Run(ctx, s.rdb, []string{key}, args...).Err()
 }
 
 // Pools counts each site's VLANs by state.

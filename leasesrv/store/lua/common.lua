@@ -24,32 +24,29 @@ local function history(job, now, actor, action, result, detail)
   redis.call('RPUSH', P .. 'hist:' .. job, cjson.encode({at = now, actor = actor, action = action, result = result, detail = detail}))
 end
 
+-- A site and an L2 core are allocated alike, each under its own keys: its
+-- pool, its free VLANs, VLAN -> job using it, its quarantine. A core's pool
+-- is the union of its sites' pools: a VLAN on a core's uplinks is one L2
+-- network for every site on that core.
+local function keys(kind, name)
+  local c = kind == 'core' and 'c' or ''
+  return {pool = P .. c .. 'pool:' .. name, free = P .. c .. 'free:' .. name,
+    used = P .. c .. 'used:' .. name, quar = P .. c .. 'quar:' .. name}
+end
+
 -- Quarantined VLANs whose time has come go back to the free set, if the
--- site still lends them and nobody holds them.
-local function unquarantine(site, now)
-  local q = P .. 'quar:' .. site
-  local due = redis.call('ZRANGEBYSCORE', q, '-inf', now)
-  for _, vid in ipairs(due) do
-    redis.call('ZREM', q, vid)
-    if redis.call('SISMEMBER', P .. 'pool:' .. site, vid) == 1 and redis.call('HEXISTS', P .. 'used:' .. site, vid) == 0 then
-      redis.call('ZADD', P .. 'free:' .. site, tonumber(vid), vid)
+-- pool still lends them and nobody holds them.
+local function release_due(k, now)
+  for _, vid in ipairs(redis.call('ZRANGEBYSCORE', k.quar, '-inf', now)) do
+    redis.call('ZREM', k.quar, vid)
+    if redis.call('SISMEMBER', k.pool, vid) == 1 and redis.call('HEXISTS', k.used, vid) == 0 then
+      redis.call('ZADD', k.free, tonumber(vid), vid)
     end
   end
 end
 
--- A core's uplinks join every site on it: a VLAN there is one L2 network
--- for all of them. A core is allocated like a site: its pool (cpool) is the
--- union of its sites' pools, its free set (cfree) what no lease on the core
--- uses (cused) or has in quarantine (cquar).
-local function unquarantine_core(core, now)
-  local q = P .. 'cquar:' .. core
-  for _, vid in ipairs(redis.call('ZRANGEBYSCORE', q, '-inf', now)) do
-    redis.call('ZREM', q, vid)
-    if redis.call('SISMEMBER', P .. 'cpool:' .. core, vid) == 1 and redis.call('HEXISTS', P .. 'cused:' .. core, vid) == 0 then
-      redis.call('ZADD', P .. 'cfree:' .. core, tonumber(vid), vid)
-    end
-  end
-end
+local function unquarantine(site, now) release_due(keys('site', site), now) end
+local function unquarantine_core(core, now) release_due(keys('core', core), now) end
 
 local function core_free(core, vid)
   return redis.call('ZSCORE', P .. 'cfree:' .. core, vid) ~= false
