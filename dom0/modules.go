@@ -8,16 +8,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// whileModuleLoads retries op, for up to a second, while loading says its
+// whileModuleLoads retries op, for up to five seconds, while loading says its
 // error may come from a kernel module that is still being loaded. The first
 // use of a feature since boot makes the kernel load its module; a process
 // that asks while another's load is in progress is refused, although the
 // module is there a moment later. Hosts meet this when they start several
-// guests at once after boot.
+// guests at once after boot; a loaded host under emulation (the VM tests)
+// has taken more than a second.
 func whileModuleLoads(ctx context.Context, loading func(error) bool, op func() error) error {
 	for tries := 1; ; tries++ {
 		err := op()
-		if err == nil || !loading(err) || tries == 20 {
+		if err == nil || !loading(err) || tries == 100 {
 			return err
 		}
 		select {
