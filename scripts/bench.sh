@@ -5,7 +5,8 @@
 # a VM test: the whole run holds the VM lock (VIRTCLOUD_VM_LOCK) that VM runs
 # take. A step that fails is recorded and the run goes on; the report says
 # which figures are missing and why. Raw output stays in bench/raw/.
-# Under 10 minutes on a 2-core machine once the VM image is cached.
+# About 12 minutes on a 2-core machine once the VM image is cached (the SSH
+# steps take about 8 of them: every one of the 15 dialects, 20 ms per round trip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh redis-server=redis-server qemu-system-x86_64=qemu-system-x86 ip=iproute2 || exit 1
