@@ -1134,6 +1134,9 @@ func nvueIfaces(s string) ([]string, error) {
 	var out []string
 	for _, item := range strings.Split(s, ",") {
 		lo, hi, isRange := strings.Cut(item, "-")
+		if lo == "" {
+			return nil, fmt.Errorf("empty interface in %q", s)
+		}
 		if !isRange {
 			out = append(out, lo)
 			continue
