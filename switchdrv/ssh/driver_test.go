@@ -148,6 +148,9 @@ func TestFailedCommandInBatch(t *testing.T) {
 			n := len(d.Reads[0].Commands) + len(d.ConfigEnter) + 1 // the first change line
 			r.emu.FailCommand(n, "")
 			err := r.drv.Apply(ctx, switchdrv.Change{VLAN: 300, Add: ps})
+			if switchdrv.KindOf(err) != switchdrv.Rejected {
+				t.Logf("commands %q\ntranscript:\n%s", r.emu.Commands(), r.emu.Transcript())
+			}
 			wantKind(t, err, switchdrv.Rejected)
 			t.Log(err)
 		})

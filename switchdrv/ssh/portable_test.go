@@ -252,3 +252,27 @@ func TestMissingPromptDropsTheSession(t *testing.T) {
 		t.Fatalf("%d sessions, want 4", n)
 	}
 }
+
+// TestDeviceMessagesAreNoPrompts: lines devices print in answers must not
+// pass for a prompt of any dialect, or a typed-ahead batch would be cut at
+// them (FastIron's "Invalid input -> word" once passed for an exec prompt).
+func TestDeviceMessagesAreNoPrompts(t *testing.T) {
+	lines := []string{
+		"Invalid input -> configure",
+		"Type ? for a list",
+		"Error - invalid ethernet port 1/1/9",
+		"Added tagged port(s) ethe 1/1/1 ethe 1/1/2 to port-vlan 300.",
+		"% Invalid input detected at '^' marker.",
+		"% Unrecognized command \"vlan\".",
+		"Error: Wrong parameter found at '^' position.",
+		"Usage: config vlan member add [OPTIONS] <vid> port",
+		"Enter configuration commands, one per line.  End with CNTL/Z.",
+	}
+	for _, dl := range Dialects() {
+		for _, l := range lines {
+			if loc := dialects[dl].promptRE.FindStringIndex(l); loc != nil {
+				t.Errorf("%s: %q passes for a prompt (%q)", dl, l, l[loc[0]:loc[1]])
+			}
+		}
+	}
+}
