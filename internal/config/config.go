@@ -32,6 +32,8 @@ type Config struct {
 	// Path is the file the configuration was read from ("" when built in code).
 	Path string `toml:"-"`
 	src  []byte
+	// understood: port names rewritten to their driver's form (Understood).
+	understood []string
 }
 
 // Server is the lease server's own table.

@@ -510,6 +510,11 @@ func (c *Config) checkSwitchRef(ps *Problems, key, sw, site string) {
 	}
 }
 
+// Understood lists the port names the file writes in a form other than the
+// one the driver uses, each with the form it was understood as, for
+// check-config to show.
+func (c *Config) Understood() []string { return c.understood }
+
 // PortNames holds, per driver, the function that reads a port name as
 // written for one of its switches and returns the one form the driver
 // writes and reads back (GigabitEthernet1/0/9 -> Gi1/0/9 for an IOS
@@ -525,6 +530,9 @@ func (c *Config) checkPort(ps *Problems, key, sw string, port *string) {
 		if err != nil {
 			ps.add(c, key, "%v", err)
 			return
+		}
+		if p != *port {
+			c.understood = append(c.understood, fmt.Sprintf("%s:%d: %s: %q understood as %s", c.Path, c.lineOf(key), key, *port, p))
 		}
 		*port = p
 	}

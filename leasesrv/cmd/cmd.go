@@ -81,6 +81,9 @@ func checkConfig(c *cli.Context) error {
 	for _, site := range slices.Sorted(maps.Keys(cfg.Sites)) {
 		fmt.Fprintf(w, "site %s: %d VLANs in the pool\n", site, len(cfg.SitePool(site)))
 	}
+	for _, line := range cfg.Understood() {
+		fmt.Fprintln(w, line)
+	}
 	cores := cfg.Cores()
 	for _, core := range slices.Sorted(maps.Keys(cores)) {
 		fmt.Fprintf(w, "L2 domain of core %s: sites %s (a lease over two of them, or over two switches, takes its VLAN on the uplinks and so on the whole core)\n",

@@ -126,6 +126,14 @@ switch = "sw1"
 	if got := cfg.Switches["sw1"].Uplinks; !slices.Equal(got, []string{"Gi1/0/48"}) {
 		t.Fatalf("uplinks %v", got)
 	}
+	// check-config says which form it understood, where.
+	want := []string{
+		`t.toml:14: switches.sw1.uplinks: "GigabitEthernet1/0/48" understood as Gi1/0/48`,
+		`t.toml:18: hosts.h1.ports: "gigabitethernet1/0/9" understood as Gi1/0/9`,
+	}
+	if got := cfg.Understood(); !slices.Equal(got, want) {
+		t.Fatalf("understood:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 	_, err = config.Parse("t.toml", []byte(base+`ports = ["Gx1/0/9"]`+"\n"))
 	if err == nil || !strings.Contains(err.Error(), "hosts.h1.ports") || !strings.Contains(err.Error(), "GigabitEthernetN or GiN") {
 		t.Fatalf("bad port: %v", err)
