@@ -66,3 +66,12 @@ fuzz:
 .PHONY: e2e
 e2e: build
 	scripts/phases/48-e2e.sh
+
+# deb: the Debian packages virtcloud-server, virtcloud-node and virtcloud-cli
+# in build/deb/, built with nfpm by packaging/ (its own Go module). The
+# binaries are position-independent, as Debian builds them.
+VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd --date=format:%Y%m%d).$(shell git rev-parse --short HEAD)
+.PHONY: deb
+deb:
+	CGO_ENABLED=0 $(GO) build -trimpath -buildmode=pie -ldflags '-s -w' -o build/deb/bin/ ./cmd/...
+	cd packaging && $(GO) run . -root .. -bin ../build/deb/bin -out ../build/deb -version '$(VERSION)'
