@@ -110,12 +110,13 @@ func prepare(root, bin, stage, version string) error {
 		}
 		return os.WriteFile(p, []byte(content), 0o644)
 	}
-	// Units and the libvirt hook, with the package's paths.
+	// Units and the libvirt and OpenPBS hooks, with the package's paths.
 	for _, s := range []struct{ file, old, new string }{
 		{"systemd/leasesrv.service", "/usr/local/bin/leasesrv", "/usr/bin/leasesrv"},
 		{"systemd/vc-periodic.service", "/usr/local/sbin/vc-periodic", "/usr/sbin/vc-periodic"},
 		{"systemd/vc-periodic.timer", "", ""},
 		{"contrib/libvirt/virtcloud-hook", "@BINDIR@", "/usr/sbin"},
+		{"contrib/openpbs/virtcloud_hook.py", `"VIRTCLOUD_BIN", "/usr/local/sbin"`, `"VIRTCLOUD_BIN", "/usr/sbin"`},
 	} {
 		text, err := read(s.file)
 		if err != nil {

@@ -27,6 +27,7 @@ echo "--- make deb"
 rm -f build/deb/*.deb
 make -s deb >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail=1; finish; }
 debs=(build/deb/virtcloud-*.deb)
+check "go vet packaging/ (its own module)" sh -c 'cd packaging && go vet ./...'
 check "make deb built 3 packages" test ${#debs[@]} -eq 3
 check "lintian reports no errors" lintian --fail-on error --tag-display-limit 0 "${debs[@]}"
 
