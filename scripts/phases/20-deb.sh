@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # make deb, then the packages as a site administrator meets them: lintian
 # reports no errors; `dpkg -i` on a clean Debian 12 root (debootstrap from
-# Debian's archive, the root cached as a tarball in build/deb-test/); the
-# shipped configuration is a conffile, 0640 root:virtcloud, and passes
-# `leasesrv check-config` once a site is filled in; that root boots in a VM
+# Debian's archive; the root and the VM's kernel are cached in
+# ~/.cache/virtcloud/deb-test, so later runs, fresh clones included, skip
+# that); the shipped configuration is a conffile, 0640 root:virtcloud, and
+# passes `leasesrv check-config` once a site is filled in; that root boots in a VM
 # with systemd as init, where leasesrv.service runs as virtcloud and answers
 # /healthz (Redis from Debian beside it); `dpkg -r` leaves the configuration.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-scripts/deps.sh debootstrap=debootstrap lintian=lintian qemu-system-x86_64=qemu-system-x86 || exit 1
-cache=build/deb-test
+scripts/deps.sh debootstrap=debootstrap lintian=lintian cpio=cpio qemu-system-x86_64=qemu-system-x86 || exit 1
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/virtcloud/deb-test
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -55,7 +56,7 @@ echo "--- dpkg -i on a clean Debian 12 root"
 cp "${debs[@]}" "$root/tmp/"
 check "dpkg -i virtcloud-server virtcloud-node virtcloud-cli" in_root sh -c 'dpkg -i /tmp/virtcloud-*.deb'
 check "the virtcloud system user exists" in_root getent passwd virtcloud
-check "$conf is 0640 root:virtcloud" test "$(stat -c '%a %U:%G' "$root$conf" 2>&1)" = "640 root:virtcloud"
+check "$conf is 0640 root:virtcloud" test "$(in_root stat -c '%a %U:%G' "$conf" 2>&1)" = "640 root:virtcloud"
 check "$conf is a conffile" grep -qx "$conf" "$root/var/lib/dpkg/info/virtcloud-server.conffiles"
 check "the shipped $conf sets no secret" sh -c "! grep -E '^[^#]*(secret|password|community)' '$root$conf'"
 check "leasesrv check-config refuses the shipped file (no site yet)" sh -c "! chroot '$root' leasesrv check-config $conf"
