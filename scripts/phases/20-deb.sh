@@ -70,7 +70,7 @@ cat >"$root/usr/local/sbin/vctest" <<'SH'
 #!/bin/bash
 # Waits for leasesrv.service and its /healthz, reports on ttyS1, powers off.
 report() { echo "VCTEST $*" >/dev/ttyS1; systemctl --no-block poweroff; exit 0; }
-for _ in $(seq 90); do
+for _ in $(seq 60); do
   if systemctl -q is-active leasesrv.service && exec 3<>/dev/tcp/127.0.0.1/7480; then
     printf 'GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
     body=$(cat <&3); exec 3>&-
@@ -79,7 +79,7 @@ for _ in $(seq 90); do
   fi
   sleep 1
 done
-report "pid1=$(cat /proc/1/comm) timeout: leasesrv $(systemctl is-active leasesrv.service); $(journalctl -u leasesrv.service -n 5 --no-pager | tr '\n' ' ')"
+report "pid1=$(cat /proc/1/comm) timeout: leasesrv $(systemctl is-active leasesrv.service) ($(systemctl show -p Result -p ExecMainCode -p ExecMainStatus leasesrv.service | tr '\n' ' ')), redis-server $(systemctl is-active redis-server.service); leasesrv said: $(journalctl -u leasesrv.service -o cat -n 30 --no-pager | grep -v 'leasesrv.service' | tail -n 4 | tr '\n' ' ')"
 SH
 chmod 755 "$root/usr/local/sbin/vctest"
 cat >"$root/etc/systemd/system/vctest.service" <<'UNIT'
@@ -102,7 +102,7 @@ if [ ! -e "$kdir/.ok" ]; then
   (cd "$kdir/dl" && apt-get download -q "$kpkg" >/dev/null 2>&1) && dpkg-deb -x "$kdir"/dl/*.deb "$kdir" && rm -rf "$kdir/dl" && touch "$kdir/.ok"
 fi
 kernel=$(ls "$kdir"/boot/vmlinuz-* 2>/dev/null | head -1)
-(cd "$root" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet >"$tmp/root.cpio") || fail=$((fail+1))
+(cd "$root" && find . -mindepth 1 | cpio -o -H newc --quiet >"$tmp/root.cpio") || fail=$((fail+1))
 : >"$tmp/result"
 t0=$SECONDS
 timeout 180 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
