@@ -165,6 +165,12 @@ func (h *hook) start(ctx context.Context) error {
 	if err := h.spool().PutJob(rec); err != nil {
 		return fail(HostFault, "%w", err)
 	}
+	// The job's own copy of its network (Torque's job reads the file; the
+	// OpenPBS hook and Slurm's TaskProlog put it into the environment).
+	env := []string{fmt.Sprintf("VIRTCLOUD_VLAN=%d", l.VLAN), "VIRTCLOUD_BRIDGE=" + bridge, "VIRTCLOUD_LEASE=" + inv.Job}
+	if err := h.spool().PutEnv(inv.Job, env); err != nil {
+		return fail(HostFault, "%w", err)
+	}
 	line := fmt.Sprintf("virtcloud: job %s cluster VLAN %d", inv.Job, l.VLAN)
 	if bridge != "" {
 		line += " on bridge " + bridge
@@ -291,6 +297,9 @@ func (h *hook) epilogue(ctx context.Context) error {
 		}
 	}
 	if err := sp.RemoveJob(job); err != nil {
+		errs = append(errs, err)
+	}
+	if err := sp.RemoveEnv(job); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -87,6 +87,7 @@ func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spoo
 		if err != nil {
 			return fmt.Errorf("release ended job %s: %w", j.Job, err)
 		}
+		sp.RemoveEnv(j.Job)
 		return sp.RemoveJob(j.Job)
 	}
 	ttl := time.Duration(j.TTLSeconds) * time.Second
@@ -97,6 +98,7 @@ func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spoo
 	switch client.Code(err) {
 	case api.CodeNotFound, api.CodeStaleToken, api.CodeBadState:
 		h.log.Info("lease gone, forgetting job", "job", j.Job, "err", err)
+		sp.RemoveEnv(j.Job)
 		return sp.RemoveJob(j.Job)
 	}
 	if err != nil {

@@ -8,7 +8,6 @@
 package hooks
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,22 +21,55 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
-	"github.com/virtcloud/virtcloud/internal/redistest"
-	"github.com/virtcloud/virtcloud/internal/snmpsim"
-	"github.com/virtcloud/virtcloud/switchdrv"
 	_ "github.com/virtcloud/virtcloud/switchdrv/snmp"
-)
-
-const (
-	schedSecret = "scheduler-secret-0123456789"
-	slurmPort   = "Ethernet1" // the node's trunk port on the recorded Arista
 )
 
 // realSlurm is one single-node Slurm with the hooks installed.
 type realSlurm struct {
+	*rig
 	node, work, cfg, out string
-	srv                  *leaseServer
-	sw                   switchdrv.Driver
+	nodeCfg              string
+}
+
+// readmeSlurmConf checks that hooks/README.md's slurm.conf lines are the
+// ones this test gives Slurm: each script the binary named there, and
+// PrologFlags=Alloc (start-slurm.sh's default).
+func readmeSlurmConf(t *testing.T) {
+	want := map[string]string{"PrologSlurmctld": "vc-prologue", "EpilogSlurmctld": "vc-epilogue",
+		"Prolog": "vc-prologue", "Epilog": "vc-epilogue", "PrologFlags": "Alloc"}
+	got := map[string]string{}
+	for _, b := range readmeBlocks(t, "### Slurm") {
+		for _, l := range b {
+			if k, v, ok := strings.Cut(l, "="); ok && !strings.Contains(k, " ") {
+				got[k] = filepath.Base(v)
+			}
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("hooks/README.md gives %s=%q; this test installs %s", k, got[k], v)
+		}
+	}
+}
+
+// A node whose configuration others may read drains itself with the
+// reason, yet runs an ordinary job; resumed once the file is fixed.
+func (s *realSlurm) brokenNodeConfig(t *testing.T) {
+	os.Chmod(s.nodeCfg, 0o644)
+	defer os.Chmod(s.nodeCfg, 0o600)
+	id := s.sbatch(t, "--wrap", "echo ordinary on a broken node")
+	s.waitJob(t, id, 60*time.Second, "COMPLETED")
+	b, _ := os.ReadFile(filepath.Join(s.out, "job-"+id+".out"))
+	mustContain(t, "ordinary job output", string(b), "ordinary on a broken node")
+	out, _ := exec.Command("scontrol", "-o", "show", "node", s.node).Output()
+	st, _ := jobField(string(out), "State")
+	if !strings.Contains(st, "DRAIN") {
+		t.Fatalf("node state %s after a broken configuration", st)
+	}
+	mustContain(t, "drain reason", string(out), "Reason=virtcloud:", "readable or writable by others")
+	os.Chmod(s.nodeCfg, 0o600)
+	run(t, "scontrol", "update", "NodeName="+s.node, "State=RESUME")
+	waitFor(t, "node "+s.node+" back", 30*time.Second, func() bool { return s.nodeState(t) == "idle" })
 }
 
 func TestRealSlurm(t *testing.T) {
@@ -60,6 +92,9 @@ func TestRealSlurm(t *testing.T) {
 		})
 	})
 	if !t.Failed() {
+		t.Run("broken-node-config", s.brokenNodeConfig)
+	}
+	if !t.Failed() {
 		if st := s.nodeState(t); strings.Contains(st, "drain") || strings.Contains(st, "down") {
 			t.Errorf("node ended %s", st)
 		}
@@ -72,72 +107,8 @@ func setupSlurm(t *testing.T) *realSlurm {
 		t.Fatal(err)
 	}
 	s := &realSlurm{node: strings.TrimSpace(string(node))}
-	// Not t.TempDir: SlurmUser must reach the hooks and their config.
-	s.work, err = os.MkdirTemp("/var/tmp", "vc-slurm-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(s.work) })
-	os.Chmod(s.work, 0o755)
-	s.out = filepath.Join(s.work, "out")
-	os.MkdirAll(s.out, 0o755)
-	os.Chmod(s.out, os.ModeSticky|0o777)
-
-	ag := snmpsim.Start(t, snmpsim.Options{Recording: snmpsim.Arista})
-	sw := ag.Switch("")
-	if s.sw, err = switchdrv.Open(sw, switchdrv.Options{Name: "sw1"}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.sw.Close() })
-	r := redistest.Start(t)
-	port := redistest.FreePort(t)
-	dead := redistest.FreePort(t) // nothing answers SNMP there
-	srvCfg := fmt.Sprintf(`[server]
-listen = "127.0.0.1:%d"
-switch_timeout = "2s"
-[lease]
-min_ttl = "1s"
-commit_timeout = "6s"
-quarantine = "1s"
-max_failed_starts = 5
-[sites.brno]
-vlans = ["200-209"]
-[switches.sw1]
-site = "brno"
-driver = "snmp"
-address = %q
-version = "2c"
-community = %q
-[switches.dead]
-site = "brno"
-driver = "snmp"
-address = "127.0.0.1:%d"
-version = "2c"
-community = "nobody"
-timeout = "1s"
-[services.dead]
-site = "brno"
-switch = "dead"
-ports = ["Ethernet2"]
-[hosts.skirit-1]
-site = "brno"
-aliases = [%q]
-switch = "sw1"
-ports = [%q]
-[[tokens]]
-name = "slurm"
-secret = %q
-role = "scheduler"
-[[tokens]]
-name = "admin"
-secret = %q
-role = "admin"
-`, port, sw.Address, sw.Community, dead, s.node, slurmPort, schedSecret, adminSecret)
-	s.srv = &leaseServer{URL: fmt.Sprintf("http://127.0.0.1:%d", port), redis: r.URL,
-		cfg: filepath.Join(s.work, "server.toml"), Admin: client.New(fmt.Sprintf("http://127.0.0.1:%d", port), adminSecret)}
-	os.WriteFile(s.srv.cfg, []byte(srvCfg), 0o600)
-	s.srv.start(t)
-	t.Cleanup(s.srv.stop)
+	s.rig = newRig(t, "vc-slurm-test-", "scheduler", []rigHost{{name: "skirit-1", aliases: []string{s.node}, port: "Ethernet1"}})
+	s.work, s.out = s.rig.work, s.rig.outDir()
 
 	// The hooks: one config for PrologSlurmctld (as slurm) and Prolog (as
 	// root), group-readable for slurm; wrappers name it, since Slurm passes
@@ -149,9 +120,12 @@ role = "admin"
 	os.MkdirAll(filepath.Join(spoolDir, "controller"), 0o700)
 	run(t, "chown", "slurm:slurm", filepath.Join(spoolDir, "controller"))
 	s.cfg = filepath.Join(s.work, "virtcloud.toml")
-	os.WriteFile(s.cfg, []byte(fmt.Sprintf("[hooks]\nserver = %q\ntoken = %q\nbudget = \"5s\"\nspool_dir = %q\nmax_failed_starts = 5\n",
-		s.srv.URL, schedSecret, spoolDir)), 0o640)
+	os.WriteFile(s.cfg, []byte(s.hooksConfig(spoolDir)), 0o640)
 	run(t, "chown", "root:slurm", s.cfg)
+	// The node's own copy, root's only (Prolog and Epilog run as root), as
+	// on a compute node that is not the controller.
+	s.nodeCfg = filepath.Join(s.work, "node.toml")
+	os.WriteFile(s.nodeCfg, []byte(s.hooksConfig(spoolDir)), 0o600)
 	for _, b := range []string{"vc-prologue", "vc-epilogue", "vc-periodic"} {
 		data, err := os.ReadFile(binary(t, b))
 		if err != nil {
@@ -161,16 +135,15 @@ role = "admin"
 	}
 	for _, w := range []string{"prologue", "epilogue"} {
 		os.WriteFile(filepath.Join(bin, w+".sh"), []byte(fmt.Sprintf("#!/bin/sh\nVIRTCLOUD_CONFIG=%s exec %s/vc-%s \"$@\"\n", s.cfg, bin, w)), 0o755)
+		os.WriteFile(filepath.Join(bin, "node-"+w+".sh"), []byte(fmt.Sprintf("#!/bin/sh\nVIRTCLOUD_CONFIG=%s exec %s/vc-%s \"$@\"\n", s.nodeCfg, bin, w)), 0o755)
 	}
+	readmeSlurmConf(t)
 	base := filepath.Join(s.work, "slurm")
 	start := exec.Command("../tools/slurm/start-slurm.sh")
 	start.Env = append(os.Environ(), "SLURM_BASE="+base, "SLURM_NO_INSTALL=1",
-		"SLURM_PROLOG="+bin+"/prologue.sh", "SLURM_EPILOG="+bin+"/epilogue.sh",
+		"SLURM_PROLOG="+bin+"/node-prologue.sh", "SLURM_EPILOG="+bin+"/node-epilogue.sh",
 		"SLURM_PROLOG_SLURMCTLD="+bin+"/prologue.sh", "SLURM_EPILOG_SLURMCTLD="+bin+"/epilogue.sh",
 		"SLURM_PARTITION_OPTS=OverSubscribe=FORCE:8")
-	if out, err := start.CombinedOutput(); err != nil {
-		t.Fatalf("start-slurm.sh: %v\n%s", err, out)
-	}
 	t.Cleanup(func() {
 		stop := exec.Command("../tools/slurm/stop-slurm.sh")
 		stop.Env = append(os.Environ(), "SLURM_BASE="+base)
@@ -182,31 +155,26 @@ role = "admin"
 				b, _ := os.ReadFile(filepath.Join(base, "log", l))
 				t.Logf("--- %s (tail)\n%s", l, tail(string(b), 40))
 			}
-			t.Logf("--- leasesrv\n%s", tail(s.srv.log.String(), 40))
 		}
 	})
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("start-slurm.sh: %v\n%s", err, out)
+	}
 	return s
 }
 
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// sbatch submits as the unprivileged user and returns the job id.
+// sbatch submits as the unprivileged user and returns the job id. It runs
+// in the output directory, which the job user can enter wherever the
+// checkout is (the job starts where it was submitted).
 func (s *realSlurm) sbatch(t *testing.T, args ...string) string {
 	t.Helper()
-	a := append([]string{"-u", "slurmci", "--", "sbatch", "--parsable", "-o", s.out + "/job-%j.out"}, args...)
-	return strings.TrimSpace(strings.Split(run(t, "runuser", a...), ";")[0])
+	cmd := exec.Command("runuser", append([]string{"-u", "slurmci", "--", "sbatch", "--parsable", "-o", s.out + "/job-%j.out"}, args...)...)
+	cmd.Dir = s.out
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sbatch %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(strings.Split(string(out), ";")[0])
 }
 
 func (s *realSlurm) job(t *testing.T, id, field string) string {
@@ -220,35 +188,6 @@ func (s *realSlurm) nodeState(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-// waitFor polls until ok or the deadline, which only bounds a failure.
-func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func (s *realSlurm) lease(id string) (*client.Lease, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.srv.Admin.Get(ctx, id)
-}
-
-func (s *realSlurm) waitLease(t *testing.T, id, state string, limit time.Duration) *client.Lease {
-	t.Helper()
-	var l *client.Lease
-	waitFor(t, "lease of job "+id+" "+state, limit, func() bool {
-		var err error
-		l, err = s.lease(id)
-		return err == nil && l.State == state
-	})
-	return l
-}
-
 func (s *realSlurm) waitJob(t *testing.T, id string, limit time.Duration, states ...string) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("job %s in %v", id, states), limit, func() bool {
@@ -256,36 +195,12 @@ func (s *realSlurm) waitJob(t *testing.T, id string, limit time.Duration, states
 	})
 }
 
-// onSwitch reports whether the VLAN is tagged on the node's port.
-func (s *realSlurm) onSwitch(t *testing.T, vid int) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	v, found, err := s.sw.VLAN(ctx, vid)
-	if err != nil {
-		t.Fatalf("read VLAN %d from the switch: %v", vid, err)
-	}
-	return found && slices.Contains(v.Tagged, slurmPort)
-}
-
 // active waits until a cluster job runs with its lease active and its VLAN
 // on the switch.
 func (s *realSlurm) active(t *testing.T, id string) *client.Lease {
 	t.Helper()
 	s.waitJob(t, id, 60*time.Second, "RUNNING", "COMPLETING", "COMPLETED")
-	l := s.waitLease(t, id, api.StateActive, 30*time.Second)
-	if !s.onSwitch(t, l.VLAN) {
-		t.Fatalf("job %s: VLAN %d is not on %s", id, l.VLAN, slurmPort)
-	}
-	return l
-}
-
-func (s *realSlurm) released(t *testing.T, id string, l *client.Lease) {
-	t.Helper()
-	s.waitLease(t, id, api.StateReleased, 60*time.Second)
-	if s.onSwitch(t, l.VLAN) {
-		t.Fatalf("job %s: VLAN %d still on %s after the release", id, l.VLAN, slurmPort)
-	}
+	return s.activeOn(t, id, "skirit-1")
 }
 
 func (s *realSlurm) normal(t *testing.T) {
@@ -356,7 +271,9 @@ func (s *realSlurm) malformed(t *testing.T) {
 // A switch that does not answer: PrologSlurmctld fails after its budget,
 // Slurm requeues the job, and the node stays up.
 func (s *realSlurm) switchUnreachable(t *testing.T) {
-	id := s.sbatch(t, "--comment=vcluster:services=dead", "--wrap", "echo ran")
+	s.flaky.drop.Store(true)
+	defer s.flaky.drop.Store(false)
+	id := s.sbatch(t, "--comment=vcluster:services=flaky", "--wrap", "echo ran")
 	waitFor(t, "job "+id+" requeued", 90*time.Second, func() bool {
 		n, _ := strconv.Atoi(s.job(t, id, "Restarts"))
 		return n >= 1
@@ -403,10 +320,4 @@ func (s *realSlurm) serverDownAtEpilogue(t *testing.T) {
 	}
 }
 
-func (s *realSlurm) periodic(t *testing.T) {
-	cmd := exec.Command(filepath.Join(s.work, "bin", "vc-periodic"))
-	cmd.Env = []string{"VIRTCLOUD_CONFIG=" + s.cfg, "PATH=/usr/bin:/bin"}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("vc-periodic: %v\n%s", err, out)
-	}
-}
+func (s *realSlurm) periodic(t *testing.T) { periodic(t, filepath.Join(s.work, "bin"), s.cfg) }

@@ -44,6 +44,7 @@ type Release struct {
 }
 
 const (
+	envDir     = "env"
 	jobsDir    = "jobs"
 	releaseDir = "release"
 	startsDir  = "starts"
@@ -81,6 +82,22 @@ func (d Dir) Jobs() ([]Job, error) {
 	})
 	return out, err
 }
+
+// PutEnv writes the job's network for the job itself, as NAME=value lines
+// its user may read (the lease records hold the token: they stay private).
+func (d Dir) PutEnv(job string, vars []string) error {
+	p, err := d.file(envDir, job, "")
+	if err != nil {
+		return err
+	}
+	return d.writeMode(p, []byte(strings.Join(vars, "\n")+"\n"), 0o711, 0o644)
+}
+
+// EnvPath is where PutEnv writes a job's environment.
+func (d Dir) EnvPath(job string) string { return filepath.Join(d.Path, envDir, job) }
+
+// RemoveEnv removes a job's environment file; a missing one is no error.
+func (d Dir) RemoveEnv(job string) error { return d.remove(envDir, job, "") }
 
 // QueueRelease records a release for vc-periodic to deliver.
 func (d Dir) QueueRelease(r Release) error { return d.put(releaseDir, r.Job, r) }
@@ -159,14 +176,16 @@ func (d Dir) put(sub, job string, v any) error {
 	return d.write(p, append(b, '\n'))
 }
 
-func (d Dir) write(p string, b []byte) error {
+func (d Dir) write(p string, b []byte) error { return d.writeMode(p, b, 0o700, 0o600) }
+
+func (d Dir) writeMode(p string, b []byte, dirMode, fileMode os.FileMode) error {
 	// The spool itself may be shared by root's and SlurmUser's hooks (each
 	// with its own directory below): traversable, not listable. What is in
 	// it stays private.
 	if err := os.MkdirAll(d.Path, 0o711); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	if err := os.Mkdir(filepath.Dir(p), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Mkdir(filepath.Dir(p), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("spool: %w", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
@@ -183,6 +202,9 @@ func (d Dir) write(p string, b []byte) error {
 		return fmt.Errorf("spool: sync %s: %w", p, err)
 	}
 	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), fileMode); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {

@@ -1,0 +1,184 @@
+//go:build openpbstest
+
+// The real-OpenPBS test: scripts/phases/54-openpbs.sh starts the OpenPBS
+// 23.06 build of ../shared/peers (installed at /tmp/openpbs, in network
+// namespace "opbs") with the MoM's environment naming this test's hooks, and
+// runs this test inside the namespace (/tmp/openpbs/nsrun), as root, with
+// `-run TestRealOpenPBS`. The hook is installed from hooks/README.md's lines.
+
+package hooks
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/virtcloud/virtcloud/hooks/torque"
+	"github.com/virtcloud/virtcloud/internal/client"
+)
+
+const openpbsHome = "/tmp/openpbs" // compiled into the build
+
+type realOpenPBS struct {
+	r     *rig
+	names []string
+	bin   string
+	cfg   string
+	spool string
+}
+
+func TestRealOpenPBS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the OpenPBS test runs qmgr and pbsnodes as root")
+	}
+	work := os.Getenv("VIRTCLOUD_WORK")
+	if work == "" {
+		t.Fatal("VIRTCLOUD_WORK names the directory the MoM's VIRTCLOUD_BIN and VIRTCLOUD_CONFIG are in (scripts/phases/54-openpbs.sh sets it)")
+	}
+	host, _ := os.Hostname()
+	m := &realOpenPBS{names: []string{host}, bin: filepath.Join(work, "sbin"), cfg: filepath.Join(work, "etc", "virtcloud.toml"), spool: filepath.Join(work, "spool")}
+	if h2 := os.Getenv("VIRTCLOUD_OPENPBS_SECOND"); h2 != "" {
+		m.names = append(m.names, h2)
+	}
+	var hosts []rigHost
+	for i, n := range m.names {
+		hosts = append(hosts, rigHost{name: n, port: fmt.Sprintf("Ethernet%d", i+1)})
+	}
+	m.r = newRigIn(t, work, "node", hosts)
+	m.install(t)
+	runPBSCases(t, m.r, m)
+}
+
+// install follows hooks/README.md: "## Install" and "### OpenPBS / PBS Pro",
+// with the system paths moved to where the MoM's environment points.
+func (m *realOpenPBS) install(t *testing.T) {
+	w := m.r.work
+	src := filepath.Join(w, "virtcloud.toml")
+	os.WriteFile(src, []byte(m.r.hooksConfig(m.spool, "vcluster")), 0o600)
+	paths := map[string]string{
+		"/usr/local/sbin":               m.bin,
+		"/var/spool/virtcloud":          m.spool,
+		"/etc/virtcloud/virtcloud.toml": m.cfg,
+		" virtcloud.toml ":              " " + src + " ",
+	}
+	os.MkdirAll(m.bin, 0o755)
+	for _, heading := range []string{"## Install", "### OpenPBS / PBS Pro"} {
+		for _, block := range readmeBlocks(t, heading) {
+			for _, line := range block {
+				if line == "make build" || strings.Contains(line, "systemd") || strings.HasPrefix(line, "systemctl") {
+					continue
+				}
+				shell(t, relocate(line, paths))
+			}
+		}
+	}
+	// A short limit poll, so that a walltime kill comes within seconds.
+	conf := filepath.Join(openpbsHome, "home", "mom_priv", "config")
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "$check_poll_time 5")
+	f.Close()
+	b, _ := os.ReadFile(filepath.Join(openpbsHome, "home", "mom_priv", "mom.lock"))
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+		syscall.Kill(pid, syscall.SIGHUP)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, l := range []string{"mom_logs", "server_logs"} {
+				files, _ := filepath.Glob(filepath.Join(openpbsHome, "home", l, "*"))
+				for _, f := range files {
+					b, _ := os.ReadFile(f)
+					t.Logf("--- %s (tail)\n%s", f, tail(string(b), 40))
+				}
+			}
+		}
+	})
+}
+
+func (m *realOpenPBS) hosts() []string { return m.names }
+func (m *realOpenPBS) config() string  { return m.cfg }
+
+func (m *realOpenPBS) submit(t *testing.T, j pbsJob) string {
+	t.Helper()
+	out := m.r.outDir()
+	script := filepath.Join(out, j.name+".sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n"+j.script+"\n"), 0o644)
+	wall := j.walltime
+	if wall == "" {
+		wall = "00:10:00"
+	}
+	args := []string{"-u", "pbsuser", "--", "qsub", "-N", j.name, "-l", fmt.Sprintf("select=%d:ncpus=1", max(j.nodes, 1)),
+		"-l", "place=scatter", "-l", "walltime=" + wall, "-o", filepath.Join(out, j.name+".o"), "-e", filepath.Join(out, j.name+".e")}
+	switch {
+	case j.request == "":
+	case j.resource:
+		// The custom resource: the server's queuejob hook copies it into
+		// the job variable the MoM sees.
+		args = append(args, "-l", "vcluster="+strings.TrimPrefix(strings.TrimPrefix(j.request, "vcluster"), ":"))
+	default:
+		args = append(args, "-v", "VIRTCLOUD_REQUEST="+j.request)
+	}
+	cmd := exec.Command("runuser", append(args, script)...)
+	cmd.Dir = out
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("qsub %s: %v\n%s", j.name, err, b)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (m *realOpenPBS) status(t *testing.T, id string) (string, string) {
+	out, err := exec.Command("qstat", "-xf", id).Output()
+	if err != nil {
+		return "", ""
+	}
+	st, _ := torque.QstatField(string(out), "job_state")
+	return st, string(out)
+}
+
+func (m *realOpenPBS) finished(state string) bool { return state == "F" || state == "" }
+
+func (m *realOpenPBS) starts(full string) int {
+	v, _ := torque.QstatField(full, "run_count")
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+func (m *realOpenPBS) del(t *testing.T, id string) { run(t, "qdel", id) }
+
+func (m *realOpenPBS) output(t *testing.T, j pbsJob) string {
+	p := filepath.Join(m.r.outDir(), j.name)
+	return readOut(p+".o", p+".e")
+}
+
+func (m *realOpenPBS) offline(t *testing.T, host string) string {
+	out, _ := exec.Command("pbsnodes", host).Output()
+	st, _ := torque.QstatField(string(out), "state")
+	if !strings.Contains(st, "offline") && !strings.Contains(st, "down") {
+		return ""
+	}
+	c, _ := torque.QstatField(string(out), "comment")
+	return st + ": " + c
+}
+
+func (m *realOpenPBS) online(t *testing.T) { run(t, "pbsnodes", append([]string{"-r"}, m.names...)...) }
+
+func (m *realOpenPBS) prelude() string { return "" }
+
+// shown: OpenPBS shows no hook output to the job; execjob_launch puts the
+// network into the job's environment.
+func (m *realOpenPBS) shown(t *testing.T, j pbsJob, id string, l *client.Lease) {
+	want := fmt.Sprintf("VLAN=%d BRIDGE= LEASE=%s", l.VLAN, id)
+	mustContain(t, "job output", m.output(t, j), want)
+}
+
+func (m *realOpenPBS) releaseQueued(id string) bool { return spoolHas(m.spool, "release", id) }
+
+func (m *realOpenPBS) periodic(t *testing.T) { periodic(t, m.bin, m.cfg) }

@@ -1,0 +1,227 @@
+//go:build torquetest
+
+// The real-Torque test: scripts/phases/52-torque.sh runs it as root with
+// `go test -tags torquetest -run TestRealTorque`, after the Torque 6.1 build
+// of ../shared/peers was installed at /tmp/pbs. Two moms on this host
+// (MULTIMOM=1: nodes $(hostname) and $(hostname)-2), the hooks installed from
+// hooks/README.md's lines.
+
+package hooks
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/virtcloud/virtcloud/hooks/torque"
+	"github.com/virtcloud/virtcloud/internal/client"
+)
+
+const torqueHome = "/tmp/pbs" // compiled into the build
+
+type realTorque struct {
+	r     *rig
+	names []string
+	bin   string // the hooks' binaries, as README installs them
+	cfg   string
+	spool string
+}
+
+func TestRealTorque(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the Torque test starts pbs_server and two moms: run it as root")
+	}
+	peers := os.Getenv("VIRTCLOUD_PEERS")
+	if peers == "" {
+		t.Fatal("VIRTCLOUD_PEERS names ../shared/peers (scripts/phases/52-torque.sh sets it)")
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &realTorque{names: []string{host, host + "-2"}}
+	m.r = newRig(t, "vc-torque-test-", "node", []rigHost{{name: host, port: "Ethernet1"}, {name: host + "-2", port: "Ethernet2"}})
+	m.install(t)
+	m.start(t, peers)
+	runPBSCases(t, m.r, m)
+}
+
+// install follows hooks/README.md: "## Install" and "### Torque", with the
+// system paths moved into the test's directory.
+func (m *realTorque) install(t *testing.T) {
+	w := m.r.work
+	m.bin, m.spool, m.cfg = filepath.Join(w, "sbin"), filepath.Join(w, "spool"), filepath.Join(w, "etc", "virtcloud.toml")
+	src := filepath.Join(w, "virtcloud.toml")
+	os.WriteFile(src, []byte(m.r.hooksConfig(m.spool, "vcluster")), 0o600)
+	paths := map[string]string{
+		"/var/spool/torque":             torqueHome + "/spool",
+		"/usr/local/sbin":               m.bin,
+		"/var/spool/virtcloud":          m.spool,
+		"/etc/virtcloud/virtcloud.toml": m.cfg,
+		" virtcloud.toml ":              " " + src + " ",
+		"PBS_HOME=":                     "PREFIX=" + w + " PBS_HOME=",
+	}
+	os.MkdirAll(m.bin, 0o755)
+	for _, heading := range []string{"## Install", "### Torque"} {
+		for _, block := range readmeBlocks(t, heading) {
+			for _, line := range block {
+				// The build is the phase's; the timer is systemd's (the
+				// test runs vc-periodic itself); presetup is optional.
+				if line == "make build" || strings.Contains(line, "systemd") || strings.HasPrefix(line, "systemctl") || strings.Contains(line, "presetup") {
+					continue
+				}
+				shell(t, relocate(line, paths))
+			}
+		}
+	}
+	for _, f := range []string{"prologue", "prologue.parallel", "epilogue", "epilogue.parallel"} {
+		if _, err := os.Stat(filepath.Join(torqueHome, "spool", "mom_priv", f)); err != nil {
+			t.Fatalf("README's lines did not install mom_priv/%s: %v", f, err)
+		}
+	}
+}
+
+// start writes the moms' environment as README says (PATH reaching qstat
+// and pbsnodes; VIRTCLOUD_CONFIG) and mom_config.example's lines, and starts
+// Torque afresh.
+func (m *realTorque) start(t *testing.T, peers string) {
+	envFile := filepath.Join(torqueHome, "spool", "pbs_environment")
+	orig, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(envFile, orig, 0o644) })
+	os.WriteFile(envFile, []byte(fmt.Sprintf("PATH=/bin:/usr/bin:%s/torque/bin\nLANG=C.UTF-8\nVIRTCLOUD_CONFIG=%s\n", torqueHome, m.cfg)), 0o644)
+	start := exec.Command(filepath.Join(torqueHome, "start.sh"))
+	start.Env = append(os.Environ(), "RESET=1", "MULTIMOM=1")
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, l := range []string{"mom_logs", "server_logs"} {
+				files, _ := filepath.Glob(filepath.Join(torqueHome, "spool", l, "*"))
+				for _, f := range files {
+					b, _ := os.ReadFile(f)
+					t.Logf("--- %s (tail)\n%s", f, tail(string(b), 30))
+				}
+			}
+		}
+		if out, err := exec.Command(filepath.Join(torqueHome, "stop.sh")).CombinedOutput(); err != nil {
+			t.Logf("stop.sh: %v\n%s", err, out)
+		}
+	})
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("start.sh: %v\n%s", err, out)
+	}
+	// mom_config.example's lines (without the optional presetup), and a
+	// short limit poll so that a walltime kill comes within seconds.
+	example, err := os.ReadFile("../contrib/torque/mom_config.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(torqueHome, "spool", "mom_priv", "config")
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(example), "\n") {
+		if strings.HasPrefix(l, "$") && !strings.Contains(l, "presetup") {
+			fmt.Fprintln(f, l)
+		}
+	}
+	fmt.Fprintln(f, "$check_poll_time 5")
+	f.Close()
+	for _, mom := range []string{"pbs_mom", "pbs_mom2"} {
+		b, _ := os.ReadFile(filepath.Join(torqueHome, "run", mom+".pid"))
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			syscall.Kill(pid, syscall.SIGHUP) // the mom rereads its config
+		}
+	}
+}
+
+func (m *realTorque) hosts() []string { return m.names }
+func (m *realTorque) config() string  { return m.cfg }
+
+func (m *realTorque) tool(name string) string {
+	return filepath.Join(torqueHome, "torque", "bin", name)
+}
+
+func (m *realTorque) submit(t *testing.T, j pbsJob) string {
+	t.Helper()
+	out := m.r.outDir()
+	script := filepath.Join(out, j.name+".sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n"+j.script+"\n"), 0o644)
+	wall := j.walltime
+	if wall == "" {
+		wall = "00:10:00"
+	}
+	res := fmt.Sprintf("nodes=%d,walltime=%s", max(j.nodes, 1), wall)
+	if j.request != "" {
+		res += ",other=" + j.request
+	}
+	cmd := exec.Command("runuser", "-u", "pbsuser", "--", m.tool("qsub"), "-N", j.name, "-l", res,
+		"-o", filepath.Join(out, j.name+".o"), "-e", filepath.Join(out, j.name+".e"), script)
+	cmd.Dir = out
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("qsub %s: %v\n%s", j.name, err, b)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (m *realTorque) status(t *testing.T, id string) (string, string) {
+	out, err := exec.Command(m.tool("qstat"), "-f", id).Output()
+	if err != nil {
+		return "", ""
+	}
+	st, _ := torque.QstatField(string(out), "job_state")
+	return st, string(out)
+}
+
+func (m *realTorque) finished(state string) bool { return state == "C" || state == "" }
+
+func (m *realTorque) starts(full string) int {
+	v, _ := torque.QstatField(full, "start_count")
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+func (m *realTorque) del(t *testing.T, id string) { run(t, m.tool("qdel"), id) }
+
+func (m *realTorque) output(t *testing.T, j pbsJob) string {
+	p := filepath.Join(m.r.outDir(), j.name)
+	return readOut(p+".o", p+".e")
+}
+
+func (m *realTorque) offline(t *testing.T, host string) string {
+	out, _ := exec.Command(m.tool("pbsnodes"), host).Output()
+	st, _ := torque.QstatField(string(out), "state")
+	if !strings.Contains(st, "offline") && !strings.Contains(st, "down") {
+		return ""
+	}
+	note, _ := torque.QstatField(string(out), "note")
+	return st + ": " + note
+}
+
+func (m *realTorque) online(t *testing.T) {
+	run(t, m.tool("pbsnodes"), append([]string{"-c"}, m.names...)...)
+}
+
+// prelude: a prologue cannot change the job's environment; the job reads
+// the file the prologue wrote.
+func (m *realTorque) prelude() string { return ". " + m.spool + "/env/$PBS_JOBID; " }
+
+// shown: Torque puts the prologue's line in the job's output.
+func (m *realTorque) shown(t *testing.T, j pbsJob, id string, l *client.Lease) {
+	mustContain(t, "job output", m.output(t, j), fmt.Sprintf("virtcloud: job %s cluster VLAN %d", id, l.VLAN),
+		fmt.Sprintf("VLAN=%d BRIDGE= LEASE=%s", l.VLAN, id))
+}
+
+func (m *realTorque) releaseQueued(id string) bool { return spoolHas(m.spool, "release", id) }
+
+func (m *realTorque) periodic(t *testing.T) {
+	periodic(t, m.bin, m.cfg, "PATH=/usr/bin:/bin:"+torqueHome+"/torque/bin")
+}
