@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/hooks/request"
 	"github.com/virtcloud/virtcloud/hooks/spool"
+	"github.com/virtcloud/virtcloud/hooks/torque"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
@@ -103,6 +105,8 @@ func (h *hook) prologue(ctx context.Context) error {
 	switch {
 	case ClassOf(err) == Refused && h.inv.Manager == Slurm && h.inv.Role == RoleController:
 		h.cancelSlurm(ctx, err)
+	case ClassOf(err) == Refused && h.inv.Manager == Torque && h.inv.Role == RoleFirst:
+		h.tellTorqueUser(ctx, err)
 	case ClassOf(err) == Transient && h.inv.Manager == Slurm && h.inv.Role == RoleNode:
 		h.requeueSlurm(ctx, err)
 	case ClassOf(err) == HostFault && (h.inv.Manager == Torque && h.inv.Role == RoleFirst || h.inv.Manager == Slurm && h.inv.Role == RoleNode):
@@ -376,6 +380,32 @@ func (h *hook) cancelSlurm(ctx context.Context, cause error) {
 	}
 	if _, err := command(ctx, h.inv.getenv, "scancel", job); err != nil {
 		h.log.Error("scancel", "err", err)
+	}
+}
+
+// tellTorqueUser leaves the reason of an aborted job in its error file:
+// pbs_mom delivers no output of a job whose prologue aborted it (it stays
+// in the mom's spool), so the user would learn nothing.
+func (h *hook) tellTorqueUser(ctx context.Context, cause error) {
+	job := h.inv.Job
+	out, err := command(ctx, h.inv.getenv, "qstat", "-f", job)
+	if err != nil {
+		h.log.Info("tell the user: qstat", "err", err)
+		return
+	}
+	p, ok := torque.QstatField(string(out), "Error_Path")
+	if _, path, found := strings.Cut(p, ":"); found {
+		p = path
+	}
+	if !ok || !strings.HasPrefix(p, "/") {
+		return
+	}
+	uid := -1
+	if u, err := user.Lookup(h.inv.User); err == nil {
+		uid, _ = strconv.Atoi(u.Uid)
+	}
+	if err := tellUser(p, fmt.Sprintf("virtcloud: job %s aborted: %v\n", job, cause), uid); err != nil {
+		h.log.Info("tell the user", "file", p, "err", err)
 	}
 }
 

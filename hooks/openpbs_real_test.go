@@ -179,6 +179,12 @@ func (m *realOpenPBS) shown(t *testing.T, j pbsJob, id string, l *client.Lease) 
 	mustContain(t, "job output", m.output(t, j), want)
 }
 
+// decided: the hook logs its decision about every job in the MoM log.
+func (m *realOpenPBS) decided(t *testing.T, id string) {
+	files, _ := filepath.Glob(filepath.Join(openpbsHome, "home", "mom_logs", "*"))
+	mustContain(t, "MoM log", readOut(files...), "virtcloud: job "+id+" is ordinary")
+}
+
 func (m *realOpenPBS) releaseQueued(id string) bool { return spoolHas(m.spool, "release", id) }
 
 func (m *realOpenPBS) periodic(t *testing.T) { periodic(t, m.bin, m.cfg) }

@@ -53,6 +53,9 @@ type pbsManager interface {
 	// shown checks that the job learnt its network: the message line in
 	// its output, or the environment variables.
 	shown(t *testing.T, j pbsJob, id string, l *client.Lease)
+	// decided checks that the hooks left their decision about an ordinary
+	// job where an administrator looks (OpenPBS: the MoM log).
+	decided(t *testing.T, id string)
 	// releaseQueued reports whether the job's release waits in a spool.
 	releaseQueued(id string) bool
 	periodic(t *testing.T)
@@ -255,6 +258,7 @@ func (c *pbsCases) serverDown(t *testing.T) {
 	if out := c.m.output(t, ord); strings.TrimSpace(out) != "hello from an ordinary job" {
 		t.Errorf("ordinary job output %q", out)
 	}
+	c.m.decided(t, oid)
 	full = c.waitFinished(t, cid, 90*time.Second)
 	out := c.m.output(t, clu)
 	if strings.Contains(out, "must not run") {

@@ -220,6 +220,9 @@ func (m *realTorque) shown(t *testing.T, j pbsJob, id string, l *client.Lease) {
 		fmt.Sprintf("VLAN=%d BRIDGE= LEASE=%s", l.VLAN, id))
 }
 
+// decided: Torque's hooks say nothing about an ordinary job.
+func (m *realTorque) decided(t *testing.T, id string) {}
+
 func (m *realTorque) releaseQueued(id string) bool { return spoolHas(m.spool, "release", id) }
 
 func (m *realTorque) periodic(t *testing.T) {
