@@ -205,7 +205,7 @@ func (h *hook) acquire(ctx context.Context, c *client.Client, req client.CreateR
 		if ClassOf(err) != Transient || client.Code(err) == api.CodeNetworkFault {
 			return l, err
 		}
-		h.log.Warn("lease not active yet, retrying", "err", err, "in", backoff)
+		h.log.Info("lease not active yet, retrying", "err", err, "in", backoff)
 		if h.env.Sleep(ctx, backoff) != nil {
 			return nil, fail(Transient, "job %s: no active lease within the %s budget: %w", req.Job, h.hc().Budget, err)
 		}
@@ -404,7 +404,7 @@ func (h *hook) tellTorqueUser(ctx context.Context, cause error) {
 	if u, err := user.Lookup(h.inv.User); err == nil {
 		uid, _ = strconv.Atoi(u.Uid)
 	}
-	if err := tellUser(p, fmt.Sprintf("virtcloud: job %s aborted: %v\n", job, cause), uid); err != nil {
+	if err := tellOwner(p, fmt.Sprintf("virtcloud: job %s aborted: %v\n", job, cause), uid); err != nil {
 		h.log.Info("tell the user", "file", p, "err", err)
 	}
 }
@@ -451,6 +451,29 @@ func takeNodeOut(ctx context.Context, inv *Invocation, env Env, cause error) {
 	if err != nil {
 		env.Logger.Error("take this node out of service", "err", err)
 	}
+}
+
+// tellOwner appends msg to a file its owner uid already has (Torque
+// delivered an earlier, requeued run's output there), or creates it as
+// tellUser does. It never follows a link, nor writes a file of anyone else.
+func tellOwner(path, msg string, uid int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return tellUser(path, msg, uid)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != uid || !info.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file of uid %d", path, uid)
+	}
+	_, err = f.WriteString(msg)
+	return err
 }
 
 // tellUser writes msg into a job output file the job has not opened yet.

@@ -77,13 +77,14 @@ func (m *realOpenPBS) install(t *testing.T) {
 			}
 		}
 	}
-	// A short limit poll, so that a walltime kill comes within seconds.
+	// A limit poll of 20 s: the walltime kill comes well after the lease
+	// expired by itself (walltime + grace), well before the default 45 or 120 s.
 	conf := filepath.Join(openpbsHome, "home", "mom_priv", "config")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintln(f, "$check_poll_time 5")
+	fmt.Fprintln(f, "$min_check_poll 5\n$max_check_poll 20") // an unknown name makes the MoM exit on HUP
 	f.Close()
 	b, _ := os.ReadFile(filepath.Join(openpbsHome, "home", "mom_priv", "mom.lock"))
 	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {

@@ -154,12 +154,7 @@ func (c *pbsCases) qdelInPrologue(t *testing.T) {
 	c.waitLease(t, id, 60*time.Second, api.StateCommitting)
 	c.m.del(t, id)
 	c.waitFinished(t, id, 60*time.Second)
-	var l *client.Lease
-	waitFor(t, "the lease of "+id+" to end", 60*time.Second, func() bool {
-		var err error
-		l, err = c.lease(id)
-		return err == nil && !api.Live(l.State)
-	})
+	l := c.waitLease(t, id, 60*time.Second, api.StateReleased, api.StateFailed)
 	for _, h := range l.Hosts {
 		if c.onSwitch(t, l.VLAN, h) {
 			t.Fatalf("VLAN %d left on %s's port", l.VLAN, h)

@@ -35,7 +35,7 @@ const (
 	// end by expiry long before the manager's epilogue comes.
 	rigGrace = "4s"
 	// rigMaxStarts is max_failed_starts, on the server and in the hooks.
-	rigMaxStarts = 3
+	rigMaxStarts = 4
 )
 
 // rig is the lease server and the switches of one real-manager test.
@@ -97,7 +97,7 @@ func newRigIn(t *testing.T, work, role string, hosts []rigHost) *rig {
 	t.Cleanup(func() { r.sw.Close() })
 	r.flaky = startUDPProxy(t, agents[1].Addr)
 	r.slow = startUDPProxy(t, agents[2].Addr)
-	r.slow.delay.Store(int64(2 * time.Second))
+	r.slow.delay.Store(int64(time.Second))
 
 	red := redistest.Start(t)
 	port := redistest.FreePort(t)
@@ -361,12 +361,19 @@ func (r *rig) history(t *testing.T, id string) []api.Event {
 func (r *rig) waitLease(t *testing.T, id string, limit time.Duration, states ...string) *client.Lease {
 	t.Helper()
 	var l *client.Lease
-	waitFor(t, fmt.Sprintf("lease of job %s %v", id, states), limit, func() bool {
-		var err error
+	var err error
+	deadline := time.Now().Add(limit)
+	for {
 		l, err = r.lease(id)
-		return err == nil && slices.Contains(states, l.State)
-	})
-	return l
+		if err == nil && slices.Contains(states, l.State) {
+			return l
+		}
+		if time.Now().After(deadline) {
+			h, _ := r.srv.Admin.History(context.Background(), id)
+			t.Fatalf("timed out waiting for lease of job %s %v: %+v %v\nhistory: %+v", id, states, l, err, h)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // onSwitch reports whether the VLAN is tagged on a host's port of sw1.

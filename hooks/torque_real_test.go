@@ -117,7 +117,8 @@ func (m *realTorque) start(t *testing.T, peers string) {
 		t.Fatalf("start.sh: %v\n%s", err, out)
 	}
 	// mom_config.example's lines (without the optional presetup), and a
-	// short limit poll so that a walltime kill comes within seconds.
+	// limit poll of 20 s: the walltime kill comes well after the lease
+	// expired by itself (walltime + grace), well before the default 45 s.
 	example, err := os.ReadFile("../contrib/torque/mom_config.example")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func (m *realTorque) start(t *testing.T, peers string) {
 			fmt.Fprintln(f, l)
 		}
 	}
-	fmt.Fprintln(f, "$check_poll_time 5")
+	fmt.Fprintln(f, "$check_poll_time 20")
 	f.Close()
 	for _, mom := range []string{"pbs_mom", "pbs_mom2"} {
 		b, _ := os.ReadFile(filepath.Join(torqueHome, "run", mom+".pid"))

@@ -188,6 +188,13 @@ func (d Dir) writeMode(p string, b []byte, dirMode, fileMode os.FileMode) error 
 	if err := os.Mkdir(filepath.Dir(p), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("spool: %w", err)
 	}
+	// pbs_mom runs hooks with umask 0077: a directory the job must enter
+	// gets its mode explicitly.
+	if dirMode != 0o700 {
+		if err := os.Chmod(filepath.Dir(p), dirMode); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
