@@ -291,7 +291,14 @@ func (h *hook) epilogue(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("job %s: local cleanup: %w", job, err))
 		}
 	}
-	if h.inv.Owner() {
+	switch {
+	case !h.inv.Owner():
+	case !found && h.requeued(job):
+		// Torque and OpenPBS run the epilogue after every failed start,
+		// while the requeued run may already be starting: its lease is
+		// not this epilogue's to end.
+		h.log.Info("failed start, the job is requeued: lease kept for its next run", "job", job)
+	default:
 		token := int64(0)
 		if found {
 			token = rec.Token
@@ -307,6 +314,14 @@ func (h *hook) epilogue(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// requeued reports whether this run of the job failed to start here, so
+// that the manager runs it again: a failed start was counted here moments
+// ago. (A job deleted during its prologue counted none: its lease ends.)
+func (h *hook) requeued(job string) bool {
+	at := h.spool().LastFailedStart(job)
+	return !at.IsZero() && h.env.Now().Sub(at) < h.hc().Budget.Duration+hardCapSlack
 }
 
 // release ends the job's lease, or queues the release when the server is

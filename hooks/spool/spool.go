@@ -147,6 +147,20 @@ func (d Dir) FailedStarts(job string) int {
 	return n
 }
 
+// LastFailedStart is when a failed start of the job was last counted here
+// (the zero time when never).
+func (d Dir) LastFailedStart(job string) time.Time {
+	p, err := d.file(startsDir, job, "")
+	if err != nil {
+		return time.Time{}
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}
+	}
+	return info.ModTime()
+}
+
 // PruneStarts removes failed-start counts older than age.
 func (d Dir) PruneStarts(now time.Time, age time.Duration) error {
 	ents, err := os.ReadDir(filepath.Join(d.Path, startsDir))
