@@ -42,9 +42,6 @@ func TestRealOpenPBS(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	m := &realOpenPBS{names: []string{host}, bin: filepath.Join(work, "sbin"), cfg: filepath.Join(work, "etc", "virtcloud.toml"), spool: filepath.Join(work, "spool")}
-	if h2 := os.Getenv("VIRTCLOUD_OPENPBS_SECOND"); h2 != "" {
-		m.names = append(m.names, h2)
-	}
 	var hosts []rigHost
 	for i, n := range m.names {
 		hosts = append(hosts, rigHost{name: n, port: fmt.Sprintf("Ethernet%d", i+1)})

@@ -194,7 +194,7 @@ func (c *pbsCases) malformed(t *testing.T) {
 // and the job runs once the switch answers again.
 func (c *pbsCases) switchUnreachable(t *testing.T) {
 	c.flaky.drop.Store(true)
-	j := pbsJob{name: "vc-flaky", request: "vcluster:services=flaky", script: "echo ran after the switch came back"}
+	j := pbsJob{name: "vc-flaky", request: "vcluster:services=flaky", script: "sleep 3; echo ran after the switch came back"}
 	id := c.m.submit(t, j)
 	waitFor(t, "a failed start of "+id, 60*time.Second, func() bool {
 		l, err := c.lease(id)
@@ -218,6 +218,9 @@ func (c *pbsCases) switchUnreachable(t *testing.T) {
 // Two hosts: the sister's hook runs first (Torque) or alongside (OpenPBS);
 // one lease covers both, set up on both ports, released once.
 func (c *pbsCases) twoNodes(t *testing.T) {
+	if len(c.m.hosts()) < 2 {
+		t.Skipf("NOT RUN: this %T has one compute host", c.m)
+	}
 	id := c.m.submit(t, pbsJob{name: "vc-two", request: "vcluster:name=two", nodes: 2, script: "sleep 3"})
 	l := c.waitLease(t, id, 60*time.Second, api.StateActive)
 	l = c.activeOn(t, id, c.m.hosts()...)

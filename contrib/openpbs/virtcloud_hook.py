@@ -125,6 +125,36 @@ def run(argv):
     return p.returncode, dec(p.stdout), dec(p.stderr)
 
 
+def tell_user(job, msg):
+    """Appends msg to the job's error file: the server replaces the comment
+    of a job a hook deleted with its own, and a job that never ran gets no
+    output, so the user would not learn why. Only a regular file of the
+    job's owner, or a new one in a directory of the owner or a sticky one;
+    never through a link."""
+    try:
+        import pwd
+        import stat
+        path = str(job.Error_Path or "").split(":", 1)[-1]
+        uid = pwd.getpwnam(str(job.euser)).pw_uid
+        d = os.stat(os.path.dirname(path) or "/")
+        if d.st_uid != uid and not (d.st_mode & stat.S_ISVTX and d.st_mode & 0o002):
+            return
+        flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            os.fchown(fd, uid, -1)
+        except FileExistsError:
+            fd = os.open(path, flags)
+        try:
+            st = os.fstat(fd)
+            if st.st_uid == uid and stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                os.write(fd, (msg + "\n").encode())
+        finally:
+            os.close(fd)
+    except (OSError, KeyError, ValueError, AttributeError) as exc:
+        log("job %s: cannot tell the user: %s" % (job.id, exc))
+
+
 def offline(e, reason):
     vn = e.vnode_list[pbs.get_local_nodename()]
     vn.state = pbs.ND_OFFLINE
@@ -149,6 +179,7 @@ def begin(e):
     if rc == ABORT:
         # Bad request or refused for good: requeueing cannot help.
         log("job %s aborted: %s" % (job.id, one_line(err)))
+        tell_user(job, "%s: job %s aborted" % (reason, job.id))
         job.comment = reason
         job.delete()
         e.reject(reason)
