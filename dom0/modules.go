@@ -18,7 +18,7 @@ import (
 func whileModuleLoads(ctx context.Context, loading func(error) bool, op func() error) error {
 	for tries := 1; ; tries++ {
 		err := op()
-		if err == nil || !loading(err) || tries == 100 {
+		if err == nil || !loading(err) || tries == moduleLoadTries {
 			return err
 		}
 		select {
@@ -28,6 +28,9 @@ func whileModuleLoads(ctx context.Context, loading func(error) bool, op func() e
 		}
 	}
 }
+
+// moduleLoadTries, 50 ms apart: five seconds.
+const moduleLoadTries = 100
 
 // nftablesLoading: the first nftables use loads nfnetlink, nf_tables and its
 // bridge support, and the refusal meanwhile depends on the step reached

@@ -38,8 +38,8 @@ func TestWhileModuleLoads(t *testing.T) {
 
 	calls = 0
 	err = whileModuleLoads(ctx, nftablesLoading, func() error { calls++; return refused })
-	if !errors.Is(err, unix.EPROTONOSUPPORT) || calls != 20 {
-		t.Errorf("module never loads: err %v after %d calls, want EPROTONOSUPPORT after 20", err, calls)
+	if !errors.Is(err, unix.EPROTONOSUPPORT) || calls != moduleLoadTries {
+		t.Errorf("module never loads: err %v after %d calls, want EPROTONOSUPPORT after %d", err, calls, moduleLoadTries)
 	}
 
 	calls = 0
