@@ -91,9 +91,11 @@ func WriteJob(stateDir string, j Job) error {
 	if err != nil {
 		return fmt.Errorf("write job file %s: %w", j.Job, err)
 	}
-	defer os.Remove(tmp.Name())
+	// Renamed, the temporary file is gone and this removal fails harmlessly;
+	// it matters only when a step below failed.
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write's error is the one to report
 		return fmt.Errorf("write job file %s: %w", j.Job, err)
 	}
 	if err := tmp.Close(); err != nil {

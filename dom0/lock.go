@@ -31,15 +31,17 @@ func (h *Host) lock(ctx context.Context, vlan int) (func(), error) {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			return func() { f.Close() }, nil
+			// Closing a lock file that was only flocked, never written,
+			// releases the lock whatever close reports.
+			return func() { _ = f.Close() }, nil
 		}
 		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
-			f.Close()
+			_ = f.Close() // never written: nothing to lose
 			return nil, fmt.Errorf("lock VLAN %d: %w", vlan, err)
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
+			_ = f.Close() // never written: nothing to lose
 			return nil, fmt.Errorf("lock VLAN %d: %w", vlan, ctx.Err())
 		case <-time.After(wait):
 		}

@@ -33,7 +33,9 @@ func runPeriodic(ctx context.Context, env Env) error {
 	var errs []error
 	for _, sp := range []spool.Dir{h.spool(), controllerSpool(cfg.Hooks)} {
 		errs = append(errs, h.deliverAndRenew(ctx, c, sp)...)
-		sp.PruneStarts(env.Now(), startsRetention)
+		if err := sp.PruneStarts(env.Now(), startsRetention); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := h.gc(ctx, c); err != nil {
 		errs = append(errs, err)
@@ -58,7 +60,9 @@ func (h *hook) deliverAndRenew(ctx context.Context, c *client.Client, sp spool.D
 			continue
 		}
 		h.log.Info("queued release delivered", "job", r.Job)
-		sp.DoneRelease(r.Job)
+		if err := sp.DoneRelease(r.Job); err != nil {
+			errs = append(errs, fmt.Errorf("release job %s delivered, not unqueued (sent again next time): %w", r.Job, err))
+		}
 	}
 	jobs, err := sp.Jobs()
 	if err != nil {
@@ -173,7 +177,9 @@ func (h *hook) gc(ctx context.Context, c *client.Client) error {
 		if err := host.Cleanup(ctx, j.Job); err != nil {
 			errs = append(errs, fmt.Errorf("gc job %s: %w", j.Job, err))
 		}
-		h.spool().RemoveJob(j.Job)
+		if err := h.spool().RemoveJob(j.Job); err != nil {
+			errs = append(errs, fmt.Errorf("gc job %s: %w", j.Job, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -114,7 +114,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, auth *authentica
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(body)
+	_ = json.NewEncoder(w).Encode(body) // the header is sent; a failed write means the client left
 	return status
 }
 
@@ -161,7 +161,7 @@ func writeError(w http.ResponseWriter, e *httpError) int {
 	if e.lease != nil {
 		body["lease"] = e.lease
 	}
-	json.NewEncoder(w).Encode(body)
+	_ = json.NewEncoder(w).Encode(body) // the header is sent; a failed write means the client left
 	return e.status
 }
 

@@ -77,7 +77,9 @@ func (n *SwitchNetwork) Close() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for name, d := range n.drivers {
-		d.Close()
+		if err := d.Close(); err != nil {
+			n.log.Warn("closing switch driver", "switch", name, "err", err)
+		}
 		delete(n.drivers, name)
 	}
 }
@@ -147,7 +149,11 @@ func (n *SwitchNetwork) undo(ctx context.Context, l *api.Lease, p plan.Plan, sta
 			errs = append(errs, err)
 			continue
 		}
-		n.st.JournalStep(ctx, l.Job, sw, "undone")
+		// Unrecorded, the step still reads "started" or "done": recovery
+		// undoes it again, which is harmless, but the caller must hear of it.
+		if err := n.st.JournalStep(ctx, l.Job, sw, "undone"); err != nil {
+			errs = append(errs, fmt.Errorf("switch %s: journal undone: %w", sw, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -273,7 +279,11 @@ func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op string, guard 
 			started = append(started, st.sw)
 			mu.Unlock()
 			if err := n.do(gctx, l, guard, st); err != nil {
-				n.st.JournalStep(context.WithoutCancel(ctx), l.Job, st.sw, "failed")
+				// Unrecorded, the step stays "started": recovery then treats
+				// it as possibly applied and undoes it, the safe side.
+				if jerr := n.st.JournalStep(context.WithoutCancel(ctx), l.Job, st.sw, "failed"); jerr != nil {
+					err = errors.Join(err, fmt.Errorf("switch %s: journal failed: %w", st.sw, jerr))
+				}
 				n.record(ctx, l, op, st.sw, err)
 				return err
 			}
@@ -299,7 +309,12 @@ func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, s
 	if err != nil {
 		return err
 	}
-	defer n.st.Unlock(context.WithoutCancel(ctx), lock)
+	defer func() {
+		// A lock not released expires by itself after its TTL.
+		if err := n.st.Unlock(context.WithoutCancel(ctx), lock); err != nil {
+			n.log.Warn("switch lock not released, it expires", "switch", st.sw, "err", err)
+		}
+	}()
 	if err := guard(ctx, lock); err != nil {
 		return fmt.Errorf("switch %s: not writing for lease %s: %w", st.sw, l.Job, err)
 	}
@@ -319,5 +334,9 @@ func (n *SwitchNetwork) record(ctx context.Context, l *api.Lease, op, sw string,
 	if err != nil {
 		e.Result, e.Detail = "error", oneLine(err)
 	}
-	n.st.Record(context.WithoutCancel(ctx), l.Job, e)
+	// History is for people; a lost entry must not fail the transaction, but
+	// it must not vanish silently either.
+	if err := n.st.Record(context.WithoutCancel(ctx), l.Job, e); err != nil {
+		n.log.Error("history entry lost", "job", l.Job, "action", e.Action, "result", e.Result, "err", err)
+	}
 }

@@ -57,7 +57,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a scratch directory; a leftover is harmless
 	h, err := dom0.New(&config.Dom0{Trunk: "trunk0", Mode: dom0.ModeClassic, StateDir: dir,
 		BridgePattern: "br{vid}", VLANPattern: "{trunk}.{vid}", Bridge: "vcbr0"}, dom0.Options{})
 	if err != nil {

@@ -183,7 +183,7 @@ func machine(dir string) ([][2]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read machine: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	var out [][2]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

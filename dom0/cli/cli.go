@@ -167,7 +167,7 @@ func run(f func(*env) error) cli.ActionFunc {
 			if err != nil {
 				return fmt.Errorf("open network namespace %s: %w", p, err)
 			}
-			defer ns.Close()
+			defer func() { _ = ns.Close() }() // a namespace handle only read through
 			opts.NetNS = ns
 		}
 		host, err := dom0.New(conf.Dom0, opts)

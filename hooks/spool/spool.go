@@ -170,12 +170,15 @@ func (d Dir) PruneStarts(now time.Time, age time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
+	var errs []error
 	for _, e := range ents {
 		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > age {
-			os.Remove(filepath.Join(d.Path, startsDir, e.Name()))
+			if err := os.Remove(filepath.Join(d.Path, startsDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("spool: %w", err))
+			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (d Dir) put(sub, job string, v any) error {
@@ -213,13 +216,15 @@ func (d Dir) writeMode(p string, b []byte, dirMode, fileMode os.FileMode) error 
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	// Renamed, the temporary file is gone and this removal fails harmlessly;
+	// it matters only when a step below failed.
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write's error is the one to report
 		return fmt.Errorf("spool: write %s: %w", p, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the sync's error is the one to report
 		return fmt.Errorf("spool: sync %s: %w", p, err)
 	}
 	if err := tmp.Close(); err != nil {

@@ -67,7 +67,8 @@ func (c *Config) lineOf(key string) int {
 	table, leaf := splitKey(key)
 	arrayIdx := -1
 	if i := strings.Index(table, "["); i >= 0 {
-		fmt.Sscanf(table[i:], "[%d]", &arrayIdx)
+		// A key without an index keeps arrayIdx -1: the table's line is found instead.
+		_, _ = fmt.Sscanf(table[i:], "[%d]", &arrayIdx)
 		table = table[:i]
 	}
 	cur, seen, tableLine, fullLine, n := "", -1, 0, 0, 0

@@ -47,7 +47,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) }) // a leftover temp dir fails no test
 	s := &Server{Dir: dir, Socket: filepath.Join(dir, "redis.sock")}
 	args := []string{"--port", "0", "--unixsocket", s.Socket, "--unixsocketperm", "700",
 		"--dir", dir, "--appendonly", "yes", "--save", "", "--logfile", filepath.Join(dir, "redis.log")}
@@ -70,7 +70,7 @@ func Start(tb testing.TB, opts ...Options) *Server {
 	for {
 		if c, err := net.Dial("unix", s.Socket); err == nil {
 			ok := ping(c)
-			c.Close()
+			_ = c.Close() // a probe connection
 			if ok {
 				return s
 			}
@@ -84,8 +84,8 @@ func Start(tb testing.TB, opts ...Options) *Server {
 }
 
 func ping(c net.Conn) bool {
-	c.SetDeadline(time.Now().Add(time.Second))
-	fmt.Fprint(c, "PING\r\n")
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_, _ = fmt.Fprint(c, "PING\r\n") // a failed deadline or send fails the read below
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
 }
@@ -93,8 +93,8 @@ func ping(c net.Conn) bool {
 // Stop kills the server; safe to call twice.
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
+		_ = s.cmd.Process.Kill() // it may have exited already
+		_ = s.cmd.Wait()         // reports the kill
 		s.cmd = nil
 	}
 }
@@ -105,6 +105,6 @@ func FreePort(tb testing.TB) int {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }() // held only to learn a free port
 	return l.Addr().(*net.TCPAddr).Port
 }

@@ -151,7 +151,7 @@ func start(tb testing.TB, o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) }) // a leftover temp dir fails no test
 	a := &Agent{Community: o.Community, dir: dir, Database: filepath.Join(dir, "db", "qbridge.db"), users: o.V3}
 	for _, d := range []string{"data", "db", "cache"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
@@ -209,9 +209,9 @@ func start(tb testing.TB, o Options) (*Agent, error) {
 		return nil, fmt.Errorf("start snmpsimd: %w", err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	go func() { _ = cmd.Wait(); close(exited) }() // its exit is seen through exited
 	tb.Cleanup(func() {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // it may have exited already
 		<-exited
 	})
 	if err := a.waitReady(exited); err != nil {
@@ -240,7 +240,7 @@ func (a *Agent) waitReady(exited <-chan struct{}) error {
 			return err
 		}
 		r, err := g.Get([]string{".1.3.6.1.2.1.1.1.0"})
-		g.Conn.Close()
+		_ = g.Conn.Close() // a probe connection
 		if err == nil && len(r.Variables) == 1 && r.Variables[0].Type == gosnmp.OctetString {
 			return nil
 		}
@@ -260,7 +260,7 @@ func freeUDPPort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // held only to learn a free port
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 

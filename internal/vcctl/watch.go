@@ -45,7 +45,7 @@ func leaseWatch(c *cli.Context) error {
 		default:
 			lastErr = ""
 			var buf bytes.Buffer
-			emitTo(&buf, c, ls, "", func(w *tabwriter.Writer) { leaseRows(w, ls) })
+			_ = emitTo(&buf, c, ls, "", func(w *tabwriter.Writer) { leaseRows(w, ls) }) // into memory: cannot fail
 			if buf.String() != last {
 				last = buf.String()
 				if tty {

@@ -111,7 +111,7 @@ func (r *Reconciler) Run(ctx context.Context, o Options) (*auditapi.Report, erro
 			return nil
 		})
 	}
-	g.Wait()
+	_ = g.Wait() // each switch's failure is in its report; the goroutines return nil
 	for _, s := range rep.Switches {
 		if !s.Reachable {
 			rep.Unreachable++
@@ -302,7 +302,12 @@ func (r *Reconciler) repair(ctx context.Context, name string) ([]auditapi.Findin
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock switch %s: %w", name, err)
 	}
-	defer r.st.Unlock(context.WithoutCancel(ctx), lock)
+	defer func() {
+		// A lock not released expires by itself after its TTL.
+		if err := r.st.Unlock(context.WithoutCancel(ctx), lock); err != nil {
+			r.log.Warn("switch lock not released, it expires", "switch", name, "err", err)
+		}
+	}()
 	exp, err := r.expected(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read leases: %w", err)

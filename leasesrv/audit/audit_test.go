@@ -111,7 +111,7 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDrift := strings.Join([]string{
-		fmt.Sprintf("brno-sw1 orphan 120 Ethernet5 "),
+		"brno-sw1 orphan 120 Ethernet5 ",
 		fmt.Sprintf("brno-sw1 missing %d Ethernet4 1.pbs", v),
 		fmt.Sprintf("plzen-sw1 extra %d ge-0/0/5 1.pbs", v),
 		fmt.Sprintf("praha-sw1 missing %d Gi1/0/9 1.pbs", v),

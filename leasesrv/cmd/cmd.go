@@ -122,7 +122,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }() // at exit; the server has stopped using it
 	if err := waitRedis(ctx, rdb.Ping, log); err != nil {
 		return cli.Exit(fmt.Sprintf("redis: %v", err), 1)
 	}

@@ -144,7 +144,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { _ = rdb.Close() }) // the test is over
 	st := store.New(rdb)
 	st.WaitReplicas, st.WaitTimeout = rc.WaitReplicas, rc.WaitTimeout.Duration
 	if o.Clock != nil {

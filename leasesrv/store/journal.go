@@ -102,7 +102,7 @@ var ErrLockLost = errors.New("switch lock lost")
 // lives ttl (longer than a device operation) unless Guard extends it.
 func (s *Store) LockSwitch(ctx context.Context, sw string, ttl time.Duration) (*Lock, error) {
 	b := make([]byte, 12)
-	rand.Read(b)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails: since Go 1.24 it crashes the program instead
 	l := &Lock{key: Prefix + "lock:switch:" + sw, value: hex.EncodeToString(b), ttl: ttl}
 	delay := 5 * time.Millisecond
 	for {

@@ -548,13 +548,20 @@ func (s *Store) Pools(ctx context.Context, sites []string) ([]api.Pool, error) {
 		}
 		p.Size, p.Free, p.Quarantined = int(size.Val()), int(free.Val()), int(quar.Val())
 		var states []*redis.StringCmd
-		s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		// The pipeline's own error is that of its first failed command, which
+		// may be a harmless redis.Nil; each command's error is checked below.
+		_, _ = s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 			for _, job := range used.Val() {
 				states = append(states, pl.HGet(ctx, leaseKey(job), "state"))
 			}
 			return nil
 		})
 		for _, st := range states {
+			// A used VLAN whose lease record is gone (redis.Nil) is still
+			// reserved, so held; any other error makes the counts unknown.
+			if err := st.Err(); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, fmt.Errorf("pools: site %s: %w", site, err)
+			}
 			if v := st.Val(); v == api.StateActive || v == api.StateReleasing {
 				p.Active++
 			} else {

@@ -178,11 +178,11 @@ func dial(ctx context.Context, cfg *config.Switch, d *Dialect, wait time.Duratio
 		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("connect %s: %w", cfg.Address, err)}
 	}
 	// Closing the connection is what ends a handshake or login that hangs.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	c, chans, reqs, err := xssh.NewClientConn(conn, cfg.Address, cc)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close() // the handshake's error is the one to report
 		switch {
 		case ctx.Err() != nil:
 			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
@@ -447,7 +447,9 @@ func (s *session) add(chunk []byte) {
 		if s.typedAhead {
 			s.paged = true
 		} else {
-			s.write(" ")
+			// A failed send marks the session broken and the device then
+			// sends nothing more: the wait for the prompt times out and says so.
+			_ = s.write(" ")
 		}
 	}
 }
@@ -508,7 +510,7 @@ func (s *session) split(n int, single bool) (rs []result, ok bool, seen int) {
 // close ends the connection; safe to call more than once and from the
 // context's AfterFunc.
 func (s *session) close() {
-	s.client.Close()
+	_ = s.client.Close() // nothing was pending; a second close reports one already done
 }
 
 // drain discards what an idle session printed (log messages) and reports

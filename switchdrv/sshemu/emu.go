@@ -214,11 +214,11 @@ func (e *Emulator) Stop() {
 	ln := e.ln
 	e.ln = nil
 	for c := range e.conns {
-		c.Close()
+		_ = c.Close() // going down: the client sees the connection end
 	}
 	e.mu.Unlock()
 	if ln != nil {
-		ln.Close()
+		_ = ln.Close() // going down
 	}
 	e.wg.Wait()
 }
@@ -347,7 +347,7 @@ func (e *Emulator) serve(ln net.Listener) {
 		e.mu.Lock()
 		if e.ln != ln {
 			e.mu.Unlock()
-			c.Close()
+			_ = c.Close() // stopped meanwhile: refuse it
 			return
 		}
 		e.conns[c] = true
@@ -359,7 +359,7 @@ func (e *Emulator) serve(ln net.Listener) {
 			e.mu.Lock()
 			delete(e.conns, c)
 			e.mu.Unlock()
-			c.Close()
+			_ = c.Close() // the session ended; the client sees that
 		}()
 	}
 }
@@ -410,7 +410,7 @@ func (e *Emulator) handle(nc net.Conn) {
 	defer wg.Wait()
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
-			nch.Reject(ssh.UnknownChannelType, "only sessions")
+			_ = nch.Reject(ssh.UnknownChannelType, "only sessions") // a failed refusal ends the connection anyway
 			continue
 		}
 		ch, creqs, err := nch.Accept()
@@ -426,7 +426,7 @@ func (e *Emulator) handle(nc net.Conn) {
 }
 
 func (e *Emulator) channel(ch ssh.Channel, reqs <-chan *ssh.Request) {
-	defer ch.Close()
+	defer func() { _ = ch.Close() }() // the client sees the channel end
 	pty := false
 	done := make(chan struct{})
 	started := false
@@ -442,16 +442,16 @@ func (e *Emulator) channel(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			switch req.Type {
 			case "pty-req":
 				pty = true
-				req.Reply(true, nil)
+				_ = req.Reply(true, nil) // a lost reply is the client's error to see
 			case "window-change", "env":
-				req.Reply(true, nil)
+				_ = req.Reply(true, nil) // a lost reply is the client's error to see
 			case "shell":
 				if started {
-					req.Reply(false, nil)
+					_ = req.Reply(false, nil) // a lost reply is the client's error to see
 					continue
 				}
 				started = true
-				req.Reply(true, nil)
+				_ = req.Reply(true, nil) // a lost reply is the client's error to see
 				e.mu.Lock()
 				e.sessions++
 				e.mu.Unlock()
@@ -459,11 +459,12 @@ func (e *Emulator) channel(ch ssh.Channel, reqs <-chan *ssh.Request) {
 					defer close(done)
 					c := &cli{e: e, w: ch, r: bufio.NewReader(ch), echo: pty, paging: true, pageLen: 24}
 					c.loop()
-					ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
-					ch.Close()
+					// The client may have gone first; then neither can reach it.
+					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+					_ = ch.Close()
 				}()
 			default:
-				req.Reply(false, nil)
+				_ = req.Reply(false, nil) // a lost reply is the client's error to see
 			}
 		case <-done:
 			return
@@ -482,11 +483,9 @@ type cli struct {
 	more    string // the pager's prompt
 	// mode is the dialect's current mode; ctx what the mode configures
 	// (a VLAN, a list of ports).
-	mode    string
-	vlan    int
-	ports   []string
-	enabled bool
-	state   any
+	mode  string
+	vlan  int
+	ports []string
 	// noPrompt skips the prompt after the current command.
 	noPrompt bool
 }
@@ -507,7 +506,7 @@ func (c *cli) readLine(echo bool) (string, error) {
 		case '\r', '\n':
 			if ch == '\r' && c.r.Buffered() > 0 {
 				if next, _ := c.r.Peek(1); next[0] == '\n' {
-					c.r.ReadByte()
+					_, _ = c.r.ReadByte() // the '\n' just peeked
 				}
 			}
 			if echo && c.echo {

@@ -164,7 +164,7 @@ func change(cfgFile, name, vlan string, ports []string) error {
 	if err != nil {
 		return err
 	}
-	defer drv.Close()
+	defer func() { _ = drv.Close() }() // the work is done or failed by now
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return drv.Apply(ctx, c)

@@ -35,10 +35,10 @@ func New(t testing.TB) *NS {
 	}
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
-		ns.Close()
+		_ = ns.Close() // failing anyway
 		t.Fatalf("netlink handle: %v", err)
 	}
-	t.Cleanup(func() { h.Close(); ns.Close() })
+	t.Cleanup(func() { h.Close(); _ = ns.Close() }) // the namespace dies with its last handle
 	lo, err := h.LinkByName("lo")
 	if err == nil {
 		err = h.LinkSetUp(lo)
@@ -56,7 +56,7 @@ func newNS() (netns.NsHandle, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer orig.Close()
+	defer func() { _ = orig.Close() }() // a handle only used to return
 	ns, err := netns.New()
 	if err != nil {
 		return 0, err
@@ -190,7 +190,7 @@ func (n *NS) UDP(t testing.TB, addr string) *net.UDPConn {
 	if err != nil {
 		t.Fatalf("udp %s: %v", addr, err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() }) // the test is over
 	return c
 }
 

@@ -47,7 +47,7 @@ func (n *NS) RawSocket(t testing.TB, iface string) *Raw {
 		t.Fatalf("raw socket on %s: %v", iface, err)
 	}
 	r := &Raw{fd: fd}
-	t.Cleanup(func() { unix.Close(fd) })
+	t.Cleanup(func() { _ = unix.Close(fd) }) // the test is over
 	return r
 }
 
@@ -137,10 +137,10 @@ func EtherFrame(dst, src net.HardwareAddr, tags []Tag, payload []byte) []byte {
 	b.Write(dst)
 	b.Write(src)
 	for _, tg := range tags {
-		binary.Write(&b, binary.BigEndian, tg.TPID)
-		binary.Write(&b, binary.BigEndian, uint16(tg.VID))
+		b.Write(binary.BigEndian.AppendUint16(nil, tg.TPID))
+		b.Write(binary.BigEndian.AppendUint16(nil, uint16(tg.VID)))
 	}
-	binary.Write(&b, binary.BigEndian, uint16(0x88b5))
+	b.Write(binary.BigEndian.AppendUint16(nil, 0x88b5))
 	b.Write(payload)
 	for b.Len() < 60 {
 		b.WriteByte(0)

@@ -131,7 +131,7 @@ func (f *Fabric) Behind(t testing.TB, sw string) switchdrv.Driver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { _ = d.Close() }) // the test is over
 	return d
 }
 
