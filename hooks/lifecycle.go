@@ -479,7 +479,7 @@ func tellOwner(path, msg string, uid int) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // closed again below after the write, whose close is checked
 	info, err := f.Stat()
 	if err != nil {
 		return err
@@ -487,8 +487,10 @@ func tellOwner(path, msg string, uid int) error {
 	if st, ok := info.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != uid || !info.Mode().IsRegular() {
 		return fmt.Errorf("%s: not a regular file of uid %d", path, uid)
 	}
-	_, err = f.WriteString(msg)
-	return err
+	if _, err := f.WriteString(msg); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // tellUser writes msg into a job output file the job has not opened yet.

@@ -91,8 +91,7 @@ func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spoo
 		if err != nil {
 			return fmt.Errorf("release ended job %s: %w", j.Job, err)
 		}
-		sp.RemoveEnv(j.Job)
-		return sp.RemoveJob(j.Job)
+		return errors.Join(sp.RemoveEnv(j.Job), sp.RemoveJob(j.Job))
 	}
 	ttl := time.Duration(j.TTLSeconds) * time.Second
 	if st.walltime > 0 {
@@ -102,8 +101,7 @@ func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spoo
 	switch client.Code(err) {
 	case api.CodeNotFound, api.CodeStaleToken, api.CodeBadState:
 		h.log.Info("lease gone, forgetting job", "job", j.Job, "err", err)
-		sp.RemoveEnv(j.Job)
-		return sp.RemoveJob(j.Job)
+		return errors.Join(sp.RemoveEnv(j.Job), sp.RemoveJob(j.Job))
 	}
 	if err != nil {
 		return fmt.Errorf("renew job %s: %w", j.Job, err)
