@@ -71,6 +71,9 @@ type Redis struct {
 	// acknowledged it before the API confirms it (Redis WAIT).
 	WaitReplicas int      `toml:"wait_replicas"`
 	WaitTimeout  Duration `toml:"wait_timeout"`
+	// Timeout bounds every store call (dial, pool wait, retries and answer),
+	// so a hung Redis answers fast errors well within the hooks' budget.
+	Timeout Duration `toml:"timeout"`
 }
 
 // Policy bounds lease lifetimes.

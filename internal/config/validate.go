@@ -39,6 +39,7 @@ func (c *Config) applyDefaults() {
 		c.Redis.URL = "redis://127.0.0.1:6379/0"
 	}
 	setDur(&c.Redis.WaitTimeout, time.Second)
+	setDur(&c.Redis.Timeout, time.Second)
 	p := &c.Lease
 	setDur(&p.DefaultTTL, 4*time.Hour)
 	setDur(&p.MinTTL, time.Minute)
@@ -183,6 +184,9 @@ func (c *Config) validateRedis(ps *Problems) {
 	}
 	if r.WaitReplicas < 0 {
 		ps.add(c, "redis.wait_replicas", "must not be negative")
+	}
+	if r.Timeout.Duration < 0 {
+		ps.add(c, "redis.timeout", "must not be negative")
 	}
 }
 

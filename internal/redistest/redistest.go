@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,6 +89,27 @@ func ping(c net.Conn) bool {
 	_, _ = fmt.Fprint(c, "PING\r\n") // a failed deadline or send fails the read below
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// Pause stops the server with SIGSTOP: it keeps its sockets but answers
+// nothing, like a Redis on a full disk or behind a partition. The test's end
+// resumes it before killing it.
+func (s *Server) Pause(tb testing.TB) {
+	tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		tb.Fatalf("SIGSTOP redis-server: %v", err)
+	}
+	tb.Cleanup(func() { s.Resume(tb) })
+}
+
+// Resume continues a paused server.
+func (s *Server) Resume(tb testing.TB) {
+	tb.Helper()
+	if s.cmd != nil {
+		if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			tb.Fatalf("SIGCONT redis-server: %v", err)
+		}
+	}
 }
 
 // Stop kills the server; safe to call twice.

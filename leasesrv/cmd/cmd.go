@@ -112,7 +112,7 @@ func serve(c *cli.Context) error {
 			// The parser's own message quotes the URL, password and all.
 			return cli.Exit(fmt.Sprintf("--redis (or VIRTCLOUD_REDIS) %s: not a redis://, rediss:// or unix:// URL", config.RedactURL(u)), 2)
 		}
-		cfg.Redis = config.Redis{URL: u, WaitReplicas: cfg.Redis.WaitReplicas, WaitTimeout: cfg.Redis.WaitTimeout}
+		cfg.Redis = config.Redis{URL: u, WaitReplicas: cfg.Redis.WaitReplicas, WaitTimeout: cfg.Redis.WaitTimeout, Timeout: cfg.Redis.Timeout}
 	}
 	log := newLogger(c.App.ErrWriter, cfg.Server.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -1,0 +1,35 @@
+package leasesrv_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
+)
+
+// A hung Redis (SIGSTOP: sockets open, no answers) gets fast 503s on every
+// route, well within the hooks' budget, and /healthz within its own 2 s.
+func TestHungRedisAnswersFast503(t *testing.T) {
+	e := leasetest.Start(t, leasetest.Options{})
+	e.Create("1.pbs", "skirit82-1")
+	e.Redis.Pause(t)
+	for _, c := range []struct{ method, path, token, body string }{
+		{"POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"2.pbs","hosts":["skirit82-1"]}`},
+		{"GET", "/v1/leases/1.pbs", leasetest.ViewerToken, ""},
+		{"GET", "/v1/leases", leasetest.ViewerToken, ""},
+		{"GET", "/v1/pools", leasetest.ViewerToken, ""},
+		{"GET", "/healthz", "", ""},
+	} {
+		start := time.Now()
+		status, detail := rawRequest(t, e, c.method, c.path, c.token, c.body)
+		took := time.Since(start)
+		if status != 503 || detail.Code != api.CodeUnavailable {
+			t.Errorf("%s %s with Redis stopped: %d %+v", c.method, c.path, status, detail)
+		}
+		// The store's deadline is 1 s; 2 s is /healthz's own budget.
+		if took > 2*time.Second {
+			t.Errorf("%s %s with Redis stopped took %v; want the store's 1 s deadline", c.method, c.path, took)
+		}
+	}
+}
