@@ -78,6 +78,7 @@ func (s *Service) Handler(extra ...Endpoint) http.Handler {
 	route("PATCH /v1/leases/{job}", actWrite, s.hPatch)
 	route("DELETE /v1/leases/{job}", actForce, s.hForce)
 	route("GET /v1/pools", actRead, s.hPools)
+	route("POST /v1/store/recover", actForce, s.hRecoverStore)
 	for _, e := range extra {
 		act := actRead
 		if e.Admin {
@@ -355,9 +356,21 @@ func (s *Service) hPools(w http.ResponseWriter, r *http.Request, p *principal) (
 	return http.StatusOK, ps, err
 }
 
+func (s *Service) hRecoverStore(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
+	out, err := s.RecoverStore(r.Context(), actor(p))
+	return http.StatusOK, out, err
+}
+
+// hHealth answers within its 2 s budget: 503 store_unavailable when Redis
+// does not answer, 503 store_lost (with the reason) once the reaper found
+// that Redis lost or rolled back its data.
 func (s *Service) hHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	if err := s.lostError(); err != nil {
+		writeError(w, err.(*httpError))
+		return
+	}
 	if err := s.st.Client().Ping(ctx).Err(); err != nil {
 		writeError(w, &httpError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable, msg: "the lease store is unavailable"})
 		return

@@ -18,6 +18,7 @@ type metrics struct {
 	ops      *prometheus.CounterVec
 	reaper   *prometheus.CounterVec
 	requests *prometheus.HistogramVec
+	lost     prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -33,8 +34,11 @@ func newMetrics() *metrics {
 			Name: "virtcloud_http_request_duration_seconds", Help: "API requests by route and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30},
 		}, []string{"route", "code"}),
+		lost: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "virtcloud_store_lost", Help: "1 while the lease store is known to have lost or rolled back its data (grants refused until `vcctl store recover`).",
+		}),
 	}
-	m.reg.MustRegister(m.ops, m.reaper, m.requests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.ops, m.reaper, m.requests, m.lost, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -54,6 +58,14 @@ func (m *metrics) op(op string, err error) {
 		result = "error"
 	}
 	m.ops.WithLabelValues(op, result).Inc()
+}
+
+func (m *metrics) setStoreLost(lost bool) {
+	v := 0.0
+	if lost {
+		v = 1
+	}
+	m.lost.Set(v)
 }
 
 func (m *metrics) reaped(state string) { m.reaper.WithLabelValues(state).Inc() }

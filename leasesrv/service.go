@@ -59,6 +59,9 @@ type Service struct {
 	net     Network
 	log     *slog.Logger
 	metrics *metrics
+	watch   storeWatch
+	// readSwitches reads the switches' VLAN tables for a store recovery.
+	readSwitches SwitchReader
 
 	mu      sync.Mutex
 	working map[string]chan struct{} // job -> closed when this process's worker ends
@@ -83,6 +86,9 @@ func (s *Service) Wait() { s.wg.Wait() }
 // SyncPools writes the configured pools of sites and cores into the store, and gives every
 // live lease granted before L2 cores were modelled its core reservation.
 func (s *Service) SyncPools(ctx context.Context) error {
+	if err := s.initIdentity(ctx); err != nil {
+		return fmt.Errorf("store identity: %w", err)
+	}
 	for site := range s.cfg.Sites {
 		if err := s.st.SyncPool(ctx, site, s.cfg.SitePool(site)); err != nil {
 			return fmt.Errorf("sync pool of site %s: %w", site, err)
@@ -199,6 +205,9 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	if err := s.checkAttributes(r.Attributes); err != nil {
 		return nil, false, err
 	}
+	if err := s.lostError(); err != nil {
+		return nil, false, err
+	}
 	reach, err := plan.ReachOf(s.cfg, hosts, r.Attributes)
 	if err != nil {
 		return nil, false, badInput("hosts: %v", err)
@@ -208,6 +217,7 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor, Network: needed})
 	s.metrics.op("create", err)
 	if created {
+		s.watch.seen(l.Token)
 		s.log.Info("lease granted", "job", l.Job, "vlan", l.VLAN, "sites", strings.Join(l.Sites, ","), "token", l.Token, "actor", actor)
 	}
 	return l, created, err
@@ -413,6 +423,9 @@ func (s *Service) teardown(ctx context.Context, l *api.Lease, actor string) {
 // down, holds past the hold timeout aborted, abandoned commits rolled back,
 // stuck teardowns retried. Safe to run in every server at once.
 func (s *Service) Reap(ctx context.Context) (int, error) {
+	if lost, err := s.CheckStore(ctx); err != nil || lost != "" {
+		return 0, err // a rolled-back store's deadlines are not to be acted on
+	}
 	p := s.cfg.Lease
 	claimed, err := s.st.Claim(ctx, 256, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration)
 	if err != nil {

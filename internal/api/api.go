@@ -153,6 +153,7 @@ const (
 	CodeBadState      = "bad_state"
 	CodeNetworkFault  = "network_fault"
 	CodeUnavailable   = "store_unavailable"
+	CodeStoreLost     = "store_lost" // 503: Redis lost or rolled back its data; an admin must recover it
 	CodeTooLarge      = "request_too_large"
 	CodeLimit         = "limit_reached" // 429: the token or owner holds its most live leases
 	CodeInternal      = "internal"
@@ -197,4 +198,20 @@ func CheckText(s string, max int) error {
 		}
 	}
 	return nil
+}
+
+// StoreRecovery is the answer of POST /v1/store/recover.
+type StoreRecovery struct {
+	Identity string   `json:"identity"` // the store's new identity
+	Fence    int64    `json:"fence"`    // the fencing counter, never lower than before
+	Orphans  []Orphan `json:"orphans"`  // VLANs found on the switches, kept out of the pools
+}
+
+// Orphan is a VLAN a switch carries in a managed range; a store recovery
+// keeps it out of its site's pool (and its core's, when on an uplink) until
+// it is gone from the switches and the store is recovered again.
+type Orphan struct {
+	Site string `json:"site"`
+	Core string `json:"core,omitempty"`
+	VLAN int    `json:"vlan"`
 }

@@ -263,6 +263,16 @@ func (c *Client) Pools(ctx context.Context) ([]Pool, error) {
 	return ps, nil
 }
 
+// RecoverStore rebuilds a safe state after Redis lost or rolled back its
+// data (admin).
+func (c *Client) RecoverStore(ctx context.Context) (*api.StoreRecovery, error) {
+	var r api.StoreRecovery
+	if _, err := c.do(ctx, http.MethodPost, "/v1/store/recover", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // Do sends any request and decodes the answer into out; for endpoints the
 // typed methods do not cover (switches, audit).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {

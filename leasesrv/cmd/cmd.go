@@ -142,6 +142,7 @@ func serve(c *cli.Context) error {
 	go svc.RunReaper(ctx, cfg.Server.ReapInterval.Duration)
 	sn, _ := network.(*leasesrv.SwitchNetwork)
 	rec := audit.New(cfg, st, sn, log)
+	svc.SetSwitchReader(rec.Tables)
 	for _, c := range rec.Collectors() {
 		svc.Register(c)
 	}

@@ -50,6 +50,7 @@ func Start(t testing.TB) *Fabric {
 	f.Srv = leasetest.Start(t, leasetest.Options{Config: cfg})
 	f.Net = f.Srv.Net.(*leasesrv.SwitchNetwork)
 	f.Rec = audit.New(f.Srv.Cfg, f.Srv.Svc.Store(), f.Net, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.Srv.Svc.SetSwitchReader(f.Rec.Tables)
 	for _, c := range f.Rec.Collectors() {
 		f.Srv.Svc.Register(c)
 	}
