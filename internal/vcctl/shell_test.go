@@ -46,7 +46,7 @@ func TestCompletionOffersCommandsFlagsJobsAndSwitches(t *testing.T) {
 		words []string
 		want  string
 	}{
-		{nil, "lease pool audit completion man switch"},
+		{nil, "lease pool store audit completion man switch"},
 		{[]string{"lease"}, "list show create commit renew patch release"},
 		{[]string{"lease", "show"}, "4711.pbs 4712.pbs 4713.pbs"},
 		{[]string{"lease", "release"}, "4711.pbs 4712.pbs"}, // only live leases can be released

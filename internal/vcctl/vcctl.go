@@ -117,6 +117,14 @@ func MainContext(ctx context.Context, args []string, stdout, stderr io.Writer) i
 					{Name: "show", Aliases: []string{"ls"}, Usage: "free, held, active and quarantined VLANs per site", Action: poolShow},
 				},
 			},
+			{
+				Name:  "store",
+				Usage: "the lease store (Redis)",
+				Subcommands: []*cli.Command{
+					{Name: "recover", Usage: "after Redis lost or rolled back its data (/healthz says store_lost): keep the VLANs the switches carry out of the pools as orphans, raise the fencing counter, write a new store identity (admins)",
+						Action: storeRecover},
+				},
+			},
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -376,6 +384,27 @@ func needHosts(c *cli.Context) error {
 		return cli.Exit("lease patch needs --add HOST or --remove HOST", ExitUsage)
 	}
 	return nil
+}
+
+func storeRecover(c *cli.Context) error {
+	cl, ctx, cancel := conn(c)
+	defer cancel()
+	r, err := cl.RecoverStore(ctx)
+	if err != nil {
+		return err
+	}
+	return emit(c, r, func(w *tabwriter.Writer) {
+		row(w, "IDENTITY", r.Identity)
+		row(w, "FENCE", r.Fence)
+		row(w, "ORPHANS", len(r.Orphans))
+		for _, o := range r.Orphans {
+			core := o.Core
+			if core == "" {
+				core = "-"
+			}
+			row(w, "  orphan", fmt.Sprintf("site %s vlan %d core %s", o.Site, o.VLAN, core))
+		}
+	})
 }
 
 func poolShow(c *cli.Context) error {
