@@ -248,6 +248,11 @@ func (e *Emulator) Sessions() int {
 // emulator serving a long soak run does not grow without end.
 const commandLog = 4096
 
+// transcriptLog bounds the transcript, whose entries carry whole answers
+// (a running configuration is kilobytes): a few sessions' worth is what a
+// golden test reads.
+const transcriptLog = 256
+
 // Commands returns the command lines received (the last 4096), in order.
 func (e *Emulator) Commands() []string {
 	e.mu.Lock()
@@ -581,8 +586,8 @@ func (c *cli) loop() {
 		out, quit := c.command(line)
 		c.e.mu.Lock()
 		c.e.transcript = append(c.e.transcript, strings.TrimLeft(p, "\n")+line+"\n"+out)
-		if len(c.e.transcript) > commandLog {
-			c.e.transcript = slices.Delete(c.e.transcript, 0, commandLog/2)
+		if len(c.e.transcript) > transcriptLog {
+			c.e.transcript = slices.Delete(c.e.transcript, 0, transcriptLog/2)
 		}
 		c.e.mu.Unlock()
 		c.print(out)
