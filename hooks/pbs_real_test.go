@@ -308,7 +308,7 @@ func (c *pbsCases) brokenConfig(t *testing.T) {
 		}
 	}
 	mustContain(t, "offline note", note, "virtcloud:", "readable or writable by others")
-	clu := pbsJob{name: "vc-brokenclu", request: "vcluster", script: "echo cluster after the fix"}
+	clu := pbsJob{name: "vc-brokenclu", request: "vcluster", script: "sleep 3; echo cluster after the fix"}
 	cid := c.m.submit(t, clu)
 	time.Sleep(3 * time.Second)
 	if st, _ := c.m.status(t, cid); c.m.finished(st) {
