@@ -19,23 +19,25 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, &cli.Command{
-		Name:  "audit",
-		Usage: "compare the switches with what the live leases explain, within the managed VLAN ranges",
-		Description: "Reads each managed switch and reports orphan VLANs (no lease explains them), missing\n" +
-			"memberships and extra ports. The server reads a switch at most once per its\n" +
-			"device_read_interval and answers the last pass meanwhile; for an admin token it reads now.\n" +
-			"With --fix the server reads them now and repairs what it finds (admins). Exits 0 when\n" +
-			"everything is clean or was fixed, 1 when drift remains or a switch did not answer.\n" +
-			"With --isolation it checks instead, from the switches' VLAN tables and the topology, that\n" +
-			"no L2 network holds two clusters and each active cluster is one network; exits 1 when\n" +
-			"one breaks the rule (named with its switches and cores) or a switch did not answer.",
-		Action: auditRun,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "switch", Usage: "only switch `S`"},
-			&cli.BoolFlag{Name: "fix", Usage: "repair what is found (admins; always reads the devices now)"},
-			&cli.BoolFlag{Name: "isolation", Usage: "check that every cluster has an L2 network of its own"},
-		},
+	extraCommands = append(extraCommands, func() []*cli.Command {
+		return []*cli.Command{&cli.Command{
+			Name:  "audit",
+			Usage: "compare the switches with what the live leases explain, within the managed VLAN ranges",
+			Description: "Reads each managed switch and reports orphan VLANs (no lease explains them), missing\n" +
+				"memberships and extra ports. The server reads a switch at most once per its\n" +
+				"device_read_interval and answers the last pass meanwhile; for an admin token it reads now.\n" +
+				"With --fix the server reads them now and repairs what it finds (admins). Exits 0 when\n" +
+				"everything is clean or was fixed, 1 when drift remains or a switch did not answer.\n" +
+				"With --isolation it checks instead, from the switches' VLAN tables and the topology, that\n" +
+				"no L2 network holds two clusters and each active cluster is one network; exits 1 when\n" +
+				"one breaks the rule (named with its switches and cores) or a switch did not answer.",
+			Action: auditRun,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "switch", Usage: "only switch `S`"},
+				&cli.BoolFlag{Name: "fix", Usage: "repair what is found (admins; always reads the devices now)"},
+				&cli.BoolFlag{Name: "isolation", Usage: "check that every cluster has an L2 network of its own"},
+			},
+		}}
 	})
 }
 

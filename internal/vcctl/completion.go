@@ -26,23 +26,25 @@ const completeFlag = "--generate-bash-completion"
 const completeTimeout = 2 * time.Second
 
 func init() {
-	extraCommands = append(extraCommands,
-		&cli.Command{
-			Name:      "completion",
-			Usage:     "print the shell completion script for bash, zsh or fish",
-			ArgsUsage: "bash|zsh|fish",
-			Description: "bash: vcctl completion bash > /etc/bash_completion.d/vcctl\n" +
-				"zsh:  vcctl completion zsh > \"${fpath[1]}/_vcctl\"\n" +
-				"fish: vcctl completion fish > ~/.config/fish/completions/vcctl.fish\n" +
-				"Job ids and switch names come from the server when VIRTCLOUD_TOKEN (or --token) is set.",
-			Action: printCompletion,
-		},
-		&cli.Command{
-			Name:        "man",
-			Usage:       "print vcctl's manual page (roff), made from its command definitions",
-			Description: "vcctl man > vcctl.1 && man -l vcctl.1",
-			Action:      printMan,
-		})
+	extraCommands = append(extraCommands, func() []*cli.Command {
+		return []*cli.Command{
+			&cli.Command{
+				Name:      "completion",
+				Usage:     "print the shell completion script for bash, zsh or fish",
+				ArgsUsage: "bash|zsh|fish",
+				Description: "bash: vcctl completion bash > /etc/bash_completion.d/vcctl\n" +
+					"zsh:  vcctl completion zsh > \"${fpath[1]}/_vcctl\"\n" +
+					"fish: vcctl completion fish > ~/.config/fish/completions/vcctl.fish\n" +
+					"Job ids and switch names come from the server when VIRTCLOUD_TOKEN (or --token) is set.",
+				Action: printCompletion,
+			},
+			&cli.Command{
+				Name:        "man",
+				Usage:       "print vcctl's manual page (roff), made from its command definitions",
+				Description: "vcctl man > vcctl.1 && man -l vcctl.1",
+				Action:      printMan,
+			}}
+	})
 }
 
 var completionScripts = map[string]string{

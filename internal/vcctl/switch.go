@@ -14,14 +14,16 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, &cli.Command{
-		Name:  "switch",
-		Usage: "managed switches and what they report",
-		Subcommands: []*cli.Command{
-			{Name: "list", Aliases: []string{"ls"}, Usage: "list the configured switches", Action: switchList},
-			{Name: "show", Usage: "show the VLANs the device reports (the server's last reading, a few seconds old at most)", ArgsUsage: "SWITCH", Action: switchShow,
-				Flags: []cli.Flag{&cli.IntFlag{Name: "vlan", Usage: "only VLAN `N`"}}},
-		},
+	extraCommands = append(extraCommands, func() []*cli.Command {
+		return []*cli.Command{&cli.Command{
+			Name:  "switch",
+			Usage: "managed switches and what they report",
+			Subcommands: []*cli.Command{
+				{Name: "list", Aliases: []string{"ls"}, Usage: "list the configured switches", Action: switchList},
+				{Name: "show", Usage: "show the VLANs the device reports (the server's last reading, a few seconds old at most)", ArgsUsage: "SWITCH", Action: switchShow,
+					Flags: []cli.Flag{&cli.IntFlag{Name: "vlan", Usage: "only VLAN `N`"}}},
+			},
+		}}
 	})
 }
 

@@ -128,7 +128,11 @@ func MainContext(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	app.Commands = append(app.Commands, extraCommands...)
+	for _, cmds := range extraCommands {
+		app.Commands = append(app.Commands, cmds()...)
+	}
+	app.OnUsageError = onUsageError
+	prepare(app.Commands)
 	if n := len(args); n > 0 && args[n-1] == completeFlag {
 		complete(app, args[1:n-1], stdout)
 		return ExitOK
@@ -141,8 +145,10 @@ func MainContext(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitCode(err)
 }
 
-// extraCommands are added by other files (switch, audit).
-var extraCommands []*cli.Command
+// extraCommands build the commands of other files (switch, audit,
+// completion). Each run builds its own: urfave/cli changes commands and flags
+// as it runs, so sharing them between runs (tests run Main in parallel) races.
+var extraCommands []func() []*cli.Command
 
 func exitCode(err error) int {
 	var ec cli.ExitCoder
@@ -155,8 +161,6 @@ func exitCode(err error) int {
 		return ExitUnreachable
 	case client.Code(err) != "":
 		return ExitFailure
-	case strings.Contains(err.Error(), "Required flag") || strings.Contains(err.Error(), "flag provided but not defined"):
-		return ExitUsage
 	}
 	return ExitFailure
 }

@@ -74,7 +74,7 @@ func TestVcctlErrorsAreOneLineWithTheirExitCode(t *testing.T) {
 		{"not found", leasetest.ViewerToken, []string{"lease", "show", "nope.pbs"}, ExitNotFound, "no such lease"},
 		{"refused", leasetest.ViewerToken, []string{"lease", "create", "--job", "1", "--host", "skirit82-1"}, ExitFailure, "may not do this"},
 		{"no job", leasetest.AdminToken, []string{"lease", "show"}, ExitUsage, "needs exactly one JOB"},
-		{"missing flag", leasetest.AdminToken, []string{"lease", "create", "--job", "1"}, ExitUsage, "Required flag"},
+		{"missing flag", leasetest.AdminToken, []string{"lease", "create", "--job", "1"}, ExitUsage, "create needs --host"},
 		{"bad output", leasetest.AdminToken, []string{"--output", "yaml", "lease", "ls"}, ExitUsage, "--output must be table or json"},
 		{"negative timeout", leasetest.AdminToken, []string{"--timeout", "-1s", "lease", "ls"}, ExitUsage, "--timeout must be positive, not -1s"},
 		{"zero timeout", leasetest.AdminToken, []string{"--timeout", "0s", "lease", "ls"}, ExitUsage, "--timeout must be positive"},
