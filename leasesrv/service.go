@@ -89,6 +89,9 @@ func (s *Service) SyncPools(ctx context.Context) error {
 	if err := s.initIdentity(ctx); err != nil {
 		return fmt.Errorf("store identity: %w", err)
 	}
+	if _, err := s.CheckStore(ctx); err != nil {
+		return fmt.Errorf("store identity: %w", err)
+	}
 	for site := range s.cfg.Sites {
 		if err := s.st.SyncPool(ctx, site, s.cfg.SitePool(site)); err != nil {
 			return fmt.Errorf("sync pool of site %s: %w", site, err)

@@ -1,6 +1,10 @@
 package leasesrv_test
 
 import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,5 +35,26 @@ func TestHungRedisAnswersFast503(t *testing.T) {
 		if took > 2*time.Second {
 			t.Errorf("%s %s with Redis stopped took %v; want the store's 1 s deadline", c.method, c.path, took)
 		}
+	}
+}
+
+// A server restarted after its Redis came back empty remembers the store in
+// server.state_file and refuses grants from its first moment.
+func TestRestartOnEmptiedRedisIsNoticed(t *testing.T) {
+	cfg := strings.Replace(leasetest.Config, "[server]\n", fmt.Sprintf("[server]\nstate_file = %q\n", filepath.Join(t.TempDir(), "leasesrv.state")), 1)
+	first := leasetest.Start(t, leasetest.Options{Config: cfg})
+	first.Create("1.pbs", "skirit82-1")
+	first.Reap()
+	if err := first.RDB.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	second := leasetest.Start(t, leasetest.Options{Config: cfg, Redis: first.Redis})
+	status, detail := rawRequest(t, second, "GET", "/healthz", "", "")
+	if status != 503 || detail.Code != api.CodeStoreLost || !strings.Contains(detail.Message, "identity changed") {
+		t.Fatalf("healthz of a server started on an emptied Redis: %d %+v", status, detail)
+	}
+	status, detail = rawRequest(t, second, "POST", "/v1/leases", leasetest.SchedulerToken, `{"job":"2.pbs","hosts":["skirit82-1"]}`)
+	if status != 503 || detail.Code != api.CodeStoreLost {
+		t.Fatalf("create on an emptied Redis: %d %+v", status, detail)
 	}
 }

@@ -2,8 +2,12 @@ package leasesrv
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -21,7 +25,8 @@ type storeWatch struct {
 	mu   sync.Mutex
 	id   string
 	high int64
-	lost string // why the store is not to be trusted; "" when it is
+	lost string     // why the store is not to be trusted; "" when it is
+	kept storeState // what the state file holds
 }
 
 func (w *storeWatch) seen(token int64) {
@@ -35,23 +40,67 @@ func (w *storeWatch) judge(now store.Identity) string {
 	switch {
 	case now.ID == "":
 		return "the store has no identity: Redis lost its data (a restart without persistence, FLUSHALL)"
+	case now.ID != w.id && now.ID != now.Recovered:
+		return fmt.Sprintf("the store's identity changed from %s to %s: Redis lost its data or is another store", w.id, now.ID)
 	case now.Fence < w.high:
 		return fmt.Sprintf("the fencing counter is %d, below the %d this server has seen: Redis was rolled back (an old snapshot restored)", now.Fence, w.high)
-	case now.ID != w.id && now.ID != now.Recovered:
-		return fmt.Sprintf("the store's identity changed from %s to %s: this is not the store this server knew", w.id, now.ID)
 	}
 	return ""
 }
 
+// initIdentity gives an uninitialised store its identity and starts the
+// watch from it, or, when the state file remembers a store, from that one:
+// a Redis that came back empty while this server was down is then found
+// lost by the first check, since its fresh identity is not a recovery's.
 func (s *Service) initIdentity(ctx context.Context) error {
 	id, err := s.st.InitIdentity(ctx)
 	if err != nil {
 		return err
 	}
 	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	if s.watch.id != "" {
+		return nil // already watching (a recovery syncs the pools again)
+	}
 	s.watch.id, s.watch.high = id.ID, max(s.watch.high, id.Fence)
-	s.watch.mu.Unlock()
+	if f := s.cfg.Server.StateFile; f != "" {
+		var kept storeState
+		b, err := os.ReadFile(f)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err == nil && json.Unmarshal(b, &kept) == nil && kept.ID != "":
+			s.watch.id, s.watch.high = kept.ID, max(s.watch.high, kept.Fence)
+		default:
+			return fmt.Errorf("server.state_file %s: unreadable (%v); remove it only if the store is known to be intact", f, err)
+		}
+	}
 	return nil
+}
+
+// storeState is the state file's content.
+type storeState struct {
+	ID    string `json:"identity"`
+	Fence int64  `json:"fence"`
+}
+
+// keep writes what the watch knows to the state file, when there is one and
+// it changed; the caller holds w.mu.
+func (s *Service) keep(w *storeWatch) {
+	f := s.cfg.Server.StateFile
+	if f == "" || w.kept == (storeState{w.id, w.high}) {
+		return
+	}
+	b, _ := json.Marshal(storeState{w.id, w.high})
+	tmp := f + ".tmp"
+	err := os.WriteFile(tmp, append(b, '\n'), 0o600)
+	if err == nil {
+		err = os.Rename(tmp, f)
+	}
+	if err != nil {
+		s.log.Warn("cannot keep the store's identity in server.state_file", "file", f, "err", err)
+		return
+	}
+	w.kept = storeState{w.id, w.high}
 }
 
 // CheckStore reads the store's identity and returns why it is not to be
@@ -73,6 +122,7 @@ func (s *Service) CheckStore(ctx context.Context) (string, error) {
 			s.log.Info("store recovered: this server takes the new identity", "identity", now.ID, "fence", now.Fence)
 		}
 		w.id, w.high = now.ID, max(w.high, now.Fence)
+		s.keep(w)
 	}
 	if w.lost != "" && was == "" {
 		s.log.Error("store lost: refusing grants until an administrator runs `vcctl store recover`", "reason", w.lost)
@@ -129,6 +179,7 @@ func (s *Service) RecoverStore(ctx context.Context, actor string) (*api.StoreRec
 	}
 	s.watch.mu.Lock()
 	s.watch.id, s.watch.high, s.watch.lost = id.ID, max(high, id.Fence), ""
+	s.keep(&s.watch)
 	s.watch.mu.Unlock()
 	s.metrics.setStoreLost(false)
 	s.log.Warn("store recovered", "actor", actor, "identity", id.ID, "fence", id.Fence, "orphans_reserved", len(reserved))

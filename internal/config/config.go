@@ -54,6 +54,10 @@ type Server struct {
 	// with its age. Admins always read now.
 	DeviceReadInterval Duration `toml:"device_read_interval"`
 	LogLevel           string   `toml:"log_level"`
+	// StateFile keeps the store's identity and the highest fencing token
+	// this server saw outside Redis, so a server started on a Redis that
+	// came back empty notices it too. Empty: kept in memory only.
+	StateFile string `toml:"state_file"`
 }
 
 // Redis names the store. Exactly one of URL, Sentinels or Cluster is set; the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -143,6 +144,9 @@ func (c *Config) validate() Problems {
 func (c *Config) validateServer(ps *Problems) {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		ps.add(c, "server.listen", "not a host:port address: %q", c.Server.Listen)
+	}
+	if c.Server.StateFile != "" && !filepath.IsAbs(c.Server.StateFile) {
+		ps.add(c, "server.state_file", "must be an absolute path, not %q", c.Server.StateFile)
 	}
 	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
 		ps.add(c, "server.tls_cert", "tls_cert and tls_key must be set together")
