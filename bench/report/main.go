@@ -69,7 +69,7 @@ func run(rawDir, root string) error {
 	}
 	missed := 0
 	for _, f := range figs {
-		if f.Value.N == 0 || (f.Met != nil && !f.Met(f.Value.Med)) {
+		if f.Value.N == 0 || (f.Met != nil && !f.met()) {
 			missed++
 		}
 	}

@@ -27,6 +27,10 @@ type NS struct {
 func New(t testing.TB) *NS {
 	t.Helper()
 	if os.Geteuid() != 0 {
+		// In CI a missing privilege is a failure, never a silent skip.
+		if os.Getenv("CI") == "true" {
+			t.Fatal("network namespaces need root, and CI=true runs as root")
+		}
 		t.Skip("network namespaces need root")
 	}
 	ns, err := newNS()
