@@ -338,16 +338,10 @@ func (s *Service) hPatch(w http.ResponseWriter, r *http.Request, p *principal) (
 		return 0, nil, err
 	}
 	job := r.PathValue("job")
-	l, err := s.owned(r.Context(), job, p)
-	if err != nil {
+	if _, err := s.owned(r.Context(), job, p); err != nil {
 		return 0, nil, err
 	}
-	if l != nil {
-		if err := s.keepsOwnHost(p, l, req); err != nil {
-			return 0, nil, err
-		}
-	}
-	l, err = s.Patch(r.Context(), job, req, actor(p))
+	l, err := s.Patch(r.Context(), job, req, actor(p), keepsOwnHost(p))
 	return http.StatusOK, l, err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/virtcloud/virtcloud/internal/api"
@@ -91,32 +90,16 @@ func tooMany(msg string) *httpError {
 
 // keepsOwnHost refuses a migration by a host-bound token that would leave
 // the lease without any of the token's hosts: the token could no longer
-// release it, and would have reached beyond its hosts.
-func (s *Service) keepsOwnHost(p *principal, l *api.Lease, r api.PatchRequest) error {
-	if len(p.hosts) == 0 {
-		return nil
+// release it, and would have reached beyond its hosts. Patch applies it to
+// the hosts a migration would give the lease, against the lease as the
+// store then has it, so a concurrent migration cannot slip past it.
+func keepsOwnHost(p *principal) func(after []string) error {
+	return func(after []string) error {
+		if len(p.hosts) == 0 || p.mayTouch(after) {
+			return nil
+		}
+		return forbidden(fmt.Sprintf("token %q may only change a lease so that it keeps one of its hosts (%s); this change would leave %s",
+			p.name, strings.Join(p.hosts, ", "), strings.Join(after, ", ")))
 	}
-	add, err := s.resolveNames(r.AddHosts)
-	if err != nil {
-		return err
-	}
-	remove, err := s.resolveNames(r.RemoveHosts)
-	if err != nil {
-		return err
-	}
-	after := slices.DeleteFunc(append(slices.Clone(l.Hosts), add...), func(h string) bool { return slices.Contains(remove, h) })
-	if len(after) == 0 || p.mayTouch(after) {
-		return nil // an empty lease is refused by Patch itself
-	}
-	slices.Sort(after)
-	return forbidden(fmt.Sprintf("token %q may only change a lease so that it keeps one of its hosts (%s); this change would leave %s",
-		p.name, strings.Join(p.hosts, ", "), strings.Join(slices.Compact(after), ", ")))
 }
 
-// resolveNames is resolveHosts for an optional list.
-func (s *Service) resolveNames(names []string) ([]string, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	return s.resolveHosts(names)
-}

@@ -19,7 +19,8 @@ import (
 // accepted only where the lease's VLAN is free under the allocation rule.
 // Hosts that join have the VLAN before Patch returns; what the lease leaves
 // stays reserved until the switches no longer carry it (docs/journal.md).
-func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, actor string) (*api.Lease, error) {
+// keep, when set, vets the hosts the lease would have (nil: any).
+func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, actor string, keep func(hosts []string) error) (*api.Lease, error) {
 	if err := api.CheckJob(job); err != nil {
 		return nil, badInput("job: %v", err)
 	}
@@ -41,7 +42,7 @@ func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, act
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Lease.CommitTimeout.Duration)
 	defer cancel()
 	for {
-		before, after, moving, err := s.patchStore(ctx, job, r.Token, add, remove, actor)
+		before, after, moving, err := s.patchStore(ctx, job, r.Token, add, remove, actor, keep)
 		switch {
 		case errors.Is(err, store.ErrChanged):
 			continue // another patch landed first: apply the difference to its result
@@ -68,7 +69,7 @@ func (s *Service) Patch(ctx context.Context, job string, r api.PatchRequest, act
 // patchStore applies the difference to the lease as read now; the store
 // refuses with ErrChanged when another patch changed it in between. moving
 // says the switches must now follow.
-func (s *Service) patchStore(ctx context.Context, job string, token int64, add, remove []string, actor string) (before, after *api.Lease, moving bool, err error) {
+func (s *Service) patchStore(ctx context.Context, job string, token int64, add, remove []string, actor string, keep func([]string) error) (before, after *api.Lease, moving bool, err error) {
 	before, err = s.st.Get(ctx, job)
 	if err != nil {
 		return nil, nil, false, err
@@ -81,6 +82,11 @@ func (s *Service) patchStore(ctx context.Context, job string, token int64, add, 
 	hosts, err := s.resolveHosts(names)
 	if err != nil {
 		return nil, nil, false, err
+	}
+	if keep != nil {
+		if err := keep(hosts); err != nil {
+			return nil, nil, false, err
+		}
 	}
 	reach, err := plan.ReachOf(s.cfg, hosts, before.Attributes)
 	if err != nil {

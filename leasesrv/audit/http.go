@@ -115,10 +115,15 @@ func deviceError(name string, err error) error {
 	return leasesrv.NewHTTPError(http.StatusBadGateway, api.CodeNetworkFault, err.Error())
 }
 
+// hIsolation reads every switch: shared and rate-limited like an audit.
 func (r *Reconciler) hIsolation(req *http.Request) (int, any, error) {
-	rep, err := r.Isolation(req.Context())
-	if err != nil {
-		return 0, nil, err
+	rd := r.reads.get(req.Context(), "isolation", leasesrv.Admin(req), func(ctx context.Context) (any, error) {
+		return r.Isolation(ctx)
+	})
+	if rd.err != nil {
+		return 0, nil, rd.err
 	}
-	return http.StatusOK, rep, nil
+	rep := *rd.val.(*auditapi.Isolation)
+	rep.AgeSeconds = rd.age()
+	return http.StatusOK, &rep, nil
 }

@@ -95,9 +95,12 @@ const (
 // Isolation is the answer of GET /v1/audit/isolation: the L2 networks the
 // switches really form, checked against the live leases.
 type Isolation struct {
-	At       time.Time          `json:"at"`
-	Checked  int                `json:"checked"` // VLANs checked
-	Findings []IsolationFinding `json:"findings"`
+	At time.Time `json:"at"`
+	// AgeSeconds is how long before the answer the check was made (a GET
+	// by anyone but an admin may get a recent check instead of a new one).
+	AgeSeconds float64            `json:"age_seconds"`
+	Checked    int                `json:"checked"` // VLANs checked
+	Findings   []IsolationFinding `json:"findings"`
 	// Unread are the switches that could not be read: the check is then
 	// incomplete, and says so.
 	Unread map[string]string `json:"unread,omitempty"`
