@@ -220,7 +220,9 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor, Network: needed})
 	s.metrics.op("create", err)
 	if created {
-		s.watch.seen(l.Token)
+		if err == nil { // confirmed (by the replicas, when asked)
+			s.watch.seen(l.Token)
+		}
 		s.log.Info("lease granted", "job", l.Job, "vlan", l.VLAN, "sites", strings.Join(l.Sites, ","), "token", l.Token, "actor", actor)
 	}
 	return l, created, err

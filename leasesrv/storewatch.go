@@ -121,7 +121,12 @@ func (s *Service) CheckStore(ctx context.Context) (string, error) {
 		if now.ID != w.id {
 			s.log.Info("store recovered: this server takes the new identity", "identity", now.ID, "fence", now.Fence)
 		}
-		w.id, w.high = now.ID, max(w.high, now.Fence)
+		w.id = now.ID
+		if s.st.WaitReplicas == 0 {
+			// With replicas, the primary's counter may include grants no
+			// replica confirmed, which a failover rightly loses.
+			w.high = max(w.high, now.Fence)
+		}
 		s.keep(w)
 	}
 	if w.lost != "" && was == "" {
