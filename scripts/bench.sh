@@ -76,4 +76,6 @@ fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$raw/machine.txt"
 echo "benchmarks' wall time: $((SECONDS - start)) s" >> "$raw/machine.txt"
 flock -u 8
-go run ./bench/report -raw "$raw" -root .
+# The report is a module of its own (bench/report/go.mod): plotting stays out
+# of the binaries' module.
+(cd bench/report && go run . -raw "../../$raw" -root ../..)

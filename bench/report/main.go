@@ -3,7 +3,7 @@
 // BENCHMARKS.md (every figure next to its goal and baseline) and the plots
 // of the scaling curves in bench/.
 //
-//	go run ./bench/report -raw bench/raw -root .
+//	cd bench/report && go run . -raw ../raw -root ../..
 package main
 
 import (
