@@ -27,6 +27,7 @@ import (
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
 // The crash test kills a real leasesrv process, built with failpoints, at
@@ -219,11 +220,7 @@ func waitQuiet(t *testing.T, st *store.Store, limit time.Duration) {
 // own; every lease the API confirmed active still is.
 func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork, confirmed map[string]bool) {
 	t.Helper()
-	ctx := context.Background()
-	ls, err := st.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls, tables := snapshot(t, cfg, st, net)
 	owner := map[string]string{}
 	want := map[string]map[int][]string{} // switch -> vlan -> ports
 	for _, l := range ls {
@@ -263,27 +260,9 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, net *lea
 			t.Errorf("confirmed lease %s is lost", job)
 		}
 	}
-	tables := isolation.Tables{}
 	for sw := range cfg.Switches {
-		d, err := net.Driver(sw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A loaded machine may make an agent miss one deadline: read again
-		// before calling the switch unreadable.
-		vs, err := d.VLANs(ctx)
-		for try := 1; err != nil && try < 3; try++ {
-			vs, err = d.VLANs(ctx)
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", sw, err)
-		}
 		have := map[int][]string{}
-		for _, v := range vs {
-			if !net.Managed(sw, v.ID) {
-				continue
-			}
-			tables[sw] = append(tables[sw], v)
+		for _, v := range tables[sw] {
 			ports := append(slices.Clone(v.Tagged), v.Untagged...)
 			slices.Sort(ports)
 			have[v.ID] = ports
@@ -294,6 +273,48 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, net *lea
 	}
 	for _, f := range isolation.Check(cfg, tables, ls) {
 		t.Errorf("isolation: %s: %s", f.Problem, f.Detail)
+	}
+}
+
+// snapshot reads the leases and every switch's managed VLANs at one moment:
+// the leases again after the switches, and all of it again when a lease
+// changed meanwhile (a short lease expiring under the check).
+func snapshot(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork) ([]api.Lease, isolation.Tables) {
+	t.Helper()
+	ctx := context.Background()
+	for try := 1; ; try++ {
+		before, err := st.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables := isolation.Tables{}
+		for sw := range cfg.Switches {
+			d, err := net.Driver(sw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A loaded machine may make an agent miss one deadline: read
+			// again before calling the switch unreadable.
+			vs, err := d.VLANs(ctx)
+			for again := 1; err != nil && again < 3; again++ {
+				vs, err = d.VLANs(ctx)
+			}
+			if err != nil {
+				t.Fatalf("read %s: %v", sw, err)
+			}
+			tables[sw] = slices.DeleteFunc(vs, func(v switchdrv.VLAN) bool { return !net.Managed(sw, v.ID) })
+		}
+		after, err := st.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(before) == fmt.Sprint(after) {
+			return after, tables
+		}
+		if try == 10 {
+			t.Fatalf("the leases changed under every one of %d readings of the switches", try)
+		}
+		waitQuiet(t, st, 30*time.Second)
 	}
 }
 

@@ -102,4 +102,3 @@ func keepsOwnHost(p *principal) func(after []string) error {
 			p.name, strings.Join(p.hosts, ", "), strings.Join(after, ", ")))
 	}
 }
-
