@@ -3,8 +3,8 @@
 
 # need_peer NAME: sets PEER to ../shared/peers/NAME (beside the clone) and
 # returns 0 when it is there. Without it, prints that the phase did not run
-# and why, and returns 2 (the phase exits 0), or 1 in CI (CI=true), where
-# its absence is a failure.
+# and why, and returns 2 (the phase exits 77, which test.sh reports as not
+# run), or 1 in CI (CI=true), where its absence is a failure.
 need_peer() {
   local name=$1 dir
   dir=$(git rev-parse --show-toplevel)/../shared/peers/$name
