@@ -88,7 +88,7 @@ source "$1"; words=(${(z)2}); [[ $2 == *" " ]] && words+=(""); CURRENT=${#words}
 
 	fishScript := script("fish")
 	for line, want := range map[string]string{
-		"vcctl ":                     "audit completion lease man pool switch", // fish sorts
+		"vcctl ":                     "audit completion lease man pool store switch", // fish sorts
 		"vcctl lease release ":       "4711.pbs",
 		"vcctl switch show br":       "brno-sw1",
 		"vcctl --output json lease ": "commit create list patch release renew show",
