@@ -12,6 +12,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/leasesrv/httpapi"
 )
 
 // principal is an authenticated caller.
@@ -117,6 +118,6 @@ func (p *principal) mayTouch(hosts []string) bool {
 	return false
 }
 
-func forbidden(msg string) *httpError {
-	return &httpError{status: http.StatusForbidden, code: api.CodeForbidden, msg: msg}
+func forbidden(msg string) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusForbidden, Code: api.CodeForbidden, Msg: msg}
 }

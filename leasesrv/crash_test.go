@@ -21,7 +21,6 @@ import (
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/redistest"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/isolation"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
@@ -72,8 +71,8 @@ func TestCrashRecovery(t *testing.T) {
 	rdb, _ := store.Open(config.Redis{URL: rs.URL})
 	defer rdb.Close()
 	st := store.New(rdb)
-	f.Net = leasesrv.NewSwitchNetwork(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer f.Net.Close()
+	f.Fleet = switchdrv.NewFleet(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer f.Fleet.Close()
 	c := client.New("http://"+listen, leasetest.AdminToken)
 	c.PollInterval = 20 * time.Millisecond
 
@@ -144,7 +143,7 @@ func TestCrashRecovery(t *testing.T) {
 		p = startServer(t, bin, cfgFile, rs.URL, nil)
 		waitHealthy(t, c)
 		waitQuiet(t, st, 30*time.Second)
-		checkInvariants(t, cfg, st, f.Net, confirmed)
+		checkInvariants(t, cfg, st, f.Fleet, confirmed)
 		p.Process.Signal(syscall.SIGTERM)
 		p.Wait()
 		if t.Failed() {
@@ -218,9 +217,9 @@ func waitQuiet(t *testing.T, st *store.Store, limit time.Duration) {
 // ranges, exactly what the active leases' plans explain; the isolation
 // checker, reading the switches, finds every cluster on an L2 network of its
 // own; every lease the API confirmed active still is.
-func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork, confirmed map[string]bool) {
+func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet, confirmed map[string]bool) {
 	t.Helper()
-	ls, tables := snapshot(t, cfg, st, net)
+	ls, tables := snapshot(t, cfg, st, fleet)
 	owner := map[string]string{}
 	want := map[string]map[int][]string{} // switch -> vlan -> ports
 	for _, l := range ls {
@@ -279,7 +278,7 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, net *lea
 // snapshot reads the leases and every switch's managed VLANs at one moment:
 // the leases again after the switches, and all of it again when a lease
 // changed meanwhile (a short lease expiring under the check).
-func snapshot(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork) ([]api.Lease, isolation.Tables) {
+func snapshot(t *testing.T, cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet) ([]api.Lease, isolation.Tables) {
 	t.Helper()
 	ctx := context.Background()
 	for try := 1; ; try++ {
@@ -289,7 +288,7 @@ func snapshot(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.S
 		}
 		tables := isolation.Tables{}
 		for sw := range cfg.Switches {
-			d, err := net.Driver(sw)
+			d, err := fleet.Driver(sw)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +301,7 @@ func snapshot(t *testing.T, cfg *config.Config, st *store.Store, net *leasesrv.S
 			if err != nil {
 				t.Fatalf("read %s: %v", sw, err)
 			}
-			tables[sw] = slices.DeleteFunc(vs, func(v switchdrv.VLAN) bool { return !net.Managed(sw, v.ID) })
+			tables[sw] = slices.DeleteFunc(vs, func(v switchdrv.VLAN) bool { return !fleet.Managed(sw, v.ID) })
 		}
 		after, err := st.List(ctx)
 		if err != nil {

@@ -22,8 +22,8 @@ import (
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/internal/snmpsim"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	"github.com/virtcloud/virtcloud/switchdrv"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
 )
 
@@ -88,7 +88,7 @@ type history struct {
 	cfg      *config.Config
 	redisURL string
 	st       *store.Store
-	net      *leasesrv.SwitchNetwork
+	fleet    *switchdrv.Fleet
 	c        *client.Client
 	proc     *exec.Cmd
 	switches []*topoSwitch
@@ -184,8 +184,8 @@ role = "admin"
 	}
 	t.Cleanup(func() { rdb.Close() })
 	h.st = store.New(rdb)
-	h.net = leasesrv.NewSwitchNetwork(h.cfg, h.st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(h.net.Close)
+	h.fleet = switchdrv.NewFleet(h.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(h.fleet.Close)
 	h.c = client.New("http://"+listen, "admin-secret-0123456789")
 	h.c.PollInterval = 20 * time.Millisecond
 	h.start()
@@ -259,7 +259,7 @@ func (h *history) step(n int) {
 	waitQuiet(h.t, h.st, 30*time.Second)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	checkInvariants(h.t, h.cfg, h.st, h.net, h.confirmed)
+	checkInvariants(h.t, h.cfg, h.st, h.fleet, h.confirmed)
 	if h.t.Failed() {
 		h.t.Logf("step %d: leases %s", n, h.describe())
 	}

@@ -17,48 +17,13 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/leasesrv/httpapi"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 	"github.com/virtcloud/virtcloud/leasesrv/ui"
 )
 
-// httpError is an answer other than 2xx.
-type httpError struct {
-	status int
-	code   string
-	msg    string
-	lease  *api.Lease // network_fault answers carry the failed lease
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-// Endpoint is a route that another part of the server (switches, audit)
-// adds behind the same authentication and error handling. Handle returns the
-// status and the JSON body, or an error: *InputError is a 400, an error from
-// NewHTTPError carries its own status and code.
-type Endpoint struct {
-	Pattern string // e.g. "GET /v1/switches"
-	Admin   bool   // admins only; else any authenticated role may call it
-	Handle  func(r *http.Request) (int, any, error)
-}
-
-type callerKey struct{}
-
-// Admin reports whether the caller of an Endpoint has the admin role.
-func Admin(r *http.Request) bool {
-	p, _ := r.Context().Value(callerKey{}).(*principal)
-	return p != nil && p.may(actForce)
-}
-
-// NewHTTPError is an error answer with its own status and code.
-func NewHTTPError(status int, code, msg string) error {
-	return &httpError{status: status, code: code, msg: msg}
-}
-
-// BadInput is a 400 answer.
-func BadInput(format string, args ...any) error { return badInput(format, args...) }
-
 // Handler returns the HTTP API, with any extra endpoints.
-func (s *Service) Handler(extra ...Endpoint) http.Handler {
+func (s *Service) Handler(extra ...httpapi.Endpoint) http.Handler {
 	auth := newAuthenticator(s.cfg)
 	mux := http.NewServeMux()
 	route := func(pattern string, act action, h func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error)) {
@@ -85,7 +50,7 @@ func (s *Service) Handler(extra ...Endpoint) http.Handler {
 			act = actForce
 		}
 		route(e.Pattern, act, func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error) {
-			return e.Handle(r.WithContext(context.WithValue(r.Context(), callerKey{}, p)))
+			return e.Handle(httpapi.WithAdmin(r, p.may(actForce)))
 		})
 	}
 	mux.HandleFunc("GET /healthz", s.hHealth)
@@ -93,7 +58,7 @@ func (s *Service) Handler(extra ...Endpoint) http.Handler {
 	mux.Handle("GET /metrics", s.metrics.handler())
 	ui.Mount(mux, uiSource{s: s, auth: auth})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
+		writeError(w, &httpapi.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
 	})
 	return mux
 }
@@ -102,7 +67,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, auth *authentica
 	h func(w http.ResponseWriter, r *http.Request, p *principal) (int, any, error)) int {
 	p, ok := auth.authenticate(r)
 	if !ok {
-		writeError(w, &httpError{status: http.StatusUnauthorized, code: api.CodeUnauthorized, msg: "missing or unknown bearer token"})
+		writeError(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized, Msg: "missing or unknown bearer token"})
 		return http.StatusUnauthorized
 	}
 	if !p.may(act) {
@@ -121,8 +86,8 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, auth *authentica
 
 // classify maps an error to its HTTP answer. Unknown errors are store
 // failures (503), since bad input is always caught as an InputError first.
-func (s *Service) classify(err error) *httpError {
-	var he *httpError
+func (s *Service) classify(err error) *httpapi.Error {
+	var he *httpapi.Error
 	var ie *InputError
 	var se *store.StateError
 	var mbe *http.MaxBytesError
@@ -130,40 +95,40 @@ func (s *Service) classify(err error) *httpError {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &mbe):
-		return &httpError{status: http.StatusRequestEntityTooLarge, code: api.CodeTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)}
+		return &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: api.CodeTooLarge, Msg: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)}
 	case errors.As(err, &ie):
-		return &httpError{status: http.StatusBadRequest, code: api.CodeBadRequest, msg: ie.Msg}
+		return &httpapi.Error{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Msg: ie.Msg}
 	case errors.Is(err, store.ErrNotFound):
-		return &httpError{status: http.StatusNotFound, code: api.CodeNotFound, msg: "no such lease"}
+		return &httpapi.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Msg: "no such lease"}
 	case errors.Is(err, store.ErrConflict):
-		return &httpError{status: http.StatusConflict, code: api.CodeConflict, msg: "the job already has a live lease for other hosts"}
+		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodeConflict, Msg: "the job already has a live lease for other hosts"}
 	case errors.Is(err, store.ErrExhausted):
-		return &httpError{status: http.StatusConflict, code: api.CodePoolExhausted, msg: err.Error()}
+		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodePoolExhausted, Msg: err.Error()}
 	case errors.Is(err, store.ErrStale):
-		return &httpError{status: http.StatusConflict, code: api.CodeStaleToken, msg: "the token is not the lease's current token (a newer grant exists, or the token is wrong)"}
+		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodeStaleToken, Msg: "the token is not the lease's current token (a newer grant exists, or the token is wrong)"}
 	case errors.As(err, &se):
-		return &httpError{status: http.StatusConflict, code: api.CodeBadState, msg: "the lease is " + se.State}
+		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodeBadState, Msg: "the lease is " + se.State}
 	case errors.Is(err, ErrNetworkFault):
-		return &httpError{status: http.StatusServiceUnavailable, code: api.CodeNetworkFault, msg: err.Error()}
+		return &httpapi.Error{Status: http.StatusServiceUnavailable, Code: api.CodeNetworkFault, Msg: err.Error()}
 	case errors.Is(err, context.Canceled):
-		return &httpError{status: 499, code: "canceled", msg: "request canceled"}
+		return &httpapi.Error{Status: 499, Code: "canceled", Msg: "request canceled"}
 	}
 	s.log.Error("store unavailable", "err", err)
 	if errors.Is(err, redis.Nil) {
-		return &httpError{status: http.StatusInternalServerError, code: api.CodeInternal, msg: "inconsistent store answer"}
+		return &httpapi.Error{Status: http.StatusInternalServerError, Code: api.CodeInternal, Msg: "inconsistent store answer"}
 	}
-	return &httpError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable, msg: "the lease store is unavailable"}
+	return &httpapi.Error{Status: http.StatusServiceUnavailable, Code: api.CodeUnavailable, Msg: "the lease store is unavailable"}
 }
 
-func writeError(w http.ResponseWriter, e *httpError) int {
+func writeError(w http.ResponseWriter, e *httpapi.Error) int {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.status)
-	body := map[string]any{"error": api.ErrorDetail{Code: e.code, Message: e.msg}}
-	if e.lease != nil {
-		body["lease"] = e.lease
+	w.WriteHeader(e.Status)
+	body := map[string]any{"error": api.ErrorDetail{Code: e.Code, Message: e.Msg}}
+	if e.Lease != nil {
+		body["lease"] = e.Lease
 	}
 	_ = json.NewEncoder(w).Encode(body) // the header is sent; a failed write means the client left
-	return e.status
+	return e.Status
 }
 
 // decode reads a JSON body strictly: unknown fields, trailing data and
@@ -267,8 +232,8 @@ func (s *Service) hCommit(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	l, err := s.Commit(r.Context(), job, req.Token, false, actor(p))
 	if errors.Is(err, ErrNetworkFault) {
-		return 0, nil, &httpError{status: http.StatusServiceUnavailable, code: api.CodeNetworkFault,
-			msg: "the network could not be configured: " + l.Reason, lease: l}
+		return 0, nil, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: api.CodeNetworkFault,
+			Msg: "the network could not be configured: " + l.Reason, Lease: l}
 	}
 	if err != nil {
 		return 0, nil, err
@@ -362,11 +327,11 @@ func (s *Service) hHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.lostError(); err != nil {
-		writeError(w, err.(*httpError))
+		writeError(w, err.(*httpapi.Error))
 		return
 	}
 	if err := s.st.Client().Ping(ctx).Err(); err != nil {
-		writeError(w, &httpError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable, msg: "the lease store is unavailable"})
+		writeError(w, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: api.CodeUnavailable, Msg: "the lease store is unavailable"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/httpapi"
 )
 
 // What a token may ask for beyond its role's verbs: how long a lease lives,
@@ -84,8 +85,8 @@ func (s *Service) creator(ctx context.Context, job string) (string, error) {
 	return "", nil
 }
 
-func tooMany(msg string) *httpError {
-	return &httpError{status: http.StatusTooManyRequests, code: api.CodeLimit, msg: msg}
+func tooMany(msg string) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusTooManyRequests, Code: api.CodeLimit, Msg: msg}
 }
 
 // keepsOwnHost refuses a migration by a host-bound token that would leave

@@ -22,14 +22,14 @@ import (
 	_ "github.com/virtcloud/virtcloud/switchdrv/ssh"  // registers "ssh"
 )
 
-// NewNetwork builds the network the configuration describes. With no
-// switches configured every host is pre-provisioned and a lease only
-// reserves its VLAN.
-func NewNetwork(cfg *config.Config, st *store.Store, log *slog.Logger) (Network, error) {
+// NewNetwork builds the network the configuration describes, on the
+// switches of fleet. With no switches configured every host is
+// pre-provisioned and a lease only reserves its VLAN.
+func NewNetwork(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet, log *slog.Logger) Network {
 	if len(cfg.Switches) == 0 {
-		return NoNetwork{}, nil
+		return NoNetwork{}
 	}
-	return NewSwitchNetwork(cfg, st, log), nil
+	return NewSwitchNetwork(cfg, st, fleet, log)
 }
 
 // SwitchNetwork applies plans to switches as journaled transactions: the
@@ -38,60 +38,15 @@ func NewNetwork(cfg *config.Config, st *store.Store, log *slog.Logger) (Network,
 // with the lease's token right before the device write, and a failed apply
 // undoes its completed steps in reverse.
 type SwitchNetwork struct {
-	cfg *config.Config
-	st  *store.Store
-	log *slog.Logger
-
-	mu      sync.Mutex
-	drivers map[string]switchdrv.Driver
+	cfg   *config.Config
+	st    *store.Store
+	fleet *switchdrv.Fleet // the drivers, shared with the reconciler
+	log   *slog.Logger
 }
 
-// NewSwitchNetwork opens drivers lazily, on first use of each switch.
-func NewSwitchNetwork(cfg *config.Config, st *store.Store, log *slog.Logger) *SwitchNetwork {
-	return &SwitchNetwork{cfg: cfg, st: st, log: log, drivers: map[string]switchdrv.Driver{}}
-}
-
-// Driver returns the open driver of a configured switch.
-func (n *SwitchNetwork) Driver(name string) (switchdrv.Driver, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if d := n.drivers[name]; d != nil {
-		return d, nil
-	}
-	sw := n.cfg.Switches[name]
-	if sw == nil {
-		return nil, fmt.Errorf("no switch %q in the configuration", name)
-	}
-	pool := n.cfg.SitePool(sw.Site)
-	d, err := switchdrv.Open(sw, switchdrv.Options{Name: name, Logger: n.log,
-		Managed: func(vid int) bool { _, ok := slices.BinarySearch(pool, vid); return ok }})
-	if err != nil {
-		return nil, err
-	}
-	n.drivers[name] = d
-	return d, nil
-}
-
-// Close closes every open driver.
-func (n *SwitchNetwork) Close() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for name, d := range n.drivers {
-		if err := d.Close(); err != nil {
-			n.log.Warn("closing switch driver", "switch", name, "err", err)
-		}
-		delete(n.drivers, name)
-	}
-}
-
-// Managed reports whether a VLAN belongs to VirtCloud on a switch.
-func (n *SwitchNetwork) Managed(sw string, vid int) bool {
-	s := n.cfg.Switches[sw]
-	if s == nil {
-		return false
-	}
-	_, ok := slices.BinarySearch(n.cfg.SitePool(s.Site), vid)
-	return ok
+// NewSwitchNetwork makes the transactions of the switches of fleet.
+func NewSwitchNetwork(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet, log *slog.Logger) *SwitchNetwork {
+	return &SwitchNetwork{cfg: cfg, st: st, fleet: fleet, log: log}
 }
 
 func (n *SwitchNetwork) vlanName(sw string, vid int) string {
@@ -300,7 +255,7 @@ func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op string, guard 
 // right before the device write.
 func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, st step) error {
 	sw := n.cfg.Switches[st.sw]
-	drv, err := n.Driver(st.sw)
+	drv, err := n.fleet.Driver(st.sw)
 	if err != nil {
 		return err
 	}

@@ -18,10 +18,13 @@ import (
 )
 
 const (
-	module  = "github.com/virtcloud/virtcloud"
-	apiPkg  = module + "/internal/api"
-	srvPkg  = module + "/leasesrv"
-	httpPkg = "net/http"
+	module = "github.com/virtcloud/virtcloud"
+	apiPkg = module + "/internal/api"
+	srvPkg = module + "/leasesrv"
+	// httpapiPkg defines the routes added behind the server's front and
+	// every error answer.
+	httpapiPkg = srvPkg + "/httpapi"
+	httpPkg    = "net/http"
 )
 
 // codeRoute is one pattern registered on the server's mux.
@@ -109,9 +112,6 @@ func (c *codeAPI) pos(p token.Pos) string {
 // scan reads one file's route registrations and error answers.
 func (c *codeAPI) scan(t *testing.T, f *ast.File, info *types.Info) {
 	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "NewHTTPError" {
-			continue // its literal carries its caller's status and code, read at each call
-		}
 		c.scanDecl(t, d, info)
 	}
 }
@@ -129,10 +129,6 @@ func (c *codeAPI) scanDecl(t *testing.T, d ast.Decl, info *types.Info) {
 				if len(n.Args) > h {
 					c.addRoute(t, info, n.Args[0], n.Args[h], name == "route")
 				}
-			case "NewHTTPError":
-				if len(n.Args) >= 2 {
-					c.addError(t, info, n.Args[0], n.Args[1], n.Pos())
-				}
 			}
 		case *ast.CompositeLit:
 			fields := map[string]ast.Expr{}
@@ -144,10 +140,10 @@ func (c *codeAPI) scanDecl(t *testing.T, d ast.Decl, info *types.Info) {
 				}
 			}
 			switch typeName(info.TypeOf(n)) {
-			case srvPkg + ".Endpoint":
+			case httpapiPkg + ".Endpoint":
 				c.addRoute(t, info, fields["Pattern"], fields["Handle"], true)
-			case srvPkg + ".httpError":
-				c.addError(t, info, fields["status"], fields["code"], n.Pos())
+			case httpapiPkg + ".Error":
+				c.addError(t, info, fields["Status"], fields["Code"], n.Pos())
 			}
 		}
 		return true

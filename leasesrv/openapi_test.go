@@ -438,8 +438,7 @@ func checkExamples(t *testing.T) {
 // is what the document says, field by field.
 func TestOpenAPIAnswersMatch(t *testing.T) {
 	e := leasetest.Start(t, leasetest.Options{})
-	sn, _ := e.Net.(*leasesrv.SwitchNetwork)
-	rec := audit.New(e.Cfg, e.Svc.Store(), sn, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := audit.New(e.Cfg, e.Svc.Store(), e.Fleet, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hs := httptest.NewServer(e.Svc.Handler(rec.Endpoints()...))
 	defer hs.Close()
 	raw := rawDoc(t)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
 )
@@ -145,8 +144,8 @@ uplinks = ["ge-0/0/47"]
 	if g := runtime.NumGoroutine(); g > int(goroutinesWarm.Load()) {
 		t.Errorf("goroutines: %d after warm-up, %d at the end", goroutinesWarm.Load(), g)
 	}
-	f := &fabric{Net: srv.Net.(*leasesrv.SwitchNetwork)}
-	checkInvariants(t, srv.Cfg, srv.Svc.Store(), f.Net, nil)
+	f := &fabric{Fleet: srv.Fleet}
+	checkInvariants(t, srv.Cfg, srv.Svc.Store(), f.Fleet, nil)
 	ls, _ := srv.Svc.Store().List(context.Background())
 	for _, l := range ls {
 		if l.State == api.StateActive && l.ExpiresAt.Before(time.Now().Add(-2*time.Second)) {

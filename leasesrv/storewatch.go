@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/leasesrv/httpapi"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
@@ -145,8 +146,8 @@ func (s *Service) StoreLost() string {
 
 func (s *Service) lostError() error {
 	if why := s.StoreLost(); why != "" {
-		return &httpError{status: http.StatusServiceUnavailable, code: api.CodeStoreLost,
-			msg: "the lease store lost or rolled back its data (" + why + "); VLANs may still be live on switches, so none is granted until an administrator runs `vcctl store recover`"}
+		return &httpapi.Error{Status: http.StatusServiceUnavailable, Code: api.CodeStoreLost,
+			Msg: "the lease store lost or rolled back its data (" + why + "); VLANs may still be live on switches, so none is granted until an administrator runs `vcctl store recover`"}
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/redistest"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
@@ -141,7 +140,7 @@ func TestTwoServersShareSwitches(t *testing.T) {
 	clk := leasetest.NewClock()
 	a := leasetest.Start(t, leasetest.Options{Config: cfg, Redis: rs, Clock: clk})
 	b := leasetest.Start(t, leasetest.Options{Config: cfg, Redis: rs, Clock: clk})
-	f.Net = a.Net.(*leasesrv.SwitchNetwork)
+	f.Fleet = a.Fleet
 	ctx := context.Background()
 	var mu sync.Mutex
 	active := map[string]bool{}
@@ -168,7 +167,7 @@ func TestTwoServersShareSwitches(t *testing.T) {
 	wg.Wait()
 	a.Svc.Wait()
 	b.Svc.Wait()
-	checkInvariants(t, a.Cfg, a.Svc.Store(), f.Net, active)
+	checkInvariants(t, a.Cfg, a.Svc.Store(), f.Fleet, active)
 }
 
 // TestTeardownWaitsForADownSwitch: a switch that is down when a lease ends
@@ -250,7 +249,7 @@ func TestEveryDialectThroughTheLeaseServer(t *testing.T) {
 				fmt.Sprintf("[switches.praha-sw1]\nsite = \"praha\"\ndriver = \"ssh\"\ndialect = %q\naddress = %q\nusername = %q\npassword = %q\nknown_hosts = %q\nuplinks = [%q]\n",
 					dl, emu.Addr(), emu.User(), emu.Password(), kh, ports.uplink)
 			srv := leasetest.Start(t, leasetest.Options{Config: cfg})
-			rec := audit.New(srv.Cfg, srv.Svc.Store(), srv.Net.(*leasesrv.SwitchNetwork), slog.New(slog.DiscardHandler))
+			rec := audit.New(srv.Cfg, srv.Svc.Store(), srv.Fleet, slog.New(slog.DiscardHandler))
 			ctx := context.Background()
 			onDevice := func(vid int) []string {
 				for _, v := range emu.VLANs() {

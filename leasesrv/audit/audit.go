@@ -20,7 +20,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
@@ -34,15 +33,15 @@ var ErrUnknownSwitch = errors.New("no such switch in the configuration")
 type Reconciler struct {
 	cfg     *config.Config
 	st      *store.Store
-	net     *leasesrv.SwitchNetwork // nil when no switch is configured
+	fleet   *switchdrv.Fleet // the drivers, shared with the lease server's transactions
 	log     *slog.Logger
 	metrics *metrics
 	reads   *readings // device reads of the API, shared and rate-limited
 }
 
-// New makes a reconciler. net may be nil (no switches configured).
-func New(cfg *config.Config, st *store.Store, net *leasesrv.SwitchNetwork, log *slog.Logger) *Reconciler {
-	return &Reconciler{cfg: cfg, st: st, net: net, log: log, metrics: newMetrics(), reads: newReadings(cfg.Server.DeviceReadInterval.Duration)}
+// New makes the reconciler of the switches of fleet.
+func New(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet, log *slog.Logger) *Reconciler {
+	return &Reconciler{cfg: cfg, st: st, fleet: fleet, log: log, metrics: newMetrics(), reads: newReadings(cfg.Server.DeviceReadInterval.Duration)}
 }
 
 // Options choose what one pass does.
@@ -81,10 +80,10 @@ func (r *Reconciler) VLANs(ctx context.Context, name string, vid int) ([]switchd
 }
 
 func (r *Reconciler) driver(name string) (switchdrv.Driver, error) {
-	if r.cfg.Switches[name] == nil || r.net == nil {
+	if r.cfg.Switches[name] == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownSwitch, name)
 	}
-	return r.net.Driver(name)
+	return r.fleet.Driver(name)
 }
 
 // Run makes one audit pass over every switch (or one), in parallel, and
@@ -233,7 +232,7 @@ func (r *Reconciler) diff(name string, vlans []switchdrv.VLAN, e *switchExp) (fs
 	}
 	seen := map[int]bool{}
 	for _, v := range vlans {
-		if !r.net.Managed(name, v.ID) {
+		if !r.fleet.Managed(name, v.ID) {
 			continue
 		}
 		seen[v.ID] = true
@@ -255,7 +254,7 @@ func (r *Reconciler) diff(name string, vlans []switchdrv.VLAN, e *switchExp) (fs
 		}
 	}
 	for _, vid := range slices.Sorted(maps.Keys(e.want)) {
-		if !seen[vid] && !e.flux[vid] && r.net.Managed(name, vid) {
+		if !seen[vid] && !e.flux[vid] && r.fleet.Managed(name, vid) {
 			w := e.want[vid]
 			fs = append(fs, auditapi.Finding{Switch: name, Kind: auditapi.Missing, VLAN: vid, Ports: slices.Clone(w.ports), Lease: w.job})
 		}

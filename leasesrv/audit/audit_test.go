@@ -167,7 +167,7 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 	}
 
 	// The server's own driver refuses an unmanaged VLAN whatever asks it.
-	d, err := f.Net.Driver("brno-sw1")
+	d, err := f.Fleet.Driver("brno-sw1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"strconv"
 
 	"github.com/virtcloud/virtcloud/internal/api"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
+	"github.com/virtcloud/virtcloud/leasesrv/httpapi"
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
@@ -26,8 +26,8 @@ import (
 // per device_read_interval: callers asking meanwhile share that read, later
 // ones get it with its age. Admins always read now (sharing a read already
 // running), so only they can load the devices at will.
-func (r *Reconciler) Endpoints() []leasesrv.Endpoint {
-	return []leasesrv.Endpoint{
+func (r *Reconciler) Endpoints() []httpapi.Endpoint {
+	return []httpapi.Endpoint{
 		{Pattern: "GET /v1/switches", Handle: r.hList},
 		{Pattern: "GET /v1/switches/{name}", Handle: r.hShow},
 		{Pattern: "GET /v1/audit", Handle: func(req *http.Request) (int, any, error) { return r.hAudit(req, false) }},
@@ -47,17 +47,17 @@ func (r *Reconciler) hList(*http.Request) (int, any, error) {
 func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
 	name := req.PathValue("name")
 	if r.cfg.Switches[name] == nil {
-		return 0, nil, leasesrv.NewHTTPError(http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("no switch %q in the configuration", name))
+		return 0, nil, &httpapi.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Msg: fmt.Sprintf("no switch %q in the configuration", name)}
 	}
 	vid := 0
 	if s := req.URL.Query().Get("vlan"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 4094 {
-			return 0, nil, leasesrv.BadInput("vlan: %q is not a VLAN ID (1-4094)", s)
+			return 0, nil, httpapi.BadInput("vlan: %q is not a VLAN ID (1-4094)", s)
 		}
 		vid = n
 	}
-	rd := r.reads.get(req.Context(), "switch "+name, leasesrv.Admin(req), func(ctx context.Context) (any, error) {
+	rd := r.reads.get(req.Context(), "switch "+name, httpapi.Admin(req), func(ctx context.Context) (any, error) {
 		return r.VLANs(ctx, name, 0)
 	})
 	if rd.err != nil {
@@ -74,15 +74,15 @@ func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
 	q := req.URL.Query()
 	o := Options{Switch: q.Get("switch")}
 	if o.Switch != "" && r.cfg.Switches[o.Switch] == nil {
-		return 0, nil, leasesrv.NewHTTPError(http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("switch: no switch %q in the configuration", o.Switch))
+		return 0, nil, &httpapi.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Msg: fmt.Sprintf("switch: no switch %q in the configuration", o.Switch)}
 	}
 	if s := q.Get("fix"); s != "" {
 		fix, err := strconv.ParseBool(s)
 		if err != nil {
-			return 0, nil, leasesrv.BadInput("fix: %q is not true or false", s)
+			return 0, nil, httpapi.BadInput("fix: %q is not true or false", s)
 		}
 		if fix && !post {
-			return 0, nil, leasesrv.BadInput("fix: repairs need POST /v1/audit?fix=true")
+			return 0, nil, httpapi.BadInput("fix: repairs need POST /v1/audit?fix=true")
 		}
 		o.Fix = fix
 	}
@@ -93,7 +93,7 @@ func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
 		}
 		return http.StatusOK, rep, nil
 	}
-	rd := r.reads.get(req.Context(), "audit "+o.Switch, leasesrv.Admin(req), func(ctx context.Context) (any, error) {
+	rd := r.reads.get(req.Context(), "audit "+o.Switch, httpapi.Admin(req), func(ctx context.Context) (any, error) {
 		return r.Run(ctx, o)
 	})
 	if rd.err != nil {
@@ -112,12 +112,12 @@ func deviceError(name string, err error) error {
 	if switchdrv.KindOf(err) == 0 {
 		err = fmt.Errorf("switch %s: %w", name, err)
 	}
-	return leasesrv.NewHTTPError(http.StatusBadGateway, api.CodeNetworkFault, err.Error())
+	return &httpapi.Error{Status: http.StatusBadGateway, Code: api.CodeNetworkFault, Msg: err.Error()}
 }
 
 // hIsolation reads every switch: shared and rate-limited like an audit.
 func (r *Reconciler) hIsolation(req *http.Request) (int, any, error) {
-	rd := r.reads.get(req.Context(), "isolation", leasesrv.Admin(req), func(ctx context.Context) (any, error) {
+	rd := r.reads.get(req.Context(), "isolation", httpapi.Admin(req), func(ctx context.Context) (any, error) {
 		return r.Isolation(ctx)
 	})
 	if rd.err != nil {

@@ -38,7 +38,7 @@ func (r *Reconciler) Isolation(ctx context.Context) (*auditapi.Isolation, error)
 				unread[name] = err.Error()
 				return nil
 			}
-			tables[name] = slices.DeleteFunc(vlans, func(v switchdrv.VLAN) bool { return !r.net.Managed(name, v.ID) })
+			tables[name] = slices.DeleteFunc(vlans, func(v switchdrv.VLAN) bool { return !r.fleet.Managed(name, v.ID) })
 			return nil
 		})
 	}

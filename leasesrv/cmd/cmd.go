@@ -23,6 +23,7 @@ import (
 	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
 // Main runs leasesrv and returns its exit code.
@@ -131,17 +132,14 @@ func serve(c *cli.Context) error {
 	}
 	st := store.New(rdb)
 	st.WaitReplicas, st.WaitTimeout = cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout.Duration
-	network, err := leasesrv.NewNetwork(cfg, st, log)
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	svc := leasesrv.NewService(ctx, cfg, st, network, log)
+	fleet := switchdrv.NewFleet(cfg, log)
+	defer fleet.Close()
+	svc := leasesrv.NewService(ctx, cfg, st, leasesrv.NewNetwork(cfg, st, fleet, log), log)
 	if err := svc.SyncPools(ctx); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	go svc.RunReaper(ctx, cfg.Server.ReapInterval.Duration)
-	sn, _ := network.(*leasesrv.SwitchNetwork)
-	rec := audit.New(cfg, st, sn, log)
+	rec := audit.New(cfg, st, fleet, log)
 	svc.SetSwitchReader(rec.Tables)
 	for _, c := range rec.Collectors() {
 		svc.Register(c)

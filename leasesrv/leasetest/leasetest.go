@@ -20,6 +20,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
 // Config is a three-site configuration with a token of every role.
@@ -103,6 +104,9 @@ type Server struct {
 	Clock *Clock // nil: the Redis server's clock
 	Svc   *leasesrv.Service
 	Net   leasesrv.Network
+	// Fleet is the configured switches' drivers, which Net (unless the test
+	// gave its own) and a reconciler share.
+	Fleet *switchdrv.Fleet
 	URL   string
 }
 
@@ -154,10 +158,10 @@ func Start(t testing.TB, o Options) *Server {
 		o.Log = io.Discard
 	}
 	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fleet := switchdrv.NewFleet(cfg, log)
+	t.Cleanup(fleet.Close)
 	if o.Network == nil {
-		if o.Network, err = leasesrv.NewNetwork(cfg, st, log); err != nil {
-			t.Fatal(err)
-		}
+		o.Network = leasesrv.NewNetwork(cfg, st, fleet, log)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	svc := leasesrv.NewService(ctx, cfg, st, o.Network, log)
@@ -167,7 +171,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	hs := httptest.NewServer(svc.Handler())
 	t.Cleanup(hs.Close)
-	return &Server{t: t, Cfg: cfg, Redis: o.Redis, RDB: rdb, Clock: o.Clock, Svc: svc, Net: o.Network, URL: hs.URL}
+	return &Server{t: t, Cfg: cfg, Redis: o.Redis, RDB: rdb, Clock: o.Clock, Svc: svc, Net: o.Network, Fleet: fleet, URL: hs.URL}
 }
 
 // Client is an API client with a token.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/virtcloud/virtcloud/internal/snmpsim"
-	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/switchdrv"
@@ -31,7 +30,7 @@ type Fabric struct {
 	SNMP  *snmpsim.Agent
 	Praha *sshemu.Emulator
 	Plzen *sshemu.Emulator
-	Net   *leasesrv.SwitchNetwork
+	Fleet *switchdrv.Fleet
 	Rec   *audit.Reconciler
 	// URL serves the lease API with the switch and audit endpoints.
 	URL string
@@ -48,8 +47,8 @@ func Start(t testing.TB) *Fabric {
 	t.Helper()
 	f, cfg := Peers(t)
 	f.Srv = leasetest.Start(t, leasetest.Options{Config: cfg})
-	f.Net = f.Srv.Net.(*leasesrv.SwitchNetwork)
-	f.Rec = audit.New(f.Srv.Cfg, f.Srv.Svc.Store(), f.Net, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.Fleet = f.Srv.Fleet
+	f.Rec = audit.New(f.Srv.Cfg, f.Srv.Svc.Store(), f.Fleet, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.Srv.Svc.SetSwitchReader(f.Rec.Tables)
 	for _, c := range f.Rec.Collectors() {
 		f.Srv.Svc.Register(c)
