@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // Modes of [dom0] mode.
@@ -312,7 +313,7 @@ func (h *Host) releaseLocked(_ context.Context, vlan int, force bool) (bool, err
 		if force {
 			return false, nil
 		}
-		jobs, err := ReadJobs(h.cfg.StateDir)
+		jobs, err := hostjob.ReadAll(h.cfg.StateDir)
 		if err != nil {
 			return false, err
 		}

@@ -3,8 +3,6 @@ package dom0
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/dom0/internal/nstest"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 const trunkName = "trunk0"
@@ -38,54 +37,6 @@ func hostIn(t testing.TB, cfg *config.Dom0, ns *nstest.NS) *Host {
 		t.Fatal(err)
 	}
 	return h
-}
-
-func TestJobFiles(t *testing.T) {
-	dir := t.TempDir()
-	ids := []string{"1234[5].srv_a+b", "..", "a/b", "_2e", "job-1"}
-	for i, id := range ids {
-		if err := WriteJob(dir, Job{Job: id, VLAN: 100 + i, Token: 7, State: "active"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ents, _ := os.ReadDir(filepath.Join(dir, "jobs"))
-	if len(ents) != len(ids) {
-		t.Fatalf("%d files for %d jobs", len(ents), len(ids))
-	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") || strings.ContainsAny(e.Name(), "/[]+") {
-			t.Errorf("unsafe file name %q", e.Name())
-		}
-	}
-	jobs, err := ReadJobs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, j := range jobs {
-		got[j.Job] = j.VLAN
-	}
-	for i, id := range ids {
-		if got[id] != 100+i {
-			t.Errorf("job %q: VLAN %d, want %d", id, got[id], 100+i)
-		}
-	}
-	for range 2 {
-		if err := RemoveJob(dir, "1234[5].srv_a+b"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if jobs, _ := ReadJobs(dir); len(jobs) != len(ids)-1 {
-		t.Fatalf("after remove: %v", jobs)
-	}
-	if err := WriteJob(dir, Job{Job: "x", VLAN: 1}); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("VLAN 1 accepted: %v", err)
-	}
-	bad := filepath.Join(dir, "jobs", "broken.json")
-	os.WriteFile(bad, []byte("{"), 0o644)
-	if _, err := ReadJobs(dir); err == nil || !strings.Contains(err.Error(), bad) {
-		t.Fatalf("broken file: %v", err)
-	}
 }
 
 func TestNames(t *testing.T) {
@@ -227,7 +178,7 @@ func TestDetachLeavesForeignBridges(t *testing.T) {
 func TestStatusShowsJobFiles(t *testing.T) {
 	ns := nstest.New(t)
 	h := newHost(t, ModeClassic, ns)
-	if err := WriteJob(h.StateDir(), Job{Job: "42.srv", VLAN: 300}); err != nil {
+	if err := hostjob.Write(h.StateDir(), hostjob.Job{Job: "42.srv", VLAN: 300}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := h.Status(context.Background())

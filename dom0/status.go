@@ -7,6 +7,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
+
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // VLANStatus is what this host holds for one VLAN.
@@ -45,7 +47,7 @@ func (h *Host) Status(_ context.Context) ([]VLANStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	jobs, err := ReadJobs(h.cfg.StateDir)
+	jobs, err := hostjob.ReadAll(h.cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
@@ -139,13 +141,13 @@ func (h *Host) GC(ctx context.Context, live []Placement) ([]int, error) {
 		keepJob[p] = true
 		keepVLAN[p.VLAN] = true
 	}
-	jobs, err := ReadJobs(h.cfg.StateDir)
+	jobs, err := hostjob.ReadAll(h.cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("gc: %w", err)
 	}
 	for _, j := range jobs {
 		if !keepJob[Placement{j.Job, j.VLAN}] {
-			if err := RemoveJob(h.cfg.StateDir, j.Job); err != nil {
+			if err := hostjob.Remove(h.cfg.StateDir, j.Job); err != nil {
 				return nil, fmt.Errorf("gc: %w", err)
 			}
 			h.log.Info("removed stale job file", "job", j.Job, "vlan", j.VLAN)

@@ -19,6 +19,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/virtcloud/virtcloud/dom0/internal/nstest"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 var modes = []string{ModeClassic, ModeVLANAware}
@@ -211,7 +212,7 @@ func TestCrashLeftovers(t *testing.T) {
 			t.Fatal(err)
 		}
 		// VLAN 300: only a job file of a job that is gone, and a lock file.
-		if err := WriteJob(h.StateDir(), Job{Job: "old.1", VLAN: 300}); err != nil {
+		if err := hostjob.Write(h.StateDir(), hostjob.Job{Job: "old.1", VLAN: 300}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h.Ensure(ctx, 300); err != nil {
@@ -243,7 +244,7 @@ func TestCrashLeftovers(t *testing.T) {
 		if !ns.Has(t, "br300") {
 			t.Fatal("br300 removed although a job file names VLAN 300")
 		}
-		if err := RemoveJob(h.StateDir(), "old.1"); err != nil {
+		if err := hostjob.Remove(h.StateDir(), "old.1"); err != nil {
 			t.Fatal(err)
 		}
 		if err := h.Release(ctx, 300); err != nil {
@@ -291,7 +292,7 @@ func TestJobFileKeepsBridge(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			ns := nstest.New(t)
 			h := newHost(t, mode, ns)
-			if err := WriteJob(h.StateDir(), Job{Job: "7[1].srv", VLAN: 100}); err != nil {
+			if err := hostjob.Write(h.StateDir(), hostjob.Job{Job: "7[1].srv", VLAN: 100}); err != nil {
 				t.Fatal(err)
 			}
 			ns.Veth(t, "vif1.0", nstest.New(t), "eth0")
@@ -307,7 +308,7 @@ func TestJobFileKeepsBridge(t *testing.T) {
 			if st, _ := h.Status(ctx); len(st) != 1 || st[0].Bridge == "" {
 				t.Fatalf("VLAN 100 gone while its job file exists: %+v", st)
 			}
-			if err := RemoveJob(h.StateDir(), "7[1].srv"); err != nil {
+			if err := hostjob.Remove(h.StateDir(), "7[1].srv"); err != nil {
 				t.Fatal(err)
 			}
 			if err := h.Release(ctx, 100); err != nil {
@@ -373,7 +374,7 @@ func TestGC(t *testing.T) {
 			for i, v := range []int{100, 200} {
 				port := fmt.Sprintf("vif%d.0", i)
 				ns.Veth(t, port, peer, fmt.Sprintf("g%d", i))
-				if err := WriteJob(h.StateDir(), Job{Job: fmt.Sprintf("j%d", v), VLAN: v}); err != nil {
+				if err := hostjob.Write(h.StateDir(), hostjob.Job{Job: fmt.Sprintf("j%d", v), VLAN: v}); err != nil {
 					t.Fatal(err)
 				}
 				if err := h.Attach(ctx, v, port); err != nil {
@@ -478,7 +479,7 @@ func BenchmarkAttachVsIP(b *testing.B) {
 		b.Fatal(err)
 	}
 	// The bridge stays between rounds, as with a running job.
-	if err := WriteJob(h.StateDir(), Job{Job: "bench", VLAN: 100}); err != nil {
+	if err := hostjob.Write(h.StateDir(), hostjob.Job{Job: "bench", VLAN: 100}); err != nil {
 		b.Fatal(err)
 	}
 	peer := nstest.New(b)

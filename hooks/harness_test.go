@@ -15,6 +15,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 	"github.com/virtcloud/virtcloud/internal/redistest"
 )
 
@@ -187,7 +188,7 @@ func newNode(t *testing.T, name string, o nodeOpts) *node {
 	t.Helper()
 	dir := t.TempDir()
 	n := &node{name: name, cfg: filepath.Join(dir, "virtcloud.toml"), spool: filepath.Join(dir, "spool"),
-		bin: filepath.Join(dir, "bin"), host: &fakeHost{jobs: map[string]HostJob{}}, server: o.server}
+		bin: filepath.Join(dir, "bin"), host: &fakeHost{jobs: map[string]hostjob.Job{}}, server: o.server}
 	if n.server == "" {
 		n.server = fmt.Sprintf("http://127.0.0.1:%d", redistest.FreePort(t))
 	}
@@ -242,7 +243,7 @@ func (n *node) run(p Program, args []string, env map[string]string) result {
 // fakeHost stands in for the dom0 package: this kernel has no 802.1Q.
 type fakeHost struct {
 	mu       sync.Mutex
-	jobs     map[string]HostJob
+	jobs     map[string]hostjob.Job
 	setups   int
 	cleanups int
 	fail     error
@@ -250,7 +251,7 @@ type fakeHost struct {
 
 func (f *fakeHost) open(*config.Dom0, *slog.Logger) (Host, error) { return f, nil }
 
-func (f *fakeHost) Setup(_ context.Context, j HostJob) (string, error) {
+func (f *fakeHost) Setup(_ context.Context, j hostjob.Job) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
@@ -270,10 +271,10 @@ func (f *fakeHost) Cleanup(_ context.Context, job string) error {
 	return nil
 }
 
-func (f *fakeHost) Jobs(context.Context) ([]HostJob, error) {
+func (f *fakeHost) Jobs(context.Context) ([]hostjob.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []HostJob
+	var out []hostjob.Job
 	for _, j := range f.jobs {
 		out = append(out, j)
 	}

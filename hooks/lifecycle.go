@@ -20,6 +20,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // Host is this host's networking as the hooks need it, implemented over the
@@ -27,22 +28,12 @@ import (
 type Host interface {
 	// Setup builds the job's bridge and writes its job file for the
 	// VM-booting layer; it returns the bridge name.
-	Setup(ctx context.Context, j HostJob) (bridge string, err error)
+	Setup(ctx context.Context, j hostjob.Job) (bridge string, err error)
 	// Cleanup removes the job's file and the bridge it kept; a job with
 	// nothing left here is no error.
 	Cleanup(ctx context.Context, job string) error
 	// Jobs lists the job files on this host.
-	Jobs(ctx context.Context) ([]HostJob, error)
-}
-
-// HostJob is one job file.
-type HostJob struct {
-	Job    string
-	VLAN   int
-	Bridge string
-	State  string
-	Token  int64
-	Server string
+	Jobs(ctx context.Context) ([]hostjob.Job, error)
 }
 
 // releaseBudget bounds an epilogue's talk with the lease server: past it the
@@ -159,12 +150,12 @@ func (h *hook) start(ctx context.Context) error {
 	}
 	bridge := ""
 	if host != nil {
-		bridge, err = host.Setup(ctx, HostJob{Job: inv.Job, VLAN: l.VLAN, State: l.State, Token: l.Token, Server: hc.Server})
+		bridge, err = host.Setup(ctx, hostjob.Job{Job: inv.Job, VLAN: l.VLAN, State: l.State, Token: l.Token, Server: hc.Server})
 		if err != nil {
 			return fail(HostFault, "job %s: bridge for VLAN %d: %w", inv.Job, l.VLAN, err)
 		}
 	}
-	rec := spool.Job{Job: inv.Job, Token: l.Token, VLAN: l.VLAN, Bridge: bridge, Manager: string(inv.Manager),
+	rec := hostjob.Job{Job: inv.Job, Token: l.Token, VLAN: l.VLAN, Bridge: bridge, Manager: string(inv.Manager),
 		TTLSeconds: req.TTLSeconds, Owner: inv.Owner()}
 	if err := h.spool().PutJob(rec); err != nil {
 		return fail(HostFault, "%w", err)

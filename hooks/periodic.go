@@ -12,6 +12,7 @@ import (
 	"github.com/virtcloud/virtcloud/hooks/torque"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // startsRetention is how long a job's count of failed starts is kept.
@@ -81,7 +82,7 @@ func (h *hook) deliverAndRenew(ctx context.Context, c *client.Client, sp spool.D
 // renew extends a running job's lease by its current walltime (qalter and
 // scontrol may have changed it) plus grace. A lease that is gone or was
 // re-granted is forgotten here.
-func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j spool.Job) error {
+func (h *hook) renew(ctx context.Context, c *client.Client, sp spool.Dir, j hostjob.Job) error {
 	st := h.jobStatus(ctx, j)
 	if st.ended {
 		// The epilogue never came (the node rebooted, the hook was
@@ -122,7 +123,7 @@ var (
 
 // jobStatus asks the job's manager for its current walltime and whether it
 // is still alive. When the manager cannot be asked, the job counts as alive.
-func (h *hook) jobStatus(ctx context.Context, j spool.Job) jobStatus {
+func (h *hook) jobStatus(ctx context.Context, j hostjob.Job) jobStatus {
 	var st jobStatus
 	switch Manager(j.Manager) {
 	case Slurm:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/hooks/spool"
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // Environments as Slurm 22.05 hands them to each script (no PATH, no argv).
@@ -133,7 +134,7 @@ func TestSlurmServerDown(t *testing.T) {
 		t.Fatalf("PrologSlurmctld exit %d, want 1 (requeue): %+v", r.code, r)
 	}
 	rec := spool.Dir{Path: filepath.Join(ctl.spool, "controller")}
-	rec.PutJob(spool.Job{Job: "17", Token: 5, Manager: "slurm", Owner: true})
+	rec.PutJob(hostjob.Job{Job: "17", Token: 5, Manager: "slurm", Owner: true})
 	r = ctl.run(Epilogue, []string{"vc-epilogue"}, slurmEnv("epilog_slurmctld", "", "vcluster"))
 	if r.code != 0 {
 		t.Fatalf("EpilogSlurmctld: %+v", r)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/hooks/spool"
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 const torqueJob = "41.torque-srv.example.org"
@@ -264,7 +265,7 @@ func TestPeriodicRenewAndGC(t *testing.T) {
 	}
 	before := srv.lease(t, torqueJob)
 	// A leftover: a job file whose lease was force-released meanwhile.
-	n.host.jobs["7.torque-srv"] = HostJob{Job: "7.torque-srv", VLAN: 109, Token: 99}
+	n.host.jobs["7.torque-srv"] = hostjob.Job{Job: "7.torque-srv", VLAN: 109, Token: 99}
 	if r := n.run(Periodic, []string{"vc-periodic"}, nil); r.code != 0 {
 		t.Fatalf("periodic: %+v", r)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/dom0"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 const (
@@ -69,7 +70,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	// A running job keeps the bridge between rounds.
-	if err := dom0.WriteJob(dir, dom0.Job{Job: "bench", VLAN: vlan}); err != nil {
+	if err := hostjob.Write(dir, hostjob.Job{Job: "bench", VLAN: vlan}); err != nil {
 		return err
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/virtcloud/virtcloud/dom0/internal/nstest"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // TestMain lets the test binary be vc-dom0 itself when it runs under a name
@@ -67,7 +68,7 @@ func TestHelpDocumentsEveryEntryPoint(t *testing.T) {
 func TestStatusWithOnlyDom0Table(t *testing.T) {
 	conf, ns := setup(t, dom0.ModeClassic, "")
 	state := filepath.Join(filepath.Dir(conf), "state")
-	if err := dom0.WriteJob(state, dom0.Job{Job: "12[3].srv", VLAN: 300}); err != nil {
+	if err := hostjob.Write(state, hostjob.Job{Job: "12[3].srv", VLAN: 300}); err != nil {
 		t.Fatal(err)
 	}
 	r := runCLI(t, "", "--config", conf, "--netns", ns.Path(), "status")
@@ -114,14 +115,14 @@ func TestGCRefusesWithoutLeaseServer(t *testing.T) {
 	// A port nothing listens on: the connection is refused at once.
 	conf, ns := setup(t, dom0.ModeClassic, "server = \"http://127.0.0.1:9\"\ntoken = \"secret-secret-secret\"\nhost = \"node1\"\n")
 	state := filepath.Join(filepath.Dir(conf), "state")
-	if err := dom0.WriteJob(state, dom0.Job{Job: "42", VLAN: 300}); err != nil {
+	if err := hostjob.Write(state, hostjob.Job{Job: "42", VLAN: 300}); err != nil {
 		t.Fatal(err)
 	}
 	r := runCLI(t, "", "--config", conf, "--netns", ns.Path(), "gc")
 	if r.code != 1 || !strings.Contains(r.stderr, "unreachable, nothing removed") {
 		t.Fatalf("gc: %+v", r)
 	}
-	if jobs, _ := dom0.ReadJobs(state); len(jobs) != 1 {
+	if jobs, _ := hostjob.ReadAll(state); len(jobs) != 1 {
 		t.Fatal("gc removed a job file although the lease server was down")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/virtcloud/virtcloud/dom0"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 )
 
@@ -27,8 +28,8 @@ func TestGCAgainstLeaseServer(t *testing.T) {
 	}
 	conf, ns := setup(t, dom0.ModeClassic, fmt.Sprintf("server = %q\ntoken = %q\nhost = \"skirit82-1.example.org\"\n", srv.URL, leasetest.ViewerToken))
 	state := filepath.Join(filepath.Dir(conf), "state")
-	for _, j := range []dom0.Job{{Job: live.Job, VLAN: live.VLAN}, {Job: gone.Job, VLAN: gone.VLAN}, {Job: "99.pbs", VLAN: 300}} {
-		if err := dom0.WriteJob(state, j); err != nil {
+	for _, j := range []hostjob.Job{{Job: live.Job, VLAN: live.VLAN}, {Job: gone.Job, VLAN: gone.VLAN}, {Job: "99.pbs", VLAN: 300}} {
+		if err := hostjob.Write(state, j); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,13 +37,13 @@ func TestGCAgainstLeaseServer(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "would remove VLAN 300") || strings.Contains(r.stdout, fmt.Sprint("VLAN ", live.VLAN, " ")) {
 		t.Fatalf("gc --dry-run: %+v", r)
 	}
-	if jobs, _ := dom0.ReadJobs(state); len(jobs) != 3 {
+	if jobs, _ := hostjob.ReadAll(state); len(jobs) != 3 {
 		t.Fatalf("--dry-run removed job files: %v", jobs)
 	}
 	if r := runCLI(t, "", "--config", conf, "--netns", ns.Path(), "gc"); r.code != 0 {
 		t.Fatalf("gc: %+v", r)
 	}
-	jobs, err := dom0.ReadJobs(state)
+	jobs, err := hostjob.ReadAll(state)
 	if err != nil || len(jobs) != 1 || jobs[0].Job != live.Job {
 		t.Fatalf("after gc: %v %v (live %s, other host %s)", jobs, err, live.Job, other.Job)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/virtcloud/virtcloud/dom0"
 	"github.com/virtcloud/virtcloud/hooks"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // Open is hooks.Env.OpenHost.
@@ -28,19 +29,20 @@ type host struct {
 	dir string
 }
 
-func (x *host) Setup(ctx context.Context, j hooks.HostJob) (string, error) {
+func (x *host) Setup(ctx context.Context, j hostjob.Job) (string, error) {
 	br, err := x.h.Ensure(ctx, j.VLAN)
 	if err != nil {
 		return "", err
 	}
-	if err := dom0.WriteJob(x.dir, dom0.Job{Job: j.Job, VLAN: j.VLAN, Bridge: br, State: j.State, Token: j.Token, Server: j.Server}); err != nil {
+	j.Bridge = br
+	if err := hostjob.Write(x.dir, j); err != nil {
 		return "", err
 	}
 	return br, nil
 }
 
 func (x *host) Cleanup(ctx context.Context, job string) error {
-	jobs, err := dom0.ReadJobs(x.dir)
+	jobs, err := hostjob.ReadAll(x.dir)
 	if err != nil {
 		return err
 	}
@@ -49,7 +51,7 @@ func (x *host) Cleanup(ctx context.Context, job string) error {
 			continue
 		}
 		// The job file keeps the bridge: remove it first.
-		if err := dom0.RemoveJob(x.dir, job); err != nil {
+		if err := hostjob.Remove(x.dir, job); err != nil {
 			return err
 		}
 		if err := x.h.Release(ctx, j.VLAN); err != nil {
@@ -59,14 +61,4 @@ func (x *host) Cleanup(ctx context.Context, job string) error {
 	return nil
 }
 
-func (x *host) Jobs(ctx context.Context) ([]hooks.HostJob, error) {
-	jobs, err := dom0.ReadJobs(x.dir)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hooks.HostJob, len(jobs))
-	for i, j := range jobs {
-		out[i] = hooks.HostJob{Job: j.Job, VLAN: j.VLAN, Bridge: j.Bridge, State: j.State, Token: j.Token, Server: j.Server}
-	}
-	return out, nil
-}
+func (x *host) Jobs(context.Context) ([]hostjob.Job, error) { return hostjob.ReadAll(x.dir) }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/virtcloud/virtcloud/hooks"
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 func TestSetupCleanup(t *testing.T) {
@@ -36,7 +36,7 @@ func TestSetupCleanup(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			job := hooks.HostJob{Job: "41.torque-srv", VLAN: 203, State: "active", Token: 7, Server: "http://127.0.0.1:7480"}
+			job := hostjob.Job{Job: "41.torque-srv", VLAN: 203, State: "active", Token: 7, Server: "http://127.0.0.1:7480"}
 			br, err := h.Setup(ctx, job)
 			if err != nil {
 				t.Fatalf("setup: %v", err)

@@ -18,23 +18,12 @@ import (
 	"time"
 
 	"github.com/virtcloud/virtcloud/internal/api"
+	"github.com/virtcloud/virtcloud/internal/atomicfile"
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 // Dir is one spool directory.
 type Dir struct{ Path string }
-
-// Job is a lease this host's hooks hold for a running job.
-type Job struct {
-	Job        string `json:"job"`
-	Token      int64  `json:"token"`
-	VLAN       int    `json:"vlan"`
-	Bridge     string `json:"bridge,omitempty"`
-	Manager    string `json:"manager"`
-	TTLSeconds int64  `json:"ttl_seconds"`
-	// Owner is true on the node that releases and renews the lease: the
-	// first node (Torque, OpenPBS) or the controller (Slurm).
-	Owner bool `json:"owner"`
-}
 
 // Release is a release the lease server did not take yet.
 type Release struct {
@@ -57,11 +46,12 @@ func (d Dir) file(sub, job, ext string) (string, error) {
 	return filepath.Join(d.Path, sub, job+ext), nil
 }
 
-// PutJob records a job's lease.
-func (d Dir) PutJob(j Job) error { return d.put(jobsDir, j.Job, j) }
+// PutJob records a job's lease (hostjob.Job with Manager, TTLSeconds and
+// Owner set; no State or Server).
+func (d Dir) PutJob(j hostjob.Job) error { return d.put(jobsDir, j.Job, j) }
 
 // GetJob reads a job's lease record; found is false when there is none.
-func (d Dir) GetJob(job string) (j Job, found bool, err error) {
+func (d Dir) GetJob(job string) (j hostjob.Job, found bool, err error) {
 	found, err = d.get(jobsDir, job, &j)
 	return j, found, err
 }
@@ -70,10 +60,10 @@ func (d Dir) GetJob(job string) (j Job, found bool, err error) {
 func (d Dir) RemoveJob(job string) error { return d.remove(jobsDir, job, ".json") }
 
 // Jobs lists the job records, oldest name first.
-func (d Dir) Jobs() ([]Job, error) {
-	var out []Job
+func (d Dir) Jobs() ([]hostjob.Job, error) {
+	var out []hostjob.Job
 	err := d.each(jobsDir, func(b []byte) error {
-		var j Job
+		var j hostjob.Job
 		if err := json.Unmarshal(b, &j); err != nil {
 			return err
 		}
@@ -212,28 +202,7 @@ func (d Dir) writeMode(p string, b []byte, dirMode, fileMode os.FileMode) error 
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	// Renamed, the temporary file is gone and this removal fails harmlessly;
-	// it matters only when a step below failed.
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	if _, err := tmp.Write(b); err != nil {
-		_ = tmp.Close() // the write's error is the one to report
-		return fmt.Errorf("spool: write %s: %w", p, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close() // the sync's error is the one to report
-		return fmt.Errorf("spool: sync %s: %w", p, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), fileMode); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := atomicfile.Write(p, b, fileMode); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	return nil

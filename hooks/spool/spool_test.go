@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
 func TestSpool(t *testing.T) {
@@ -12,7 +14,7 @@ func TestSpool(t *testing.T) {
 	if _, found, err := d.GetJob("1.srv"); found || err != nil {
 		t.Fatalf("empty spool: %v %v", found, err)
 	}
-	j := Job{Job: "12[3].srv", Token: 7, VLAN: 100, Manager: "torque", TTLSeconds: 60, Owner: true}
+	j := hostjob.Job{Job: "12[3].srv", Token: 7, VLAN: 100, Manager: "torque", TTLSeconds: 60, Owner: true}
 	if err := d.PutJob(j); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestSpool(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := d.PutJob(Job{Job: "../etc/passwd"}); err == nil {
+	if err := d.PutJob(hostjob.Job{Job: "../etc/passwd"}); err == nil {
 		t.Fatal("path in job id accepted")
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -55,5 +57,23 @@ func TestSpool(t *testing.T) {
 	}
 	if info, err := os.Stat(filepath.Join(d.Path, "jobs")); err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("spool jobs dir mode: %v %v", info, err)
+	}
+}
+
+// TestEarlierJobRecordsStillRead: a lease record as the spool wrote it
+// before the record was shared with dom0 reads the same.
+func TestEarlierJobRecordsStillRead(t *testing.T) {
+	d := Dir{Path: t.TempDir()}
+	os.MkdirAll(filepath.Join(d.Path, "jobs"), 0o700)
+	old := `{"job":"17","token":5,"vlan":101,"bridge":"br101","manager":"slurm","ttl_seconds":3900,"owner":true}` + "\n"
+	if err := os.WriteFile(filepath.Join(d.Path, "jobs", "17.json"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := hostjob.Job{Job: "17", Token: 5, VLAN: 101, Bridge: "br101", Manager: "slurm", TTLSeconds: 3900, Owner: true}
+	if got, found, err := d.GetJob("17"); !found || err != nil || got != want {
+		t.Fatalf("GetJob = %+v %v %v, want %+v", got, found, err, want)
+	}
+	if js, err := d.Jobs(); err != nil || len(js) != 1 || js[0] != want {
+		t.Fatalf("Jobs = %+v %v", js, err)
 	}
 }
