@@ -1,5 +1,6 @@
 // Package client is the Go client of the lease server's HTTP API, used by
-// vcctl, the scheduler hooks and vc-dom0.
+// vcctl, the scheduler hooks and vc-dom0: one typed method per endpoint, with
+// the request and answer types of internal/api.
 package client
 
 import (
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -273,8 +275,74 @@ func (c *Client) RecoverStore(ctx context.Context) (*api.StoreRecovery, error) {
 	return &r, nil
 }
 
-// Do sends any request and decodes the answer into out; for endpoints the
-// typed methods do not cover (switches, audit).
+// Switches lists the configured switches.
+func (c *Client) Switches(ctx context.Context) ([]api.Switch, error) {
+	var sws []api.Switch
+	if _, err := c.do(ctx, http.MethodGet, "/v1/switches", nil, &sws); err != nil {
+		return nil, err
+	}
+	return sws, nil
+}
+
+// SwitchVLANs reads what a switch reports: every VLAN, or only vid when
+// vid > 0. For any role but admin the reading may be a shared, recent one
+// (its AgeSeconds says how old).
+func (c *Client) SwitchVLANs(ctx context.Context, name string, vid int) (*api.SwitchVLANs, error) {
+	path := "/v1/switches/" + url.PathEscape(name)
+	if vid > 0 {
+		path += "?vlan=" + strconv.Itoa(vid)
+	}
+	var sv api.SwitchVLANs
+	if _, err := c.do(ctx, http.MethodGet, path, nil, &sv); err != nil {
+		return nil, err
+	}
+	return &sv, nil
+}
+
+// Audit compares the switches (sw, or all when "") with the leases; fix
+// also repairs the drift (admins).
+func (c *Client) Audit(ctx context.Context, sw string, fix bool) (*api.AuditReport, error) {
+	q := url.Values{}
+	if sw != "" {
+		q.Set("switch", sw)
+	}
+	method := http.MethodGet
+	if fix {
+		method = http.MethodPost
+		q.Set("fix", "true")
+	}
+	path := "/v1/audit"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var rep api.AuditReport
+	if _, err := c.do(ctx, method, path, nil, &rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}
+
+// Isolation checks the L2 networks the switches really form against the
+// live leases.
+func (c *Client) Isolation(ctx context.Context) (*api.Isolation, error) {
+	var iso api.Isolation
+	if _, err := c.do(ctx, http.MethodGet, "/v1/audit/isolation", nil, &iso); err != nil {
+		return nil, err
+	}
+	return &iso, nil
+}
+
+// Health is nil when the server and its lease store answer, else the
+// server's refusal (store_unavailable, store_lost) or why it was not reached.
+func (c *Client) Health(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil)
+	return err
+}
+
+// Do sends a request the typed methods would not make (tests send malformed
+// ones with it) and decodes the answer into out. Every endpoint of the API
+// has a typed method above; /metrics (Prometheus), /ui/ (a browser) and
+// /v1/openapi.json (the API's description) are for other readers.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
 	_, err := c.do(ctx, method, path, body, out)
 	return err

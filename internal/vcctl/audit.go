@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -13,9 +12,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
-
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 )
 
 func init() {
@@ -53,10 +51,10 @@ func auditRun(c *cli.Context) error {
 	}
 	cl, ctx, cancel := conn(c)
 	defer cancel()
-	var rep *auditapi.Report
+	var rep *api.AuditReport
 	var err error
 	if s := c.String("switch"); s != "" {
-		rep, err = auditOne(ctx, cl, s, c.Bool("fix"))
+		rep, err = cl.Audit(ctx, s, c.Bool("fix"))
 	} else {
 		rep, err = auditAll(ctx, cl, c.Bool("fix"), newProgress(c.App.ErrWriter))
 	}
@@ -73,49 +71,27 @@ func auditRun(c *cli.Context) error {
 // auditParallel is how many switches vcctl has audited at once.
 const auditParallel = 4
 
-// auditOne audits one switch ("" for all in one pass).
-func auditOne(ctx context.Context, cl *client.Client, sw string, fix bool) (*auditapi.Report, error) {
-	q := url.Values{}
-	if sw != "" {
-		q.Set("switch", sw)
-	}
-	method := "GET"
-	if fix {
-		method = "POST"
-		q.Set("fix", "true")
-	}
-	path := "/v1/audit"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	var rep auditapi.Report
-	if err := cl.Do(ctx, method, path, nil, &rep); err != nil {
-		return nil, err
-	}
-	return &rep, nil
-}
-
 // auditAll audits every switch, a few at a time, one request each, so the
 // progress line can count the switches done; the reports are merged into
 // one, as a single pass would give it.
-func auditAll(ctx context.Context, cl *client.Client, fix bool, p *progress) (*auditapi.Report, error) {
-	var sws []auditapi.Switch
-	if err := cl.Do(ctx, "GET", "/v1/switches", nil, &sws); err != nil {
+func auditAll(ctx context.Context, cl *client.Client, fix bool, p *progress) (*api.AuditReport, error) {
+	sws, err := cl.Switches(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if len(sws) == 0 {
-		return auditOne(ctx, cl, "", fix)
+		return cl.Audit(ctx, "", fix)
 	}
 	defer p.done()
 	p.set("audit: 0/%d switches", len(sws))
-	reps := make([]*auditapi.Report, len(sws))
+	reps := make([]*api.AuditReport, len(sws))
 	var mu sync.Mutex
 	finished := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(auditParallel)
 	for i, sw := range sws {
 		g.Go(func() error {
-			rep, err := auditOne(gctx, cl, sw.Name, fix)
+			rep, err := cl.Audit(gctx, sw.Name, fix)
 			if err != nil {
 				return err
 			}
@@ -130,7 +106,7 @@ func auditAll(ctx context.Context, cl *client.Client, fix bool, p *progress) (*a
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	all := &auditapi.Report{At: reps[0].At, Fix: fix, Counts: map[string]int{}}
+	all := &api.AuditReport{At: reps[0].At, Fix: fix, Counts: map[string]int{}}
 	for _, r := range reps {
 		all.AgeSeconds = max(all.AgeSeconds, r.AgeSeconds)
 		all.Switches = append(all.Switches, r.Switches...)
@@ -143,7 +119,7 @@ func auditAll(ctx context.Context, cl *client.Client, fix bool, p *progress) (*a
 	return all, nil
 }
 
-func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {
+func auditRows(w *tabwriter.Writer, rep *api.AuditReport) {
 	if rep.Unreachable == 0 && len(rep.Counts) == 0 {
 		fmt.Fprintf(w, "no drift: %d switch(es) carry exactly what the live leases explain\n", len(rep.Switches))
 		return
@@ -167,7 +143,7 @@ func auditRows(w *tabwriter.Writer, rep *auditapi.Report) {
 }
 
 // auditOutcome is the exit status: drift left or a switch unread is 1.
-func auditOutcome(rep *auditapi.Report) error {
+func auditOutcome(rep *api.AuditReport) error {
 	var parts []string
 	if rep.Drift > 0 {
 		msg := fmt.Sprintf("%d finding(s) not fixed", rep.Drift)
@@ -188,11 +164,11 @@ func auditOutcome(rep *auditapi.Report) error {
 func isolationRun(c *cli.Context) error {
 	cl, ctx, cancel := conn(c)
 	defer cancel()
-	var rep auditapi.Isolation
-	if err := cl.Do(ctx, "GET", "/v1/audit/isolation", nil, &rep); err != nil {
+	rep, err := cl.Isolation(ctx)
+	if err != nil {
 		return err
 	}
-	err := emit(c, rep, func(w *tabwriter.Writer) {
+	err = emit(c, rep, func(w *tabwriter.Writer) {
 		if len(rep.Findings) == 0 {
 			fmt.Fprintf(w, "isolated: %d VLAN(s) checked, every L2 network holds at most one cluster\n", rep.Checked)
 		} else {

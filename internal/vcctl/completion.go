@@ -14,7 +14,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 )
 
 // completeFlag ends the words of a completion request, as urfave/cli's own
@@ -240,8 +239,8 @@ func switches(app *cli.App, global map[string]string) []string {
 		return nil
 	}
 	defer cancel()
-	var sws []auditapi.Switch
-	if err := cl.Do(ctx, "GET", "/v1/switches", nil, &sws); err != nil {
+	sws, err := cl.Switches(ctx)
+	if err != nil {
 		return nil
 	}
 	var out []string

@@ -2,15 +2,11 @@ package vcctl
 
 import (
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 )
 
 func init() {
@@ -30,8 +26,8 @@ func init() {
 func switchList(c *cli.Context) error {
 	cl, ctx, cancel := conn(c)
 	defer cancel()
-	var sws []auditapi.Switch
-	if err := cl.Do(ctx, "GET", "/v1/switches", nil, &sws); err != nil {
+	sws, err := cl.Switches(ctx)
+	if err != nil {
 		return err
 	}
 	return emit(c, sws, func(w *tabwriter.Writer) {
@@ -47,22 +43,17 @@ func switchShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
+	vid := 0
 	if c.IsSet("vlan") {
-		vid := c.Int("vlan")
+		vid = c.Int("vlan")
 		if vid < 1 || vid > 4094 {
 			return cli.Exit(fmt.Sprintf("--vlan %d: a VLAN ID is 1-4094", vid), ExitUsage)
 		}
-		q.Set("vlan", strconv.Itoa(vid))
-	}
-	path := "/v1/switches/" + url.PathEscape(name)
-	if len(q) > 0 {
-		path += "?" + q.Encode()
 	}
 	cl, ctx, cancel := conn(c)
 	defer cancel()
-	var sv auditapi.SwitchVLANs
-	if err := cl.Do(ctx, "GET", path, nil, &sv); err != nil {
+	sv, err := cl.SwitchVLANs(ctx, name, vid)
+	if err != nil {
 		return err
 	}
 	noteAge(c, sv.AgeSeconds)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/switchdrv"
@@ -43,7 +43,7 @@ func TestSwitchShowFollowsALeasesLife(t *testing.T) {
 		t.Fatalf("praha row: %v", r)
 	}
 	code, out, _ = runAt(t, f.URL, view, "-o", "json", "switch", "list")
-	var sws []auditapi.Switch
+	var sws []api.Switch
 	if code != 0 || json.Unmarshal([]byte(out), &sws) != nil || len(sws) != 3 || sws[0].Name != "brno-sw1" || sws[0].Driver != "snmp" {
 		t.Fatalf("switch list json: %d %q", code, out)
 	}
@@ -116,7 +116,7 @@ func TestAuditThroughVcctl(t *testing.T) {
 		t.Fatalf("audit with drift: %d\n%s\n%q\nwant rows %s", code, out, errOut, wantRows)
 	}
 	code, out, _ = runAt(t, f.URL, adm, "-o", "json", "audit")
-	var rep auditapi.Report
+	var rep api.AuditReport
 	if code != ExitFailure || json.Unmarshal([]byte(out), &rep) != nil || rep.Drift != 2 || len(rep.Switches) != 3 || rep.Counts["orphan"] != 1 {
 		t.Fatalf("audit json: %d %q", code, out)
 	}

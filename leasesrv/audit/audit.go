@@ -20,7 +20,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/plan"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 	"github.com/virtcloud/virtcloud/switchdrv"
@@ -51,11 +50,11 @@ type Options struct {
 }
 
 // Switches lists the configured switches, sorted by name.
-func (r *Reconciler) Switches() []auditapi.Switch {
-	var out []auditapi.Switch
+func (r *Reconciler) Switches() []api.Switch {
+	var out []api.Switch
 	for _, name := range slices.Sorted(maps.Keys(r.cfg.Switches)) {
 		sw := r.cfg.Switches[name]
-		out = append(out, auditapi.Switch{Name: name, Site: sw.Site, Driver: sw.Driver, Address: sw.Address, Uplinks: slices.Clone(sw.Uplinks)})
+		out = append(out, api.Switch{Name: name, Site: sw.Site, Driver: sw.Driver, Address: sw.Address, Uplinks: slices.Clone(sw.Uplinks)})
 	}
 	return out
 }
@@ -89,7 +88,7 @@ func (r *Reconciler) driver(name string) (switchdrv.Driver, error) {
 // Run makes one audit pass over every switch (or one), in parallel, and
 // returns its report. A switch that does not answer is reported as
 // unreachable; only a failure to read the leases fails the whole pass.
-func (r *Reconciler) Run(ctx context.Context, o Options) (*auditapi.Report, error) {
+func (r *Reconciler) Run(ctx context.Context, o Options) (*api.AuditReport, error) {
 	names := slices.Sorted(maps.Keys(r.cfg.Switches))
 	if o.Switch != "" {
 		if r.cfg.Switches[o.Switch] == nil {
@@ -101,7 +100,7 @@ func (r *Reconciler) Run(ctx context.Context, o Options) (*auditapi.Report, erro
 	if err != nil {
 		return nil, fmt.Errorf("audit: read leases: %w", err)
 	}
-	rep := &auditapi.Report{At: time.Now().UTC(), Fix: o.Fix, Switches: make([]auditapi.SwitchReport, len(names)), Counts: map[string]int{}}
+	rep := &api.AuditReport{At: time.Now().UTC(), Fix: o.Fix, Switches: make([]api.SwitchReport, len(names)), Counts: map[string]int{}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(r.cfg.Server.Parallel, 1))
 	for i, name := range names {
@@ -226,7 +225,7 @@ func (r *Reconciler) expected(ctx context.Context) (expectation, error) {
 
 // diff compares a device's VLAN table with what the leases explain, within
 // the switch's managed ranges.
-func (r *Reconciler) diff(name string, vlans []switchdrv.VLAN, e *switchExp) (fs []auditapi.Finding, flux []int) {
+func (r *Reconciler) diff(name string, vlans []switchdrv.VLAN, e *switchExp) (fs []api.Finding, flux []int) {
 	if e == nil {
 		e = &switchExp{}
 	}
@@ -243,31 +242,31 @@ func (r *Reconciler) diff(name string, vlans []switchdrv.VLAN, e *switchExp) (fs
 		ports := union(v.Tagged, v.Untagged) // an empty VLAN is still an orphan
 		w, ok := e.want[v.ID]
 		if !ok {
-			fs = append(fs, auditapi.Finding{Switch: name, Kind: auditapi.Orphan, VLAN: v.ID, Ports: ports})
+			fs = append(fs, api.Finding{Switch: name, Kind: api.DriftOrphan, VLAN: v.ID, Ports: ports})
 			continue
 		}
 		if miss := minus(w.ports, ports); len(miss) > 0 {
-			fs = append(fs, auditapi.Finding{Switch: name, Kind: auditapi.Missing, VLAN: v.ID, Ports: miss, Lease: w.job})
+			fs = append(fs, api.Finding{Switch: name, Kind: api.DriftMissing, VLAN: v.ID, Ports: miss, Lease: w.job})
 		}
 		if extra := minus(ports, w.ports); len(extra) > 0 {
-			fs = append(fs, auditapi.Finding{Switch: name, Kind: auditapi.Extra, VLAN: v.ID, Ports: extra, Lease: w.job})
+			fs = append(fs, api.Finding{Switch: name, Kind: api.DriftExtra, VLAN: v.ID, Ports: extra, Lease: w.job})
 		}
 	}
 	for _, vid := range slices.Sorted(maps.Keys(e.want)) {
 		if !seen[vid] && !e.flux[vid] && r.fleet.Managed(name, vid) {
 			w := e.want[vid]
-			fs = append(fs, auditapi.Finding{Switch: name, Kind: auditapi.Missing, VLAN: vid, Ports: slices.Clone(w.ports), Lease: w.job})
+			fs = append(fs, api.Finding{Switch: name, Kind: api.DriftMissing, VLAN: vid, Ports: slices.Clone(w.ports), Lease: w.job})
 		}
 	}
-	slices.SortStableFunc(fs, func(a, b auditapi.Finding) int { return a.VLAN - b.VLAN })
+	slices.SortStableFunc(fs, func(a, b api.Finding) int { return a.VLAN - b.VLAN })
 	slices.Sort(flux)
 	return fs, flux
 }
 
 // auditSwitch reads one switch and, with fix, repairs it under its lock from
 // a fresh reading of both the device and the leases.
-func (r *Reconciler) auditSwitch(ctx context.Context, name string, exp expectation, fix bool) auditapi.SwitchReport {
-	rep := auditapi.SwitchReport{Switch: name, Site: r.cfg.Switches[name].Site, Findings: []auditapi.Finding{}}
+func (r *Reconciler) auditSwitch(ctx context.Context, name string, exp expectation, fix bool) api.SwitchReport {
+	rep := api.SwitchReport{Switch: name, Site: r.cfg.Switches[name].Site, Findings: []api.Finding{}}
 	vlans, err := r.VLANs(ctx, name, 0)
 	if err != nil {
 		rep.Error = oneLine(err)
@@ -291,7 +290,7 @@ func (r *Reconciler) auditSwitch(ctx context.Context, name string, exp expectati
 // each finding through the driver, checking right before each write that
 // the lease concerned is still active with the same token (orphans: that no
 // live lease took the VLAN meanwhile).
-func (r *Reconciler) repair(ctx context.Context, name string) ([]auditapi.Finding, []int, error) {
+func (r *Reconciler) repair(ctx context.Context, name string) ([]api.Finding, []int, error) {
 	sw := r.cfg.Switches[name]
 	drv, err := r.driver(name)
 	if err != nil {
@@ -330,20 +329,20 @@ func (r *Reconciler) repair(ctx context.Context, name string) ([]auditapi.Findin
 	return fs, flux, nil
 }
 
-func (r *Reconciler) fixOne(ctx context.Context, lock *store.Lock, drv switchdrv.Driver, f *auditapi.Finding, w wanted) error {
+func (r *Reconciler) fixOne(ctx context.Context, lock *store.Lock, drv switchdrv.Driver, f *api.Finding, w wanted) error {
 	sw := r.cfg.Switches[f.Switch]
 	c := switchdrv.Change{VLAN: f.VLAN, Name: switchdrv.RenderName(sw.VLANName, f.VLAN)}
 	switch f.Kind {
-	case auditapi.Orphan:
+	case api.DriftOrphan:
 		if err := r.stillOrphan(ctx, f.Switch, f.VLAN); err != nil {
 			return err
 		}
 		c.Remove, c.Delete = f.Ports, true
-	case auditapi.Missing, auditapi.Extra:
+	case api.DriftMissing, api.DriftExtra:
 		if err := r.st.Guard(ctx, lock, w.job, w.token, api.StateActive); err != nil {
 			return fmt.Errorf("not writing for lease %s: %w", w.job, err)
 		}
-		if f.Kind == auditapi.Missing {
+		if f.Kind == api.DriftMissing {
 			c.Add = f.Ports
 		} else {
 			c.Remove = f.Ports
@@ -400,9 +399,9 @@ func minus(a, b []string) []string {
 	return out
 }
 
-func nonNil(fs []auditapi.Finding) []auditapi.Finding {
+func nonNil(fs []api.Finding) []api.Finding {
 	if fs == nil {
-		return []auditapi.Finding{}
+		return []api.Finding{}
 	}
 	return fs
 }

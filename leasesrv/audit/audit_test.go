@@ -12,14 +12,13 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/leasesrv/audit"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
 // findings renders a report's findings one per line, for comparison.
-func findings(rep *auditapi.Report) string {
+func findings(rep *api.AuditReport) string {
 	var lines []string
 	for _, s := range rep.Switches {
 		for _, f := range s.Findings {
@@ -36,7 +35,7 @@ func findings(rep *auditapi.Report) string {
 	return strings.Join(lines, "\n")
 }
 
-func run(t *testing.T, f *audittest.Fabric, o audit.Options) *auditapi.Report {
+func run(t *testing.T, f *audittest.Fabric, o audit.Options) *api.AuditReport {
 	t.Helper()
 	rep, err := f.Rec.Run(context.Background(), o)
 	if err != nil {
@@ -123,10 +122,10 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 	if got := findings(rep); got != wantDrift || rep.Drift != 7 || rep.Clean() {
 		t.Fatalf("audit found\n%s\nwant\n%s", got, wantDrift)
 	}
-	if rep.Counts[auditapi.Orphan] != 3 || rep.Counts[auditapi.Missing] != 2 || rep.Counts[auditapi.Extra] != 2 {
+	if rep.Counts[api.DriftOrphan] != 3 || rep.Counts[api.DriftMissing] != 2 || rep.Counts[api.DriftExtra] != 2 {
 		t.Fatalf("counts %v", rep.Counts)
 	}
-	if g := gauge(t, f, "praha-sw1", auditapi.Orphan); g != "2" {
+	if g := gauge(t, f, "praha-sw1", api.DriftOrphan); g != "2" {
 		t.Fatalf("virtcloud_audit_findings{praha-sw1,orphan} = %s, want 2", g)
 	}
 	// Reporting changed nothing.
@@ -159,7 +158,7 @@ func TestDriftInjectedOnDevicesIsFoundAndFixed(t *testing.T) {
 	if got := f.Carried(t, 40); len(got["brno-sw1"]) == 0 {
 		t.Fatalf("the recorded vlan 40 of the Arista is gone: %v", got)
 	}
-	if g := gauge(t, f, "praha-sw1", auditapi.Orphan); g != "0" {
+	if g := gauge(t, f, "praha-sw1", api.DriftOrphan); g != "0" {
 		t.Fatalf("after the fix virtcloud_audit_findings{praha-sw1,orphan} = %s", g)
 	}
 	if rep := run(t, f, audit.Options{}); !rep.Clean() {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/leasesrv/audit"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
@@ -27,7 +26,7 @@ func TestRepairsOfStaleReadingsAreRefused(t *testing.T) {
 	st := f.Srv.Svc.Store()
 	l := f.Srv.Activate("5.pbs", "skurut9-1")
 	f.Apply(t, "praha-sw1", switchdrv.Change{VLAN: l.VLAN, Remove: []string{"Gi1/0/9"}})
-	missing := auditapi.Finding{Switch: "praha-sw1", Kind: auditapi.Missing, VLAN: l.VLAN, Ports: []string{"Gi1/0/9"}, Lease: l.Job}
+	missing := api.Finding{Switch: "praha-sw1", Kind: api.DriftMissing, VLAN: l.VLAN, Ports: []string{"Gi1/0/9"}, Lease: l.Job}
 
 	lock, err := st.LockSwitch(ctx, "praha-sw1", time.Minute)
 	if err != nil {
@@ -64,7 +63,7 @@ func TestRepairsOfStaleReadingsAreRefused(t *testing.T) {
 	if err := f.Praha.AddVLAN(next.VLAN, "stale", "Gi1/0/30"); err != nil {
 		t.Fatal(err)
 	}
-	orphan := auditapi.Finding{Switch: "praha-sw1", Kind: auditapi.Orphan, VLAN: next.VLAN, Ports: []string{"Gi1/0/30"}}
+	orphan := api.Finding{Switch: "praha-sw1", Kind: api.DriftOrphan, VLAN: next.VLAN, Ports: []string{"Gi1/0/30"}}
 	cctx, cancel := context.WithCancel(ctx)
 	committed := make(chan struct{})
 	go func() { f.Srv.Client(leasetest.SchedulerToken).Commit(cctx, next.Job, next.Token); close(committed) }()

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/virtcloud/virtcloud/internal/api"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/httpapi"
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
@@ -39,7 +37,7 @@ func (r *Reconciler) Endpoints() []httpapi.Endpoint {
 func (r *Reconciler) hList(*http.Request) (int, any, error) {
 	sws := r.Switches()
 	if sws == nil {
-		sws = []auditapi.Switch{}
+		sws = []api.Switch{}
 	}
 	return http.StatusOK, sws, nil
 }
@@ -63,11 +61,13 @@ func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
 	if rd.err != nil {
 		return 0, nil, deviceError(name, rd.err)
 	}
-	vlans := rd.val.([]switchdrv.VLAN)
-	if vid > 0 {
-		vlans = slices.DeleteFunc(slices.Clone(vlans), func(v switchdrv.VLAN) bool { return v.ID != vid })
+	vlans := []api.VLAN{} // the device's own answer, shared: copied, never changed
+	for _, v := range rd.val.([]switchdrv.VLAN) {
+		if vid == 0 || v.ID == vid {
+			vlans = append(vlans, api.VLAN(v))
+		}
 	}
-	return http.StatusOK, auditapi.SwitchVLANs{Switch: name, VLANs: vlans, ReadAt: rd.at.UTC(), AgeSeconds: rd.age()}, nil
+	return http.StatusOK, api.SwitchVLANs{Switch: name, VLANs: vlans, ReadAt: rd.at.UTC(), AgeSeconds: rd.age()}, nil
 }
 
 func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
@@ -99,7 +99,7 @@ func (r *Reconciler) hAudit(req *http.Request, post bool) (int, any, error) {
 	if rd.err != nil {
 		return 0, nil, rd.err
 	}
-	rep := *rd.val.(*auditapi.Report) // shared with other callers: a copy gets the age
+	rep := *rd.val.(*api.AuditReport) // shared with other callers: a copy gets the age
 	rep.AgeSeconds = rd.age()
 	return http.StatusOK, &rep, nil
 }
@@ -123,7 +123,7 @@ func (r *Reconciler) hIsolation(req *http.Request) (int, any, error) {
 	if rd.err != nil {
 		return 0, nil, rd.err
 	}
-	rep := *rd.val.(*auditapi.Isolation)
+	rep := *rd.val.(*api.Isolation)
 	rep.AgeSeconds = rd.age()
 	return http.StatusOK, &rep, nil
 }

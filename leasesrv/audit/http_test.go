@@ -9,7 +9,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 )
@@ -48,7 +47,7 @@ func TestEndpointsRefuseBadInputClearly(t *testing.T) {
 	if !asAPIError(err, &ae) || ae.Status != http.StatusBadGateway || ae.Code != api.CodeNetworkFault {
 		t.Fatalf("unreachable switch: %v", err)
 	}
-	var rep auditapi.Report
+	var rep api.AuditReport
 	if err := view.Do(ctx, "GET", "/v1/audit", nil, &rep); err != nil || rep.Unreachable != 1 || len(rep.Switches) != 3 {
 		t.Fatalf("audit with praha down: %v %+v", err, rep)
 	}
@@ -69,7 +68,7 @@ func TestBackgroundPassRepairs(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	for i := 0; ; i++ {
 		// The pass has ended once the gauge says nothing is left.
-		if gauge(t, f, "plzen-sw1", auditapi.Orphan) == "0" {
+		if gauge(t, f, "plzen-sw1", api.DriftOrphan) == "0" {
 			break
 		}
 		if i == 200 {
@@ -91,7 +90,7 @@ func TestDeviceReadsAreSharedAndRateLimited(t *testing.T) {
 	ctx := context.Background()
 	view, adm := client.New(f.URL, leasetest.ViewerToken), client.New(f.URL, leasetest.AdminToken)
 	// The server's session to praha is open before anything is counted.
-	if err := view.Do(ctx, "GET", "/v1/audit?switch=praha-sw1", nil, &auditapi.Report{}); err != nil {
+	if err := view.Do(ctx, "GET", "/v1/audit?switch=praha-sw1", nil, &api.AuditReport{}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 16
@@ -108,10 +107,10 @@ func TestDeviceReadsAreSharedAndRateLimited(t *testing.T) {
 		}
 	}
 	f.Praha.ResetCommands()
-	concurrently("/v1/switches/praha-sw1", func() any { return &auditapi.SwitchVLANs{} })
+	concurrently("/v1/switches/praha-sw1", func() any { return &api.SwitchVLANs{} })
 	shared := len(f.Praha.Commands())
 	f.Praha.ResetCommands()
-	var fresh auditapi.SwitchVLANs
+	var fresh api.SwitchVLANs
 	if err := adm.Do(ctx, "GET", "/v1/switches/praha-sw1", nil, &fresh); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestDeviceReadsAreSharedAndRateLimited(t *testing.T) {
 	}
 	// Within the interval a viewer gets the last reading, with its age.
 	f.Praha.ResetCommands()
-	var last auditapi.SwitchVLANs
+	var last api.SwitchVLANs
 	if err := view.Do(ctx, "GET", "/v1/switches/praha-sw1?vlan=1", nil, &last); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +136,7 @@ func TestDeviceReadsAreSharedAndRateLimited(t *testing.T) {
 	}
 	// Audits too: one pass for every viewer asking at once.
 	f.Praha.ResetCommands()
-	concurrently("/v1/audit", func() any { return &auditapi.Report{} })
+	concurrently("/v1/audit", func() any { return &api.AuditReport{} })
 	if got := len(f.Praha.Commands()); got != one {
 		t.Fatalf("%d concurrent viewer audits sent %d commands to praha; one pass sends %d", n, got, one)
 	}

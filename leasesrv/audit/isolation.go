@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/leasesrv/isolation"
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
@@ -19,7 +19,7 @@ import (
 // checks, with the topology in the configuration, that no L2 network joins
 // two clusters and that every active cluster is one network. A switch that
 // cannot be read is named in the answer: the check is then incomplete.
-func (r *Reconciler) Isolation(ctx context.Context) (*auditapi.Isolation, error) {
+func (r *Reconciler) Isolation(ctx context.Context) (*api.Isolation, error) {
 	leases, err := r.st.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("isolation: read leases: %w", err)
@@ -43,9 +43,9 @@ func (r *Reconciler) Isolation(ctx context.Context) (*auditapi.Isolation, error)
 		})
 	}
 	_ = g.Wait() // an unread switch is in unread; the goroutines return nil
-	rep := &auditapi.Isolation{At: time.Now().UTC(), Checked: isolation.VLANs(tables), Findings: isolation.Check(r.cfg, tables, leases)}
+	rep := &api.Isolation{At: time.Now().UTC(), Checked: isolation.VLANs(tables), Findings: isolation.Check(r.cfg, tables, leases)}
 	if rep.Findings == nil {
-		rep.Findings = []auditapi.IsolationFinding{}
+		rep.Findings = []api.IsolationFinding{}
 	}
 	if len(unread) > 0 {
 		rep.Unread = unread

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/virtcloud/virtcloud/internal/api"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
@@ -56,14 +55,14 @@ func (r *Reconciler) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.findings, m.reachable, m.fixes, m.readErrs, m.lastRun, m.shared, &storeCollector{st: r.st, sites: sites}}
 }
 
-func (m *metrics) observe(s auditapi.SwitchReport) {
+func (m *metrics) observe(s api.SwitchReport) {
 	if !s.Reachable {
 		m.reachable.WithLabelValues(s.Switch).Set(0)
 		m.readErrs.WithLabelValues(s.Switch).Inc()
 		return // what was known of it stays until it answers again
 	}
 	m.reachable.WithLabelValues(s.Switch).Set(1)
-	left := map[string]float64{auditapi.Orphan: 0, auditapi.Missing: 0, auditapi.Extra: 0}
+	left := map[string]float64{api.DriftOrphan: 0, api.DriftMissing: 0, api.DriftExtra: 0}
 	for _, f := range s.Findings {
 		if !f.Fixed {
 			left[f.Kind]++

@@ -19,7 +19,6 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
-	"github.com/virtcloud/virtcloud/leasesrv/audit/auditapi"
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
@@ -28,8 +27,8 @@ type Tables map[string][]switchdrv.VLAN
 
 // Check finds every component that breaks the rule. Hosts without a switch
 // (pre-provisioned) are outside what the devices can prove and are left out.
-func Check(cfg *config.Config, tables Tables, leases []api.Lease) []auditapi.IsolationFinding {
-	var out []auditapi.IsolationFinding
+func Check(cfg *config.Config, tables Tables, leases []api.Lease) []api.IsolationFinding {
+	var out []api.IsolationFinding
 	for _, vid := range vlansIn(tables) {
 		out = append(out, checkVLAN(cfg, tables, leases, vid)...)
 	}
@@ -55,7 +54,7 @@ type component struct {
 	hosts []string
 }
 
-func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) []auditapi.IsolationFinding {
+func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) []api.IsolationFinding {
 	uf := unionFind{}
 	carrying := map[string][]string{} // switch -> ports carrying vid
 	for sw, vlans := range tables {
@@ -106,7 +105,7 @@ func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) [
 		}
 	}
 
-	var out []auditapi.IsolationFinding
+	var out []api.IsolationFinding
 	for _, root := range slices.Sorted(maps.Keys(comps)) {
 		c := comps[root]
 		if len(c.hosts) == 0 {
@@ -122,7 +121,7 @@ func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) [
 			}
 		}
 		if len(jobs) > 1 || len(jobs) == 1 && len(strays) > 0 {
-			f := finding(vid, auditapi.Shared, c, slices.Sorted(maps.Keys(jobs)))
+			f := finding(vid, api.IsolationShared, c, slices.Sorted(maps.Keys(jobs)))
 			f.Strays = strays
 			f.Detail = fmt.Sprintf("VLAN %d joins %s into one L2 network holding the hosts of %s", vid, strings.Join(f.Component, ", "), describe(f.Leases, strays))
 			out = append(out, f)
@@ -149,7 +148,7 @@ func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) [
 			for r := range roots {
 				nodes = append(nodes, comps[r].nodes...)
 			}
-			f := finding(vid, auditapi.Split, &component{nodes: nodes, hosts: l.Hosts}, []string{l.Job})
+			f := finding(vid, api.IsolationSplit, &component{nodes: nodes, hosts: l.Hosts}, []string{l.Job})
 			f.Detail = fmt.Sprintf("active lease %s on VLAN %d spans %d L2 networks", l.Job, vid, len(roots))
 			if len(cut) > 0 {
 				f.Detail += fmt.Sprintf("; hosts %s do not carry the VLAN", strings.Join(cut, ", "))
@@ -160,8 +159,8 @@ func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) [
 	return out
 }
 
-func finding(vid int, problem string, c *component, jobs []string) auditapi.IsolationFinding {
-	return auditapi.IsolationFinding{VLAN: vid, Problem: problem, Component: sorted(c.nodes), Hosts: sorted(c.hosts), Leases: jobs}
+func finding(vid int, problem string, c *component, jobs []string) api.IsolationFinding {
+	return api.IsolationFinding{VLAN: vid, Problem: problem, Component: sorted(c.nodes), Hosts: sorted(c.hosts), Leases: jobs}
 }
 
 func describe(jobs, strays []string) string {

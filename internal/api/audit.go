@@ -1,23 +1,19 @@
-// Package auditapi holds the JSON shapes of the lease server's switch and
-// audit endpoints, apart from the reconciler, so that vcctl decodes them
-// without linking the drivers and the store.
-package auditapi
+package api
 
-import (
-	"time"
+// The switch and audit endpoints: what the devices report and what the
+// reconciler finds.
 
-	"github.com/virtcloud/virtcloud/switchdrv"
-)
+import "time"
 
-// Kinds of drift.
+// Kinds of drift (Finding.Kind).
 const (
-	// Orphan: a VLAN in a managed range is on the device and no live lease
-	// explains it there.
-	Orphan = "orphan"
-	// Missing: ports a lease's plan needs do not carry its VLAN.
-	Missing = "missing"
-	// Extra: ports carry a lease's VLAN that its plan does not need.
-	Extra = "extra"
+	// DriftOrphan: a VLAN in a managed range is on the device and no live
+	// lease explains it there.
+	DriftOrphan = "orphan"
+	// DriftMissing: ports a lease's plan needs do not carry its VLAN.
+	DriftMissing = "missing"
+	// DriftExtra: ports carry a lease's VLAN that its plan does not need.
+	DriftExtra = "extra"
 )
 
 // Switch is one configured switch, as GET /v1/switches lists it.
@@ -31,12 +27,20 @@ type Switch struct {
 
 // SwitchVLANs is what a device reports, as GET /v1/switches/{name} answers.
 type SwitchVLANs struct {
-	Switch string           `json:"switch"`
-	VLANs  []switchdrv.VLAN `json:"vlans"`
+	Switch string `json:"switch"`
+	VLANs  []VLAN `json:"vlans"`
 	// ReadAt is when the device was read; AgeSeconds how long before the
 	// answer (readings are shared for the server's device_read_interval).
 	ReadAt     time.Time `json:"read_at"`
 	AgeSeconds float64   `json:"age_seconds"`
+}
+
+// VLAN is one VLAN as a device reports it: its ports by name.
+type VLAN struct {
+	ID       int      `json:"vlan"`
+	Name     string   `json:"name"`
+	Tagged   []string `json:"tagged"`
+	Untagged []string `json:"untagged"`
 }
 
 // Finding is one piece of drift on one switch.
@@ -63,8 +67,8 @@ type SwitchReport struct {
 	Findings []Finding `json:"findings"`
 }
 
-// Report is one audit pass.
-type Report struct {
+// AuditReport is one audit pass, as GET and POST /v1/audit answer.
+type AuditReport struct {
 	At time.Time `json:"at"`
 	// AgeSeconds is how long before the answer the pass was made (a GET
 	// answers the last pass while it is younger than device_read_interval).
@@ -81,15 +85,15 @@ type Report struct {
 }
 
 // Clean reports whether every switch answered and nothing is left to fix.
-func (r *Report) Clean() bool { return r.Drift == 0 && r.Unreachable == 0 }
+func (r *AuditReport) Clean() bool { return r.Drift == 0 && r.Unreachable == 0 }
 
-// Problems the isolation check finds.
+// Problems the isolation check finds (IsolationFinding.Problem).
 const (
-	// Shared: one L2 network holds the hosts of two live leases, or of a
-	// lease and a host no lease gives that VLAN.
-	Shared = "shared"
-	// Split: an active lease's hosts are not all on one L2 network.
-	Split = "split"
+	// IsolationShared: one L2 network holds the hosts of two live leases, or
+	// of a lease and a host no lease gives that VLAN.
+	IsolationShared = "shared"
+	// IsolationSplit: an active lease's hosts are not all on one L2 network.
+	IsolationSplit = "split"
 )
 
 // Isolation is the answer of GET /v1/audit/isolation: the L2 networks the
