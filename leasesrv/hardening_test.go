@@ -25,11 +25,11 @@ import (
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/redistest"
-	"github.com/virtcloud/virtcloud/internal/vcctl"
 	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit/audittest"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
+	vcctl "github.com/virtcloud/virtcloud/vcctl/cli"
 )
 
 // serveReal runs the service behind the same http.Server as leasesrv serve.

@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/virtcloud/virtcloud/leasesrv/cmd"
+	"github.com/virtcloud/virtcloud/leasesrv/cli"
 )
 
-func main() { os.Exit(cmd.Main(os.Args, os.Stdout, os.Stderr)) }
+func main() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }

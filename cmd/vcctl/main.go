@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/virtcloud/virtcloud/internal/vcctl"
+	"github.com/virtcloud/virtcloud/vcctl/cli"
 )
 
-func main() { os.Exit(vcctl.Main(os.Args, os.Stdout, os.Stderr)) }
+func main() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }

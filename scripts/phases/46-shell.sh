@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/deps.sh redis-server=redis-server snmpsimd=snmpsim zsh=zsh fish=fish mandoc=mandoc
-scripts/go-phase.sh shell -timeout 5m -tags shell -run 'TestCompletionInRealShells' ./internal/vcctl/
+scripts/go-phase.sh shell -timeout 5m -tags shell -run 'TestCompletionInRealShells' ./vcctl/cli/

@@ -1,6 +1,13 @@
-// Package vcctl is the vcctl command line, kept apart from its main so tests
+// Package cli is the vcctl command line, kept apart from its main so tests
 // run it in-process against a real lease server.
-package vcctl
+//
+// vcctl has no component beneath its command line: everything it knows of
+// the server comes through internal/client and internal/api, which the hooks
+// and vc-dom0 share. Its CLI still lives where every command's does, in a
+// cli package beside its component (leasesrv/cli, dom0/cli, vcctl/cli), so
+// that each cmd/NAME/main.go only calls NAME's cli.Main and a newcomer finds
+// every binary's commands and flags in one kind of place.
+package cli
 
 import (
 	"context"

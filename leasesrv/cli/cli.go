@@ -1,5 +1,6 @@
-// Package cmd is the command line of leasesrv: serve and check-config.
-package cmd
+// Package cli is the command line of leasesrv: serve and check-config.
+// cmd/leasesrv only hands it argv and stdio.
+package cli
 
 import (
 	"context"

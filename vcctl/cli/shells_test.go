@@ -1,6 +1,6 @@
 //go:build shell
 
-package vcctl
+package cli
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package vcctl
+package cli
 
 import (
 	"context"
