@@ -141,7 +141,7 @@ ports = ["Ethernet7"]
 site = "brno"
 switch = "slow"
 ports = ["Ethernet8"]
-`, port, rigGrace, rigMaxStarts, sw.Address, sw.Community, r.flaky.Addr(), agents[1].Community, r.slow.Addr(), agents[2].Community)
+`, port, rigGrace, rigMaxStarts, sw.Address, agents[0].Community, r.flaky.Addr(), agents[1].Community, r.slow.Addr(), agents[2].Community)
 	var names []string
 	for _, h := range hosts {
 		r.ports[h.name] = h.port

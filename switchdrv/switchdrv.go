@@ -61,27 +61,42 @@ type Options struct {
 	Managed func(vid int) bool
 }
 
-// Factory opens a driver for one configured switch.
-type Factory func(cfg *config.Switch, opts Options) (Driver, error)
+// Registration is everything a driver brings, and all it takes to add one:
+// a driver package calls Register with it from init, and a binary that
+// imports the package can configure and open its switches.
+type Registration struct {
+	// Name is the value of `driver` in a [switches.NAME] table.
+	Name string
+	// Settings returns an empty value for the driver's own keys of one
+	// table; the configuration decodes the table into it and has it check
+	// itself, so check-config reports the driver's problems with file:line.
+	Settings func() config.SwitchSettings
+	// Open opens a driver for one switch; cfg.Settings is a value Settings
+	// made (or one built in Go code, for tests).
+	Open func(cfg *config.Switch, opts Options) (Driver, error)
+}
 
 var (
 	mu       sync.RWMutex
-	registry = map[string]Factory{}
+	registry = map[string]Registration{}
 )
 
-// Register makes a driver available under a name ("snmp", "ssh").
-func Register(name string, f Factory) {
+// Register makes a driver available under its name. The configuration
+// learns of its settings through config.RegisterSwitchDriver, so config
+// imports no driver package.
+func Register(r Registration) {
 	mu.Lock()
 	defer mu.Unlock()
-	registry[name] = f
+	registry[r.Name] = r
+	config.RegisterSwitchDriver(r.Name, r.Settings)
 }
 
 // Open opens the driver the configuration names.
 func Open(cfg *config.Switch, opts Options) (Driver, error) {
 	mu.RLock()
-	f := registry[cfg.Driver]
+	r, ok := registry[cfg.Driver]
 	mu.RUnlock()
-	if f == nil {
+	if !ok {
 		return nil, fmt.Errorf("switch %s: no driver %q is registered (known: %s)", opts.Name, cfg.Driver, strings.Join(Drivers(), ", "))
 	}
 	if opts.Logger == nil {
@@ -90,7 +105,20 @@ func Open(cfg *config.Switch, opts Options) (Driver, error) {
 	if opts.Managed == nil {
 		opts.Managed = func(int) bool { return true }
 	}
-	return f(cfg, opts)
+	return r.Open(cfg, opts)
+}
+
+// CheckSettings runs a driver's own check on settings built outside a
+// configuration file (its Open must not trust them more than a file) and
+// returns the first problem as an error naming the key.
+func CheckSettings(s config.SwitchSettings) error {
+	var first error
+	s.Check(func(key, format string, args ...any) {
+		if first == nil {
+			first = fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...))
+		}
+	})
+	return first
 }
 
 // Drivers lists the registered driver names.

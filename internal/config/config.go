@@ -24,7 +24,7 @@ type Config struct {
 	Sites    map[string]*Site    `toml:"sites"`
 	Hosts    map[string]*Host    `toml:"hosts"`
 	Tokens   []Token             `toml:"tokens"`
-	Switches map[string]*Switch  `toml:"switches"`
+	Switches map[string]*Switch  `toml:"-"` // decoded with their drivers (switches.go)
 	Services map[string]*Service `toml:"services"`
 	Dom0     *Dom0               `toml:"dom0"`
 	Hooks    *Hooks              `toml:"hooks"`
@@ -171,41 +171,6 @@ type Token struct {
 	MaxLeases int      `toml:"max_leases"`
 }
 
-// Switch is one managed edge switch.
-type Switch struct {
-	Site     string   `toml:"site"`
-	Driver   string   `toml:"driver"`
-	Address  string   `toml:"address"`
-	Uplinks  []string `toml:"uplinks"`
-	VLANName string   `toml:"vlan_name"`
-	Timeout  Duration `toml:"timeout"`
-
-	// SNMP.
-	Version      string `toml:"version"`
-	Community    string `toml:"community"`
-	User         string `toml:"user"`
-	AuthProtocol string `toml:"auth_protocol"`
-	AuthKey      string `toml:"auth_key"`
-	PrivProtocol string `toml:"priv_protocol"`
-	PrivKey      string `toml:"priv_key"`
-	Context      string `toml:"context"`
-
-	// SSH.
-	Dialect        string   `toml:"dialect"`
-	Username       string   `toml:"username"`
-	Password       string   `toml:"password"`
-	KeyFile        string   `toml:"key_file"`
-	EnablePassword string   `toml:"enable_password"`
-	KnownHosts     string   `toml:"known_hosts"`
-	Save           bool     `toml:"save"`
-	SaveDelay      Duration `toml:"save_delay"`
-	// CommandTimeout replaces the dialect's wait for the prompt after one
-	// command (saving and committing wait at least as long as the dialect says).
-	CommandTimeout Duration `toml:"command_timeout"`
-	// InsecureIgnoreHostKeyForTests skips host key checking. Tests only.
-	InsecureIgnoreHostKeyForTests bool `toml:"insecure_ignore_host_key_for_tests"`
-}
-
 // Service is an infrastructure server (NFSv4, OpenVPN) that joins every cluster
 // that asks for it by name.
 type Service struct {
@@ -273,13 +238,17 @@ func Parse(path string, b []byte) (*Config, error) {
 // parse decodes the whole file, reports unknown keys, applies defaults and
 // runs validate.
 func parse(path string, b []byte, validate func(c *Config) Problems) (*Config, error) {
-	c := &Config{Path: path, src: b}
-	md, err := toml.Decode(string(b), c)
+	f := &file{Config: Config{Path: path, src: b}}
+	md, err := toml.Decode(string(b), f)
 	if err != nil {
 		return nil, parseError(path, err)
 	}
-	var probs Problems
+	c := &f.Config
+	probs, leftToDriver := c.decodeSwitches(&md, f.Switches)
 	for _, k := range md.Undecoded() {
+		if len(k) > 2 && k[0] == "switches" && leftToDriver[k[1]] {
+			continue
+		}
 		probs.add(c, k.String(), "unknown key")
 	}
 	c.applyDefaults()

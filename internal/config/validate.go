@@ -65,10 +65,6 @@ func (c *Config) applyDefaults() {
 	for _, sw := range c.Switches {
 		setStr(&sw.VLANName, "vc-{vid}")
 		setDur(&sw.Timeout, c.Server.SwitchTimeout.Duration)
-		setDur(&sw.SaveDelay, 5*time.Second)
-		if sw.Driver == "snmp" {
-			setStr(&sw.Version, "2c")
-		}
 	}
 	if d := c.Dom0; d != nil {
 		setStr(&d.Trunk, "eth0")
@@ -314,66 +310,6 @@ func (c *Config) validateHosts(ps *Problems) {
 	}
 }
 
-func (c *Config) validateSwitches(ps *Problems) {
-	for _, name := range sortedKeys(c.Switches) {
-		key := "switches." + name
-		s := c.Switches[name]
-		if !validName(name) {
-			ps.add(c, key, "switch name %q: use letters, digits, '.', '_' and '-'", name)
-		}
-		if c.Sites[s.Site] == nil {
-			ps.add(c, key+".site", "unknown site %q", s.Site)
-		}
-		if s.Address == "" {
-			ps.add(c, key+".address", "missing")
-		}
-		for i := range s.Uplinks {
-			c.checkPort(ps, key+".uplinks", name, &s.Uplinks[i])
-		}
-		if !strings.Contains(s.VLANName, "{vid}") || !ValidPort(strings.ReplaceAll(s.VLANName, "{vid}", "1")) {
-			ps.add(c, key+".vlan_name", "must contain {vid} and only letters, digits, '.', '_', '-': %q", s.VLANName)
-		}
-		switch s.Driver {
-		case "snmp":
-			switch s.Version {
-			case "2c":
-				if s.Community == "" {
-					ps.add(c, key+".community", "missing for SNMP v2c")
-				}
-			case "3":
-				if s.User == "" {
-					ps.add(c, key+".user", "missing for SNMP v3")
-				}
-				if p := strings.ToLower(s.AuthProtocol); p != "" && !slices.Contains([]string{"md5", "sha", "sha224", "sha256", "sha384", "sha512"}, p) {
-					ps.add(c, key+".auth_protocol", "unknown protocol %q (md5, sha, sha224, sha256, sha384, sha512)", s.AuthProtocol)
-				}
-				if p := strings.ToLower(s.PrivProtocol); p != "" && !slices.Contains([]string{"des", "aes", "aes192", "aes256", "aes192c", "aes256c"}, p) {
-					ps.add(c, key+".priv_protocol", "unknown protocol %q (des, aes, aes192, aes256, aes192c, aes256c)", s.PrivProtocol)
-				}
-			default:
-				ps.add(c, key+".version", "must be \"2c\" or \"3\", not %q", s.Version)
-			}
-		case "ssh":
-			if s.Dialect == "" {
-				ps.add(c, key+".dialect", "missing for the ssh driver")
-			}
-			if s.Username == "" {
-				ps.add(c, key+".username", "missing for the ssh driver")
-			}
-			if s.Password == "" && s.KeyFile == "" {
-				ps.add(c, key+".password", "set password or key_file")
-			}
-			if s.KnownHosts == "" && !s.InsecureIgnoreHostKeyForTests {
-				ps.add(c, key+".known_hosts", "missing: the switch's host key must be checked")
-			}
-		case "":
-			ps.add(c, key+".driver", "missing (snmp or ssh)")
-		default:
-			ps.add(c, key+".driver", "unknown driver %q (snmp or ssh)", s.Driver)
-		}
-	}
-}
-
 func (c *Config) validateServices(ps *Problems) {
 	for _, name := range sortedKeys(c.Services) {
 		key := "services." + name
@@ -523,26 +459,21 @@ func (c *Config) checkSwitchRef(ps *Problems, key, sw, site string) {
 // check-config to show.
 func (c *Config) Understood() []string { return c.understood }
 
-// PortNames holds, per driver, the function that reads a port name as
-// written for one of its switches and returns the one form the driver
-// writes and reads back (GigabitEthernet1/0/9 -> Gi1/0/9 for an IOS
-// switch), or says why it is no port of that switch. Driver packages fill
-// it from init. Validation stores the returned form, so plans, audits and
-// the device's own output name a port alike.
-var PortNames = map[string]func(s *Switch, port string) (string, error){}
-
-// checkPort checks a port of switch sw and rewrites it in its driver's form.
+// checkPort checks a port of switch sw and rewrites it in its driver's form
+// (PortNamer).
 func (c *Config) checkPort(ps *Problems, key, sw string, port *string) {
-	if s := c.Switches[sw]; s != nil && PortNames[s.Driver] != nil {
-		p, err := PortNames[s.Driver](s, *port)
-		if err != nil {
-			ps.add(c, key, "%v", err)
-			return
+	if s := c.Switches[sw]; s != nil {
+		if pn, ok := s.Settings.(PortNamer); ok {
+			p, err := pn.CanonicalPort(*port)
+			if err != nil {
+				ps.add(c, key, "%v", err)
+				return
+			}
+			if p != *port {
+				c.understood = append(c.understood, fmt.Sprintf("%s:%d: %s: %q understood as %s", c.Path, c.lineOf(key), key, *port, p))
+			}
+			*port = p
 		}
-		if p != *port {
-			c.understood = append(c.understood, fmt.Sprintf("%s:%d: %s: %q understood as %s", c.Path, c.lineOf(key), key, *port, p))
-		}
-		*port = p
 	}
 	if !ValidPort(*port) {
 		ps.add(c, key, "port name %q: use letters, digits and / : . _ -", *port)

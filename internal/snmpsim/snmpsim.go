@@ -39,6 +39,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/switchdrv/snmp"
 )
 
 // Recordings of real switches shipped in the repository.
@@ -89,15 +90,15 @@ type Agent struct {
 // agent: SNMPv2c when user is "", else SNMPv3 as that user (one of
 // Options.V3) with the context name set to the community.
 func (a *Agent) Switch(user string) *config.Switch {
-	c := &config.Switch{Driver: "snmp", Address: a.Addr, VLANName: "vc-{vid}", Version: "2c", Community: a.Community}
+	s := &snmp.Config{Version: "2c", Community: config.NewSecret(a.Community)}
 	for _, u := range a.users {
 		if u.Name == user && user != "" {
-			c.Version, c.Community, c.User, c.Context = "3", "", u.Name, a.Community
-			c.AuthProtocol, c.AuthKey = strings.ToLower(u.AuthProto), u.AuthKey
-			c.PrivProtocol, c.PrivKey = driverPriv[strings.ToUpper(u.PrivProto)], u.PrivKey
+			s = &snmp.Config{Version: "3", User: u.Name, Context: a.Community,
+				AuthProtocol: strings.ToLower(u.AuthProto), AuthKey: config.NewSecret(u.AuthKey),
+				PrivProtocol: driverPriv[strings.ToUpper(u.PrivProto)], PrivKey: config.NewSecret(u.PrivKey)}
 		}
 	}
-	return c
+	return &config.Switch{Driver: "snmp", Address: a.Addr, VLANName: "vc-{vid}", Settings: s}
 }
 
 // driverPriv maps snmpsimd's privacy names to the snmp driver's.

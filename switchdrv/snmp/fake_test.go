@@ -15,7 +15,8 @@ import (
 )
 
 func openFake(t testing.TB, a *fakeAgent, timeout time.Duration) *Driver {
-	cfg := &config.Switch{Driver: "snmp", Address: a.addr, Version: "2c", Community: "private", Timeout: config.Duration{Duration: timeout}}
+	cfg := &config.Switch{Driver: "snmp", Address: a.addr, Timeout: config.Duration{Duration: timeout},
+		Settings: &Config{Version: "2c", Community: config.NewSecret("private")}}
 	d, err := New(cfg, switchdrv.Options{Name: "fake", Managed: func(vid int) bool { return vid >= 100 }})
 	if err != nil {
 		t.Fatal(err)
@@ -161,8 +162,9 @@ func TestReports(t *testing.T) {
 	} {
 		t.Run(want, func(t *testing.T) {
 			a := startFake(t, nil, func(a *fakeAgent) { a.report = oid })
-			cfg := &config.Switch{Driver: "snmp", Address: a.addr, Version: "3", User: "u", AuthProtocol: "SHA256", AuthKey: "auth-key-1",
-				PrivProtocol: "AES", PrivKey: "priv-key-1", Timeout: config.Duration{Duration: 2 * time.Second}}
+			cfg := &config.Switch{Driver: "snmp", Address: a.addr, Timeout: config.Duration{Duration: 2 * time.Second},
+				Settings: &Config{Version: "3", User: "u", AuthProtocol: "SHA256", AuthKey: config.NewSecret("auth-key-1"),
+					PrivProtocol: "AES", PrivKey: config.NewSecret("priv-key-1")}}
 			d, err := New(cfg, switchdrv.Options{Name: "fake"})
 			if err != nil {
 				t.Fatal(err)

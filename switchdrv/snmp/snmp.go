@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,17 +29,9 @@ import (
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
-func init() { switchdrv.Register("snmp", New) }
-
-var authProtocols = map[string]gosnmp.SnmpV3AuthProtocol{
-	"md5": gosnmp.MD5, "sha": gosnmp.SHA, "sha224": gosnmp.SHA224,
-	"sha256": gosnmp.SHA256, "sha384": gosnmp.SHA384, "sha512": gosnmp.SHA512,
-}
-
-var privProtocols = map[string]gosnmp.SnmpV3PrivProtocol{
-	"des": gosnmp.DES, "aes": gosnmp.AES,
-	"aes192": gosnmp.AES192, "aes256": gosnmp.AES256, // Blumenthal
-	"aes192c": gosnmp.AES192C, "aes256c": gosnmp.AES256C, // Reeder ("Cisco")
+func init() {
+	switchdrv.Register(switchdrv.Registration{Name: "snmp", Open: New,
+		Settings: func() config.SwitchSettings { return &Config{} }})
 }
 
 // Driver speaks SNMP to one switch. Operations are serialised: gosnmp's
@@ -60,8 +51,8 @@ type Driver struct {
 	report   string   // OID of the last unauthenticated SNMPv3 report received
 }
 
-// New opens a driver for one [switches.NAME] table with driver = "snmp".
-// Nothing is sent until the first operation.
+// New opens a driver for one [switches.NAME] table with driver = "snmp";
+// cfg.Settings is a *Config. Nothing is sent until the first operation.
 func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 	d := &Driver{name: opts.Name, log: opts.Logger, managed: opts.Managed, timeout: cfg.Timeout.Duration}
 	if d.log == nil {
@@ -84,6 +75,14 @@ func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 
 // session builds the gosnmp session the configuration describes.
 func session(cfg *config.Switch) (*gosnmp.GoSNMP, error) {
+	s, ok := cfg.Settings.(*Config)
+	if !ok {
+		return nil, fmt.Errorf("settings are %T, not *snmp.Config", cfg.Settings)
+	}
+	c := *s // Check fills in defaults; the caller's value stays as it was
+	if err := switchdrv.CheckSettings(&c); err != nil {
+		return nil, err
+	}
 	host, port, err := net.SplitHostPort(cfg.Address)
 	if err != nil {
 		host, port = cfg.Address, "161"
@@ -97,57 +96,14 @@ func session(cfg *config.Switch) (*gosnmp.GoSNMP, error) {
 	}
 	g := &gosnmp.GoSNMP{Target: host, Port: uint16(p), Transport: "udp", MaxOids: gosnmp.MaxOids,
 		MaxRepetitions: 40}
-	switch cfg.Version {
-	case "2c", "":
-		if cfg.Community == "" {
-			return nil, errors.New("version 2c needs a community")
-		}
-		g.Version, g.Community = gosnmp.Version2c, cfg.Community
-	case "3":
-		usm, flags, err := usm(cfg)
-		if err != nil {
-			return nil, err
-		}
-		g.Version, g.SecurityModel, g.MsgFlags, g.SecurityParameters = gosnmp.Version3, gosnmp.UserSecurityModel, flags, usm
-		g.ContextName = cfg.Context
-	default:
-		return nil, fmt.Errorf("version %q: use 2c or 3", cfg.Version)
+	if c.Version == "2c" {
+		g.Version, g.Community = gosnmp.Version2c, c.Community.Reveal()
+		return g, nil
 	}
+	usm, flags := c.usm()
+	g.Version, g.SecurityModel, g.MsgFlags, g.SecurityParameters = gosnmp.Version3, gosnmp.UserSecurityModel, flags, usm
+	g.ContextName = c.Context
 	return g, nil
-}
-
-func usm(cfg *config.Switch) (*gosnmp.UsmSecurityParameters, gosnmp.SnmpV3MsgFlags, error) {
-	if cfg.User == "" {
-		return nil, 0, errors.New("version 3 needs a user")
-	}
-	p := &gosnmp.UsmSecurityParameters{UserName: cfg.User}
-	flags := gosnmp.NoAuthNoPriv
-	if cfg.AuthProtocol != "" {
-		a, ok := authProtocols[strings.ToLower(cfg.AuthProtocol)]
-		if !ok {
-			return nil, 0, fmt.Errorf("auth_protocol %q: use md5, sha, sha224, sha256, sha384 or sha512", cfg.AuthProtocol)
-		}
-		if cfg.AuthKey == "" {
-			return nil, 0, errors.New("auth_protocol set but auth_key missing")
-		}
-		p.AuthenticationProtocol, p.AuthenticationPassphrase = a, cfg.AuthKey
-		flags = gosnmp.AuthNoPriv
-	}
-	if cfg.PrivProtocol != "" {
-		pr, ok := privProtocols[strings.ToLower(cfg.PrivProtocol)]
-		if !ok {
-			return nil, 0, fmt.Errorf("priv_protocol %q: use des, aes, aes192, aes256, aes192c or aes256c", cfg.PrivProtocol)
-		}
-		if flags != gosnmp.AuthNoPriv {
-			return nil, 0, errors.New("priv_protocol needs auth_protocol")
-		}
-		if cfg.PrivKey == "" {
-			return nil, 0, errors.New("priv_protocol set but priv_key missing")
-		}
-		p.PrivacyProtocol, p.PrivacyPassphrase = pr, cfg.PrivKey
-		flags = gosnmp.AuthPriv
-	}
-	return p, flags, nil
 }
 
 // Close closes the socket.

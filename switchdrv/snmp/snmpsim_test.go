@@ -15,7 +15,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/snmpsim"
 	"github.com/virtcloud/virtcloud/switchdrv"
-	_ "github.com/virtcloud/virtcloud/switchdrv/snmp"
+	"github.com/virtcloud/virtcloud/switchdrv/snmp"
 )
 
 // Users of the v3 agent: one per protocol pair, with the driver's name for
@@ -47,10 +47,11 @@ func v2c(ag *snmpsim.Agent) *config.Switch { return ag.Switch("") }
 func v3(t *testing.T, ag *snmpsim.Agent, i int, context string) *config.Switch {
 	u := v3Users[i]
 	c := ag.Switch(u.sim.Name)
-	if !strings.EqualFold(c.AuthProtocol, u.authProto) || c.PrivProtocol != strings.ToLower(u.priv) || c.Version != "3" {
-		t.Fatalf("snmpsim config for %s: %+v", u.sim.Name, c)
+	s := c.Settings.(*snmp.Config)
+	if !strings.EqualFold(s.AuthProtocol, u.authProto) || s.PrivProtocol != strings.ToLower(u.priv) || s.Version != "3" {
+		t.Fatalf("snmpsim config for %s: %+v", u.sim.Name, s)
 	}
-	c.Context = context
+	s.Context = context
 	return c
 }
 
@@ -310,9 +311,9 @@ func TestWrongCredentials(t *testing.T) {
 	// Silence is waited for briefly; the answer to a wrong auth key is
 	// given time to arrive on a busy machine.
 	short, long := config.Duration{Duration: 400 * time.Millisecond}, config.Duration{Duration: 10 * time.Second}
-	bad := func(f func(c *config.Switch), timeout config.Duration) *config.Switch {
+	bad := func(f func(s *snmp.Config), timeout config.Duration) *config.Switch {
 		c := v3(t, ag, 0, "private")
-		f(c)
+		f(c.Settings.(*snmp.Config))
 		c.Timeout = timeout
 		return c
 	}
@@ -321,10 +322,11 @@ func TestWrongCredentials(t *testing.T) {
 		cfg  *config.Switch
 		want switchdrv.Kind
 	}{
-		{"community", &config.Switch{Driver: "snmp", Address: ag.Addr, Version: "2c", Community: "wrong", Timeout: short}, switchdrv.NoAnswer},
-		{"user", bad(func(c *config.Switch) { c.User = "nobody" }, short), switchdrv.NoAnswer},
-		{"auth-key", bad(func(c *config.Switch) { c.AuthKey = "wrong-auth-key" }, long), switchdrv.CredentialsRefused},
-		{"priv-key", bad(func(c *config.Switch) { c.PrivKey = "wrong-priv-key" }, short), switchdrv.NoAnswer},
+		{"community", &config.Switch{Driver: "snmp", Address: ag.Addr, Timeout: short,
+			Settings: &snmp.Config{Version: "2c", Community: config.NewSecret("wrong")}}, switchdrv.NoAnswer},
+		{"user", bad(func(s *snmp.Config) { s.User = "nobody" }, short), switchdrv.NoAnswer},
+		{"auth-key", bad(func(s *snmp.Config) { s.AuthKey = config.NewSecret("wrong-auth-key") }, long), switchdrv.CredentialsRefused},
+		{"priv-key", bad(func(s *snmp.Config) { s.PrivKey = config.NewSecret("wrong-priv-key") }, short), switchdrv.NoAnswer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := open(t, tc.cfg)

@@ -31,9 +31,8 @@ func BenchmarkAddVLAN(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer emu.Close()
-			cfg := &config.Switch{Driver: "ssh", Dialect: dl, Address: emu.Addr(), Username: emu.User(),
-				Password: emu.Password(), InsecureIgnoreHostKeyForTests: true, VLANName: "vc-{vid}",
-				Timeout: config.Duration{Duration: time.Minute}}
+			cfg := &config.Switch{Driver: "ssh", Address: emu.Addr(), VLANName: "vc-{vid}", Timeout: config.Duration{Duration: time.Minute},
+				Settings: &Config{Dialect: dl, Username: emu.User(), Password: config.NewSecret(emu.Password()), insecureIgnoreHostKey: true}}
 			vid := 100
 			nextVID := func() int { vid = 100 + (vid-99)%3000; return vid }
 			perOp := map[string]time.Duration{}

@@ -20,14 +20,18 @@ import (
 	"github.com/virtcloud/virtcloud/switchdrv"
 )
 
-func init() { switchdrv.Register("ssh", New) }
+func init() {
+	switchdrv.Register(switchdrv.Registration{Name: "ssh", Open: New,
+		Settings: func() config.SwitchSettings { return &Config{} }})
+}
 
 // IdleClose is how long a session stays open after its last use.
 const IdleClose = 30 * time.Second
 
 // Driver is the SSH driver for one switch.
 type Driver struct {
-	cfg     config.Switch
+	cfg     config.Switch // the shared keys, Uplinks canonical
+	set     Config        // the driver's own, checked
 	name    string
 	dialect *Dialect
 	log     *slog.Logger
@@ -50,10 +54,15 @@ var _ switchdrv.Driver = (*Driver)(nil)
 // New opens the driver for one [switches.NAME] table with driver = "ssh".
 // It does not connect: the first operation does.
 func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
-	d, ok := dialects[cfg.Dialect]
+	s, ok := cfg.Settings.(*Config)
 	if !ok {
-		return nil, fmt.Errorf("switch %s: unknown dialect %q (known: %s)", opts.Name, cfg.Dialect, strings.Join(Dialects(), ", "))
+		return nil, fmt.Errorf("switch %s: settings are %T, not *ssh.Config", opts.Name, cfg.Settings)
 	}
+	set := *s // Check fills in defaults; the caller's value stays as it was
+	if err := switchdrv.CheckSettings(&set); err != nil {
+		return nil, fmt.Errorf("switch %s: %w", opts.Name, err)
+	}
+	d := dialects[set.Dialect]
 	c := *cfg
 	c.Uplinks = slices.Clone(c.Uplinks)
 	var err error
@@ -66,9 +75,6 @@ func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 	if c.VLANName == "" {
 		c.VLANName = "vc-{vid}"
 	}
-	if c.KnownHosts == "" && !c.InsecureIgnoreHostKeyForTests {
-		return nil, fmt.Errorf("switch %s: known_hosts is not set: the switch's host key must be checked", opts.Name)
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -76,15 +82,15 @@ func New(cfg *config.Switch, opts switchdrv.Options) (switchdrv.Driver, error) {
 		opts.Managed = func(int) bool { return true }
 	}
 	wait := time.Duration(d.Deadlines.Command * float64(time.Second))
-	if c.CommandTimeout.Duration > 0 {
-		wait = c.CommandTimeout.Duration
+	if set.CommandTimeout.Duration > 0 {
+		wait = set.CommandTimeout.Duration
 	}
 	for i, p := range c.Uplinks {
 		if c.Uplinks[i], err = d.Canonical(p); err != nil {
 			return nil, fmt.Errorf("switch %s: uplinks: %w", opts.Name, err)
 		}
 	}
-	return &Driver{cfg: c, name: opts.Name, dialect: d, managed: opts.Managed, idleClose: IdleClose, wait: wait,
+	return &Driver{cfg: c, set: set, name: opts.Name, dialect: d, managed: opts.Managed, idleClose: IdleClose, wait: wait,
 		log: opts.Logger.With("switch", opts.Name, "dialect", d.Name)}, nil
 }
 
@@ -442,7 +448,7 @@ func (d *Driver) session(ctx context.Context) (*session, error) {
 		}
 		d.drop()
 	}
-	s, err := dial(ctx, &d.cfg, d.dialect, d.wait)
+	s, err := dial(ctx, &d.cfg, &d.set, d.dialect, d.wait)
 	if err != nil {
 		return nil, err
 	}
@@ -474,12 +480,12 @@ func (d *Driver) drop() {
 }
 
 func (d *Driver) scheduleSave() {
-	if !d.cfg.Save || len(d.dialect.Save) == 0 {
+	if !d.set.Save || len(d.dialect.Save) == 0 {
 		return
 	}
 	d.savePending = true
 	if d.saveTimer == nil {
-		d.saveTimer = time.AfterFunc(d.cfg.SaveDelay.Duration, func() {
+		d.saveTimer = time.AfterFunc(d.set.SaveDelay.Duration, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout.Duration)
 			defer cancel()
 			if err := d.Save(ctx); err != nil {
@@ -488,7 +494,7 @@ func (d *Driver) scheduleSave() {
 		})
 		return
 	}
-	d.saveTimer.Reset(d.cfg.SaveDelay.Duration)
+	d.saveTimer.Reset(d.set.SaveDelay.Duration)
 }
 
 // Save writes the running configuration to the startup configuration now if

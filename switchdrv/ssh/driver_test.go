@@ -275,13 +275,13 @@ func TestAuthFailure(t *testing.T) {
 
 	r2 := newRig(t, "cisco-ios", func(ec *sshemu.Config, c *config.Switch) {
 		ec.EnablePassword = "right"
-		c.EnablePassword = "wrong"
+		settings(c).EnablePassword = config.NewSecret("wrong")
 	})
 	_, err = r2.drv.VLANs(ctxT(t))
 	wantKind(t, err, switchdrv.CredentialsRefused)
 
 	r3 := newRig(t, "cisco-ios", func(ec *sshemu.Config, c *config.Switch) {
-		ec.EnablePassword, c.EnablePassword = "right", "right"
+		ec.EnablePassword, settings(c).EnablePassword = "right", config.NewSecret("right")
 	})
 	if err := r3.drv.Apply(ctxT(t), switchdrv.Change{VLAN: 100, Add: portNames("cisco-ios", 1)}); err != nil {
 		t.Fatalf("with the enable password: %v", err)
@@ -304,7 +304,7 @@ func TestKeyFileLogin(t *testing.T) {
 	sshPub, _ := xssh.NewPublicKey(pub)
 	r := newRig(t, "junos", func(ec *sshemu.Config, c *config.Switch) {
 		ec.AuthorizedKey = sshPub
-		c.Password, c.KeyFile = "", keyFile
+		settings(c).Password, settings(c).KeyFile = config.Secret{}, keyFile
 	})
 	if err := r.drv.Apply(ctxT(t), switchdrv.Change{VLAN: 100, Add: portNames("junos", 1)}); err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestHostKeyChecked(t *testing.T) {
 	other, _, _ := ed25519.GenerateKey(rand.Reader)
 	otherKey, _ := xssh.NewPublicKey(other)
 	line := knownhosts.Line([]string{knownhosts.Normalize(r.emu.Addr())}, otherKey)
-	if err := os.WriteFile(r.cfg.KnownHosts, []byte(line+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(settings(r.cfg).KnownHosts, []byte(line+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := New(r.cfg, switchdrv.Options{Name: "sw1"})
@@ -327,7 +327,7 @@ func TestHostKeyChecked(t *testing.T) {
 		t.Fatalf("message does not say what is wrong: %v", err)
 	}
 
-	if err := os.WriteFile(r.cfg.KnownHosts, nil, 0o600); err != nil {
+	if err := os.WriteFile(settings(r.cfg).KnownHosts, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d2, _ := New(r.cfg, switchdrv.Options{Name: "sw1"})
@@ -338,9 +338,7 @@ func TestHostKeyChecked(t *testing.T) {
 		t.Fatalf("message does not say the host is unknown: %v", err)
 	}
 
-	cfg := *r.cfg
-	cfg.KnownHosts = ""
-	if _, err := New(&cfg, switchdrv.Options{Name: "sw1"}); err == nil {
+	if _, err := New(changed(r.cfg, func(c *Config) { c.KnownHosts = "" }), switchdrv.Options{Name: "sw1"}); err == nil {
 		t.Fatal("a driver without known_hosts was opened")
 	}
 }
@@ -377,7 +375,7 @@ func TestDaemonDown(t *testing.T) {
 
 func TestSaveFailureReported(t *testing.T) {
 	r := newRig(t, "cisco-ios", func(_ *sshemu.Config, c *config.Switch) {
-		c.Save, c.SaveDelay.Duration = true, time.Hour
+		settings(c).Save, settings(c).SaveDelay.Duration = true, time.Hour
 	})
 	if err := r.drv.Apply(ctxT(t), switchdrv.Change{VLAN: 100, Add: portNames("cisco-ios", 1)}); err != nil {
 		t.Fatal(err)
@@ -444,7 +442,7 @@ func TestSaveDebounced(t *testing.T) {
 		}
 		t.Run(dl, func(t *testing.T) {
 			r := newRig(t, dl, func(_ *sshemu.Config, c *config.Switch) {
-				c.Save, c.SaveDelay.Duration = true, time.Hour
+				settings(c).Save, settings(c).SaveDelay.Duration = true, time.Hour
 			})
 			save := dialects[dl].Save[0]
 			for i, p := range portNames(dl, 3) {
@@ -545,9 +543,7 @@ func TestRegistered(t *testing.T) {
 	if _, err := d.VLANs(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	cfg := *r.cfg
-	cfg.Dialect = "nx-os"
-	if _, err := New(&cfg, switchdrv.Options{Name: "sw1"}); err == nil || !strings.Contains(err.Error(), "cisco-ios") {
+	if _, err := New(changed(r.cfg, func(c *Config) { c.Dialect = "nx-os" }), switchdrv.Options{Name: "sw1"}); err == nil || !strings.Contains(err.Error(), "cisco-ios") {
 		t.Fatalf("unknown dialect: %v", err)
 	}
 }
@@ -605,7 +601,7 @@ func TestJunosStaleCandidateNotCommitted(t *testing.T) {
 	ctx := ctxT(t)
 	// A process died in configuration mode and left a change in the shared
 	// candidate; the driver's next commit must not push it.
-	s, err := dial(ctx, r.cfg, r.drv.dialect, r.drv.wait)
+	s, err := dial(ctx, r.cfg, settings(r.cfg), r.drv.dialect, r.drv.wait)
 	if err != nil {
 		t.Fatal(err)
 	}

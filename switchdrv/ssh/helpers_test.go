@@ -64,8 +64,8 @@ type rig struct {
 func newRig(t testing.TB, dialect string, mod func(*sshemu.Config, *config.Switch)) *rig {
 	t.Helper()
 	ec := sshemu.Config{Dialect: dialect}
-	cfg := &config.Switch{Driver: "ssh", Dialect: dialect, Username: "admin", Password: "secret",
-		VLANName: "vc-{vid}", Timeout: config.Duration{Duration: 10 * time.Second}}
+	cfg := &config.Switch{Driver: "ssh", VLANName: "vc-{vid}", Timeout: config.Duration{Duration: 10 * time.Second},
+		Settings: &Config{Dialect: dialect, Username: "admin", Password: config.NewSecret("secret")}}
 	if mod != nil {
 		mod(&ec, cfg)
 	}
@@ -75,9 +75,9 @@ func newRig(t testing.TB, dialect string, mod func(*sshemu.Config, *config.Switc
 	}
 	t.Cleanup(emu.Close)
 	cfg.Address = emu.Addr()
-	if cfg.KnownHosts == "" && !cfg.InsecureIgnoreHostKeyForTests {
-		cfg.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
-		if err := emu.WriteKnownHosts(cfg.KnownHosts); err != nil {
+	if set := settings(cfg); set.KnownHosts == "" && !set.insecureIgnoreHostKey {
+		set.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+		if err := emu.WriteKnownHosts(set.KnownHosts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,6 +87,17 @@ func newRig(t testing.TB, dialect string, mod func(*sshemu.Config, *config.Switc
 	}
 	t.Cleanup(func() { d.Close() })
 	return &rig{emu: emu, drv: d.(*Driver), cfg: cfg}
+}
+
+// settings is a switch's ssh settings, for a test to change before New.
+func settings(sw *config.Switch) *Config { return sw.Settings.(*Config) }
+
+// changed is a copy of sw whose settings f changed; sw stays as it was.
+func changed(sw *config.Switch, f func(*Config)) *config.Switch {
+	c, s := *sw, *settings(sw)
+	f(&s)
+	c.Settings = &s
+	return &c
 }
 
 // readCommands lists every command of a dialect's reads.

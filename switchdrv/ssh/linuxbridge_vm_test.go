@@ -94,9 +94,9 @@ func TestLinuxBridgeInVM(t *testing.T) {
 	if err := emu.WriteKnownHosts(kh); err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(&config.Switch{Driver: "ssh", Dialect: "linux-bridge", Address: emu.Addr(),
-		Username: emu.User(), Password: emu.Password(), KnownHosts: kh,
-		Timeout: config.Duration{Duration: 30 * time.Second}}, switchdrv.Options{Name: "vmsw"})
+	d, err := New(&config.Switch{Driver: "ssh", Address: emu.Addr(), Timeout: config.Duration{Duration: 30 * time.Second},
+		Settings: &Config{Dialect: "linux-bridge", Username: emu.User(), Password: config.NewSecret(emu.Password()), KnownHosts: kh}},
+		switchdrv.Options{Name: "vmsw"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,7 +195,7 @@ func TestIOSWithoutRichCommandsOrRange(t *testing.T) {
 func TestNoPromptAfterGlobalCommand(t *testing.T) {
 	r := newRig(t, "cisco-ios", func(ec *sshemu.Config, cfg *config.Switch) {
 		ec.NoPromptAfterGlobal = true
-		cfg.CommandTimeout = config.Duration{Duration: 300 * time.Millisecond}
+		settings(cfg).CommandTimeout = config.Duration{Duration: 300 * time.Millisecond}
 	})
 	ctx := ctxT(t)
 	ps := portNames("cisco-ios", 4)
@@ -209,7 +209,7 @@ func TestNoPromptAfterGlobalCommand(t *testing.T) {
 	}
 	// Typed by hand, such a command leaves the session without a prompt:
 	// the error names the command and what the device last printed.
-	s, err := dial(ctx, r.cfg, r.drv.dialect, r.drv.wait)
+	s, err := dial(ctx, r.cfg, settings(r.cfg), r.drv.dialect, r.drv.wait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestNoPromptAfterGlobalCommand(t *testing.T) {
 // one, and the next operation works.
 func TestMissingPromptDropsTheSession(t *testing.T) {
 	r := newRig(t, "cisco-ios", func(_ *sshemu.Config, cfg *config.Switch) {
-		cfg.CommandTimeout = config.Duration{Duration: 300 * time.Millisecond}
+		settings(cfg).CommandTimeout = config.Duration{Duration: 300 * time.Millisecond}
 	})
 	ctx := ctxT(t)
 	if _, err := r.drv.VLANs(ctx); err != nil {

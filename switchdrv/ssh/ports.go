@@ -178,16 +178,3 @@ func (d *Dialect) canonicalOrSelf(port string) string {
 	}
 	return port
 }
-
-func init() {
-	// The configuration names ports in any form the switch's dialect
-	// accepts; it keeps the canonical one, so plans, audits and the
-	// device's own output all speak of a port by one name.
-	config.PortNames["ssh"] = func(s *config.Switch, port string) (string, error) {
-		d, ok := dialects[s.Dialect]
-		if !ok {
-			return port, nil // the driver reports the unknown dialect when it opens
-		}
-		return d.Canonical(port)
-	}
-}

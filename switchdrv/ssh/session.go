@@ -74,9 +74,9 @@ type handshake struct {
 }
 
 // clientConfig builds the SSH client configuration of one switch.
-func clientConfig(cfg *config.Switch, hs *handshake) (*xssh.ClientConfig, error) {
-	cc := &xssh.ClientConfig{User: cfg.Username, Timeout: cfg.Timeout.Duration}
-	password := func() (string, error) { hs.authTried = true; return cfg.Password, nil }
+func clientConfig(sw *config.Switch, cfg *Config, hs *handshake) (*xssh.ClientConfig, error) {
+	cc := &xssh.ClientConfig{User: cfg.Username, Timeout: sw.Timeout.Duration}
+	password := func() (string, error) { hs.authTried = true; return cfg.Password.Reveal(), nil }
 	if cfg.KeyFile != "" {
 		b, err := os.ReadFile(cfg.KeyFile)
 		if err != nil {
@@ -91,21 +91,21 @@ func clientConfig(cfg *config.Switch, hs *handshake) (*xssh.ClientConfig, error)
 			return []xssh.Signer{signer}, nil
 		}))
 	}
-	if cfg.Password != "" {
+	if !cfg.Password.IsZero() {
 		cc.Auth = append(cc.Auth, xssh.PasswordCallback(password),
 			xssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
 				hs.authTried = true
 				ans := make([]string, len(qs))
 				for i := range qs {
-					ans[i] = cfg.Password
+					ans[i] = cfg.Password.Reveal()
 				}
 				return ans, nil
 			}))
 	}
 	var check xssh.HostKeyCallback
 	switch {
-	case cfg.InsecureIgnoreHostKeyForTests:
-		check = xssh.InsecureIgnoreHostKey() // only by the loudly named test option
+	case cfg.insecureIgnoreHostKey:
+		check = xssh.InsecureIgnoreHostKey() // only this package's tests set it
 	case cfg.KnownHosts == "":
 		return nil, errors.New("known_hosts is not set: the switch's host key must be checked")
 	default:
@@ -114,7 +114,7 @@ func clientConfig(cfg *config.Switch, hs *handshake) (*xssh.ClientConfig, error)
 			return nil, fmt.Errorf("read known_hosts: %w", err)
 		}
 		check = kh
-		algos, err := hostKeyAlgorithms(kh, cfg.Address)
+		algos, err := hostKeyAlgorithms(kh, sw.Address)
 		if err == nil && len(algos) > 0 {
 			cc.HostKeyAlgorithms = algos
 		}
@@ -166,46 +166,46 @@ func (probeKey) Verify([]byte, *xssh.Signature) error { return errors.New("probe
 
 // dial opens the SSH connection and the shell, logs in to the privileged
 // mode and turns paging off.
-func dial(ctx context.Context, cfg *config.Switch, d *Dialect, wait time.Duration) (*session, error) {
+func dial(ctx context.Context, sw *config.Switch, cfg *Config, d *Dialect, wait time.Duration) (*session, error) {
 	var hs handshake
-	cc, err := clientConfig(cfg, &hs)
+	cc, err := clientConfig(sw, cfg, &hs)
 	if err != nil {
 		return nil, &sessionError{switchdrv.Rejected, err}
 	}
 	var nd net.Dialer
-	conn, err := nd.DialContext(ctx, "tcp", cfg.Address)
+	conn, err := nd.DialContext(ctx, "tcp", sw.Address)
 	if err != nil {
-		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("connect %s: %w", cfg.Address, err)}
+		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("connect %s: %w", sw.Address, err)}
 	}
 	// Closing the connection is what ends a handshake or login that hangs.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	c, chans, reqs, err := xssh.NewClientConn(conn, cfg.Address, cc)
+	c, chans, reqs, err := xssh.NewClientConn(conn, sw.Address, cc)
 	if err != nil {
 		_ = conn.Close() // the handshake's error is the one to report
 		switch {
 		case ctx.Err() != nil:
-			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
+			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh handshake with %s: %w", sw.Address, err)}
 		case hs.hostKeyFailed:
 			return nil, &sessionError{switchdrv.CredentialsRefused, err}
 		case hs.authTried:
 			return nil, &sessionError{switchdrv.CredentialsRefused, fmt.Errorf("ssh login as %s refused: %w", cfg.Username, err)}
 		}
-		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("ssh handshake with %s: %w", cfg.Address, err)}
+		return nil, &sessionError{switchdrv.NoAnswer, fmt.Errorf("ssh handshake with %s: %w", sw.Address, err)}
 	}
 	client := xssh.NewClient(c, chans, reqs)
 	s := &session{d: d, client: client, out: make(chan []byte, 64), wait: wait}
 	if err := s.start(ctx, cfg); err != nil {
 		s.close()
 		if ctx.Err() != nil {
-			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh login to %s: %w", cfg.Address, ctx.Err())}
+			return nil, &sessionError{switchdrv.TimedOut, fmt.Errorf("ssh login to %s: %w", sw.Address, ctx.Err())}
 		}
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *session) start(ctx context.Context, cfg *config.Switch) error {
+func (s *session) start(ctx context.Context, cfg *Config) error {
 	sess, err := s.client.NewSession()
 	if err != nil {
 		return &sessionError{switchdrv.Rejected, fmt.Errorf("open ssh session: %w", err)}
@@ -247,7 +247,7 @@ func (s *session) start(ctx context.Context, cfg *config.Switch) error {
 		return err
 	}
 	if s.d.Enable != "" && s.d.execRE != nil && s.d.execRE.MatchString(first[0].prompt) {
-		if err := s.enable(ctx, cfg.EnablePassword); err != nil {
+		if err := s.enable(ctx, cfg.EnablePassword.Reveal()); err != nil {
 			return err
 		}
 	}

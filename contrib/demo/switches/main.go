@@ -35,8 +35,8 @@ import (
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/snmpsim"
 	"github.com/virtcloud/virtcloud/switchdrv"
-	_ "github.com/virtcloud/virtcloud/switchdrv/snmp" // registers "snmp"
-	_ "github.com/virtcloud/virtcloud/switchdrv/ssh"  // registers "ssh"
+	"github.com/virtcloud/virtcloud/switchdrv/snmp"
+	"github.com/virtcloud/virtcloud/switchdrv/ssh"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
 )
 
@@ -90,12 +90,12 @@ func serve(in, out string) {
 	var keys strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(cfg.Switches)) {
 		sw := cfg.Switches[name]
-		switch sw.Driver {
-		case "snmp":
-			agent := snmpsim.Start(life, snmpsim.Options{Recording: snmpsim.Arista, Community: sw.Community})
+		switch set := sw.Settings.(type) {
+		case *snmp.Config:
+			agent := snmpsim.Start(life, snmpsim.Options{Recording: snmpsim.Arista, Community: set.Community.Reveal()})
 			text = fill(life, text, name, "address", agent.Addr)
-		case "ssh":
-			e, err := sshemu.Start(sshemu.Config{Dialect: sw.Dialect, Hostname: name, User: sw.Username, Password: sw.Password, Listen: sw.Address})
+		case *ssh.Config:
+			e, err := sshemu.Start(sshemu.Config{Dialect: set.Dialect, Hostname: name, User: set.Username, Password: set.Password.Reveal(), Listen: sw.Address})
 			if err != nil {
 				life.Fatalf("%s: %v", name, err)
 			}
