@@ -1,8 +1,13 @@
 // Package switchdrv puts VLANs on the ports of edge switches. A Driver speaks
 // one protocol (SNMP Q-BRIDGE-MIB, or SSH with a CLI dialect described as
-// data); drivers register by name, and the lease server opens them from the
-// [switches] tables of the configuration. A driver only changes what it is
-// told to: the VLAN ranges this project manages belong to it, nothing else does.
+// data). A driver is added in one place, its own package, whose init calls
+// Register with its name, its settings (the driver's own keys of a
+// [switches.NAME] table, which it decodes and checks itself) and its
+// constructor; a binary links the drivers it serves by importing them, and
+// the lease server opens them from the configuration. Imports go one way:
+// drivers import switchdrv and internal/config, config learns of them only
+// through the hook Register calls. A driver only changes what it is told
+// to: the VLAN ranges this project manages belong to it, nothing else does.
 package switchdrv
 
 import (

@@ -23,9 +23,14 @@ func (s Secret) Reveal() string { return s.value }
 // IsZero reports whether no value is set.
 func (s Secret) IsZero() bool { return s.value == "" }
 
-// UnmarshalText reads the value from the file.
-func (s *Secret) UnmarshalText(b []byte) error {
-	s.value = string(b)
+// UnmarshalTOML reads the value from the file, where it must be a string:
+// a number there is a mistake, not a password.
+func (s *Secret) UnmarshalTOML(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("must be a string, not a TOML %T", v)
+	}
+	s.value = str
 	return nil
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -117,11 +118,19 @@ func (c *Config) decodeSwitches(md *toml.MetaData, raw map[string]toml.Primitive
 	return probs, leftToDriver
 }
 
-// decodeProblem is a value of the wrong type, at its own line and key.
+// decodeProblem is a value of the wrong type, at its own line and key
+// where the decoder says them: in a ParseError, or in the text of its
+// plain type errors, "toml: line N (last key "K"): ...".
 func (c *Config) decodeProblem(table string, err error) Problem {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		return Problem{File: c.Path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+	}
+	var line int
+	var key string
+	if _, scanErr := fmt.Sscanf(err.Error(), "toml: line %d (last key %q):", &line, &key); scanErr == nil {
+		_, msg, _ := strings.Cut(err.Error(), "): ")
+		return Problem{File: c.Path, Line: line, Key: key, Msg: msg}
 	}
 	return Problem{File: c.Path, Line: c.lineOf(table), Key: table, Msg: err.Error()}
 }

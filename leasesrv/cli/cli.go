@@ -83,6 +83,11 @@ func checkConfig(c *cli.Context) error {
 	for _, site := range slices.Sorted(maps.Keys(cfg.Sites)) {
 		fmt.Fprintf(w, "site %s: %d VLANs in the pool\n", site, len(cfg.SitePool(site)))
 	}
+	// Each switch as its driver understood it (never a secret's value).
+	for _, name := range slices.Sorted(maps.Keys(cfg.Switches)) {
+		sw := cfg.Switches[name]
+		fmt.Fprintf(w, "switch %s at site %s: %s driver, %s, %s\n", name, sw.Site, sw.Driver, sw.Address, sw.Settings)
+	}
 	for _, line := range cfg.Understood() {
 		fmt.Fprintln(w, line)
 	}

@@ -56,3 +56,33 @@ func TestMalformedRedisURLIsNotEchoed(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckConfigShowsEachSwitchAsItsDriverReadIt: the shipped file passes,
+// each switch is described by its driver without its secrets, and the
+// drivers' keys are checked here: the test-only host key option of the ssh
+// driver is an unknown key in a file.
+func TestCheckConfigShowsEachSwitchAsItsDriverReadIt(t *testing.T) {
+	code, out := run("check-config", "../../contrib/virtcloud.toml")
+	want := "switch brno-sw1 at site brno: snmp driver, 192.0.2.10:161, SNMPv2c with a community\n"
+	if code != 0 || !strings.Contains(out, want) || strings.Contains(out, `"private"`) {
+		t.Fatalf("check-config contrib/virtcloud.toml: %d\n%s\nwant 0 and %q", code, out, want)
+	}
+	text, err := os.ReadFile("../../contrib/virtcloud.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssh := strings.Replace(string(text), `driver = "snmp"                 # snmp | ssh`,
+		"driver = \"ssh\"\ndialect = \"procurve\"\nusername = \"vc\"\npassword = \"pw-s3cret\"\ninsecure_ignore_host_key_for_tests = true", 1)
+	ssh = strings.Replace(ssh, "version = \"2c\"                  # snmp: 2c | 3\ncommunity = \"private\"\n", "", 1)
+	path := writeConfig(t, ssh)
+	code, out = run("check-config", path)
+	for _, want := range []string{
+		path + ":129: switches.brno-sw1.insecure_ignore_host_key_for_tests: unknown key",
+		path + ":123: switches.brno-sw1.known_hosts: missing: the switch's host key must be checked",
+		"2 problem(s)",
+	} {
+		if code != 1 || !strings.Contains(out, want) || strings.Contains(out, "s3cret") {
+			t.Errorf("check-config: %d\n%s\nwant 1 and %q", code, out, want)
+		}
+	}
+}
