@@ -25,18 +25,18 @@ uplinks = ["24"]
 func TestConfigProblemsNameFileLineAndKey(t *testing.T) {
 	v3 := "version = \"3\"\nuser = \"vc\"\n"
 	for name, tc := range map[string]struct{ keys, want string }{
-		"version":        {"version = \"1\"\ncommunity = \"c\"\n", `f.toml:8: switches.sw1.version: must be "2c" or "3", not "1"`},
-		"no community":   {"version = \"2c\"\n", `f.toml:3: switches.sw1.community: missing for SNMP v2c`},
-		"default 2c":     {"", `f.toml:3: switches.sw1.community: missing for SNMP v2c`},
-		"no user":        {"version = \"3\"\n", `f.toml:3: switches.sw1.user: missing for SNMP v3`},
-		"auth protocol":  {v3 + "auth_protocol = \"sha1\"\nauth_key = \"k\"\n", `f.toml:10: switches.sw1.auth_protocol: unknown protocol "sha1" (md5, sha, sha224, sha256, sha384, sha512)`},
-		"priv protocol":  {v3 + "auth_protocol = \"sha\"\nauth_key = \"k\"\npriv_protocol = \"3des\"\npriv_key = \"p\"\n", `f.toml:12: switches.sw1.priv_protocol: unknown protocol "3des" (des, aes, aes192, aes256, aes192c, aes256c)`},
-		"no auth key":    {v3 + "auth_protocol = \"sha\"\n", `f.toml:3: switches.sw1.auth_key: missing: auth_protocol is set`},
-		"priv, no auth":  {v3 + "priv_protocol = \"aes\"\npriv_key = \"p\"\n", `f.toml:10: switches.sw1.priv_protocol: needs auth_protocol`},
-		"no priv key":    {v3 + "auth_protocol = \"sha\"\nauth_key = \"k\"\npriv_protocol = \"aes\"\n", `f.toml:3: switches.sw1.priv_key: missing: priv_protocol is set`},
-		"wrong type":     {"community = 161\n", `f.toml:8: switches.sw1.community: must be a string, not a TOML int64`},
-		"ssh key":        {"community = \"c\"\ndialect = \"junos\"\n", `f.toml:9: switches.sw1.dialect: unknown key`},
-		"common type":    {"community = \"c\"\ntimeout = 5\n", `f.toml:9: switches.sw1.timeout: not a duration`},
+		"version":       {"version = \"1\"\ncommunity = \"c\"\n", `f.toml:8: switches.sw1.version: must be "2c" or "3", not "1"`},
+		"no community":  {"version = \"2c\"\n", `f.toml:3: switches.sw1.community: missing for SNMP v2c`},
+		"default 2c":    {"", `f.toml:3: switches.sw1.community: missing for SNMP v2c`},
+		"no user":       {"version = \"3\"\n", `f.toml:3: switches.sw1.user: missing for SNMP v3`},
+		"auth protocol": {v3 + "auth_protocol = \"sha1\"\nauth_key = \"k\"\n", `f.toml:10: switches.sw1.auth_protocol: unknown protocol "sha1" (md5, sha, sha224, sha256, sha384, sha512)`},
+		"priv protocol": {v3 + "auth_protocol = \"sha\"\nauth_key = \"k\"\npriv_protocol = \"3des\"\npriv_key = \"p\"\n", `f.toml:12: switches.sw1.priv_protocol: unknown protocol "3des" (des, aes, aes192, aes256, aes192c, aes256c)`},
+		"no auth key":   {v3 + "auth_protocol = \"sha\"\n", `f.toml:3: switches.sw1.auth_key: missing: auth_protocol is set`},
+		"priv, no auth": {v3 + "priv_protocol = \"aes\"\npriv_key = \"p\"\n", `f.toml:10: switches.sw1.priv_protocol: needs auth_protocol`},
+		"no priv key":   {v3 + "auth_protocol = \"sha\"\nauth_key = \"k\"\npriv_protocol = \"aes\"\n", `f.toml:3: switches.sw1.priv_key: missing: priv_protocol is set`},
+		"wrong type":    {"community = 161\n", `f.toml:8: switches.sw1.community: must be a string, not a TOML int64`},
+		"ssh key":       {"community = \"c\"\ndialect = \"junos\"\n", `f.toml:9: switches.sw1.dialect: unknown key`},
+		"common type":   {"community = \"c\"\ntimeout = 5\n", `f.toml:9: switches.sw1.timeout: not a duration`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			text := base + tc.keys
