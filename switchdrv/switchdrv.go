@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
 )
 
@@ -36,13 +37,9 @@ type Change struct {
 	Delete bool
 }
 
-// VLAN is what a device reports about one VLAN.
-type VLAN struct {
-	ID       int      `json:"vlan"`
-	Name     string   `json:"name"`
-	Tagged   []string `json:"tagged"`
-	Untagged []string `json:"untagged"`
-}
+// VLAN is what a device reports about one VLAN; the lease server's API
+// answers it as it is (GET /v1/switches/{name}).
+type VLAN = api.VLAN
 
 // Driver changes and reads VLAN membership on one switch. Every method is
 // idempotent: adding a port that carries the VLAN, removing one that does

@@ -35,7 +35,8 @@ type SwitchVLANs struct {
 	AgeSeconds float64   `json:"age_seconds"`
 }
 
-// VLAN is one VLAN as a device reports it: its ports by name.
+// VLAN is one VLAN as a device reports it, its ports by name; the switch
+// drivers return it too (switchdrv.VLAN).
 type VLAN struct {
 	ID       int      `json:"vlan"`
 	Name     string   `json:"name"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/virtcloud/virtcloud/internal/api"
@@ -61,11 +62,9 @@ func (r *Reconciler) hShow(req *http.Request) (int, any, error) {
 	if rd.err != nil {
 		return 0, nil, deviceError(name, rd.err)
 	}
-	vlans := []api.VLAN{} // the device's own answer, shared: copied, never changed
-	for _, v := range rd.val.([]switchdrv.VLAN) {
-		if vid == 0 || v.ID == vid {
-			vlans = append(vlans, api.VLAN(v))
-		}
+	vlans := rd.val.([]api.VLAN)
+	if vid > 0 { // the reading is shared: filter a copy
+		vlans = slices.DeleteFunc(slices.Clone(vlans), func(v api.VLAN) bool { return v.ID != vid })
 	}
 	return http.StatusOK, api.SwitchVLANs{Switch: name, VLANs: vlans, ReadAt: rd.at.UTC(), AgeSeconds: rd.age()}, nil
 }
