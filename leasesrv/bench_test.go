@@ -98,14 +98,14 @@ func BenchmarkLeaseServer(b *testing.B) {
 		bare, err := closedLoop(d, func(w, i int) error {
 			job := fmt.Sprintf("bare-%d-%d", w, i)
 			site := string(rune('a' + w%4))
-			l, _, err := st.Create(ctx, store.Grant{Job: job, Hosts: benchHosts[w%4], Sites: []string{site}, TTL: time.Hour, Hold: time.Minute, Actor: "bench"})
+			l, _, err := st.Create(ctx, store.Grant{Job: job, Hosts: benchHosts[w%4], Sites: []string{site}, TTL: time.Hour, Actor: "bench"})
 			if err != nil {
 				return err
 			}
-			if _, _, err := st.BeginCommit(ctx, job, l.Token, false, time.Minute, "bench"); err != nil {
+			if _, _, err := st.BeginCommit(ctx, store.Commit{Job: job, Token: l.Token, Actor: "bench"}); err != nil {
 				return err
 			}
-			_, _, _, err = st.BeginRelease(ctx, job, l.Token, false, "released", time.Minute, time.Millisecond, time.Hour, "bench")
+			_, _, err = st.BeginRelease(ctx, store.Release{Job: job, Token: l.Token, Reason: "released", Actor: "bench"})
 			return err
 		})
 		if err != nil {
@@ -198,7 +198,7 @@ func BenchmarkAllocFullVsEmpty(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, _, err := st.BeginRelease(ctx, g.Job, l.Token, false, "released", time.Minute, 0, time.Hour, "bench"); err != nil {
+				if _, _, err := st.BeginRelease(ctx, store.Release{Job: g.Job, Token: l.Token, Reason: "released", Actor: "bench"}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -212,15 +212,15 @@ func BenchmarkAllocFullVsEmpty(b *testing.B) {
 				}
 			}
 		}
-		single := store.Grant{Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour, Hold: time.Hour}
-		cored := store.Grant{Hosts: []string{"he", "hf"}, Sites: []string{"e", "f"}, Core: "default", TTL: time.Hour, Hold: time.Hour}
+		single := store.Grant{Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour}
+		cored := store.Grant{Hosts: []string{"he", "hf"}, Sites: []string{"e", "f"}, Core: "default", TTL: time.Hour}
 		empty := measure("empty", single)
 		coreEmpty := measure("core-empty", cored)
 		fill("fill", single)
 		full := measure("full", single)
-		fill("core-fill", store.Grant{Hosts: []string{"hc", "hd"}, Sites: []string{"c", "d"}, Core: "default", TTL: time.Hour, Hold: time.Hour})
+		fill("core-fill", store.Grant{Hosts: []string{"hc", "hd"}, Sites: []string{"c", "d"}, Core: "default", TTL: time.Hour})
 		// Sites e and f are empty; the core is 99 % taken by c and d.
-		coreFull := measure("core-full", store.Grant{Hosts: []string{"he", "hf"}, Sites: []string{"e", "f"}, Core: "default", TTL: time.Hour, Hold: time.Hour})
+		coreFull := measure("core-full", store.Grant{Hosts: []string{"he", "hf"}, Sites: []string{"e", "f"}, Core: "default", TTL: time.Hour})
 		b.ReportMetric(float64(empty.Microseconds()), "empty_us/alloc")
 		b.ReportMetric(float64(full.Microseconds()), "full_us/alloc")
 		b.ReportMetric(float64(full)/float64(empty), "alloc_full_vs_empty_ratio")

@@ -244,7 +244,7 @@ func BenchmarkAllocOccupancy(b *testing.B) {
 		filled := 0
 		for _, pct := range levels {
 			for ; filled < pool*pct/100; filled++ {
-				if _, _, err := st.Create(ctx, store.Grant{Job: fmt.Sprintf("fill-%d", filled), Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour, Hold: time.Hour}); err != nil {
+				if _, _, err := st.Create(ctx, store.Grant{Job: fmt.Sprintf("fill-%d", filled), Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -254,12 +254,12 @@ func BenchmarkAllocOccupancy(b *testing.B) {
 				for i := range perBatch {
 					job := fmt.Sprintf("occ%d-%d-%d", pct, k, i)
 					t0 := time.Now()
-					l, _, err := st.Create(ctx, store.Grant{Job: job, Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour, Hold: time.Minute})
+					l, _, err := st.Create(ctx, store.Grant{Job: job, Hosts: []string{"ha"}, Sites: []string{"a"}, TTL: time.Hour})
 					spent += time.Since(t0)
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, _, _, err := st.BeginRelease(ctx, job, l.Token, false, "released", time.Minute, 0, time.Hour, "bench"); err != nil {
+					if _, _, err := st.BeginRelease(ctx, store.Release{Job: job, Token: l.Token, Reason: "released", Actor: "bench"}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -70,7 +70,7 @@ func TestCrashRecovery(t *testing.T) {
 	rs := redistest.Start(t)
 	rdb, _ := store.Open(config.Redis{URL: rs.URL})
 	defer rdb.Close()
-	st := store.New(rdb)
+	st := store.New(rdb, store.PolicyOf(cfg))
 	f.Fleet = switchdrv.NewFleet(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer f.Fleet.Close()
 	c := client.New("http://"+listen, leasetest.AdminToken)

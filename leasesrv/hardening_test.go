@@ -44,7 +44,7 @@ func serveReal(t *testing.T, cfgText string) (addr string, cfg *config.Config) {
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	svc := leasesrv.NewService(ctx, cfg, store.New(rdb), nil, log)
+	svc := leasesrv.NewService(ctx, cfg, store.New(rdb, store.PolicyOf(cfg)), nil, log)
 	if err := svc.SyncPools(ctx); err != nil {
 		t.Fatal(err)
 	}

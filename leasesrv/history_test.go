@@ -183,7 +183,7 @@ role = "admin"
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	h.st = store.New(rdb)
+	h.st = store.New(rdb, store.PolicyOf(h.cfg))
 	h.fleet = switchdrv.NewFleet(h.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(h.fleet.Close)
 	h.c = client.New("http://"+listen, "admin-secret-0123456789")

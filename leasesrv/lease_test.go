@@ -12,6 +12,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
+	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
 func TestConcurrentCreatesNeverShareAVLAN(t *testing.T) {
@@ -296,7 +297,7 @@ func TestReaperRollsBackAnAbandonedCommit(t *testing.T) {
 	e := leasetest.Start(t, leasetest.Options{Network: net})
 	l := e.Create("4.pbs", "skirit82-1")
 	// A server that died mid-commit: the store says committing, nobody works.
-	if _, _, err := e.Svc.Store().BeginCommit(context.Background(), l.Job, l.Token, false, time.Minute, "dead"); err != nil {
+	if _, _, err := e.Svc.Store().BeginCommit(context.Background(), store.Commit{Job: l.Job, Token: l.Token, Actor: "dead"}); err != nil {
 		t.Fatal(err)
 	}
 	e.Clock.Advance(2 * time.Minute)

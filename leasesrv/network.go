@@ -76,7 +76,7 @@ func (n *SwitchNetwork) Apply(ctx context.Context, l *api.Lease) error {
 	for _, sw := range p.Switches() {
 		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Add: p[sw]}})
 	}
-	j := &store.Journal{Job: l.Job, Token: l.Token, Intent: "apply", VLAN: l.VLAN, Plan: p, Started: time.Now().UTC()}
+	j := &store.Journal{Job: l.Job, Token: l.Token, Intent: store.IntentApply, VLAN: l.VLAN, Plan: p, Started: time.Now().UTC()}
 	if err := n.st.JournalBegin(ctx, j); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
@@ -106,7 +106,7 @@ func (n *SwitchNetwork) undo(ctx context.Context, l *api.Lease, p plan.Plan, sta
 		}
 		// Unrecorded, the step still reads "started" or "done": recovery
 		// undoes it again, which is harmless, but the caller must hear of it.
-		if err := n.st.JournalStep(ctx, l.Job, sw, "undone"); err != nil {
+		if err := n.st.JournalStep(ctx, l.Job, sw, store.StepUndone); err != nil {
 			errs = append(errs, fmt.Errorf("switch %s: journal undone: %w", sw, err))
 		}
 	}
@@ -124,14 +124,14 @@ func (n *SwitchNetwork) Teardown(ctx context.Context, l *api.Lease) error {
 	for _, sw := range slices.Backward(p.Switches()) {
 		steps = append(steps, step{sw, switchdrv.Change{VLAN: l.VLAN, Name: n.vlanName(sw, l.VLAN), Remove: p[sw], Delete: true}})
 	}
-	j := &store.Journal{Job: l.Job, Token: l.Token, Intent: "teardown", VLAN: l.VLAN, Remove: p, Delete: p.Switches(), Started: time.Now().UTC()}
+	j := &store.Journal{Job: l.Job, Token: l.Token, Intent: store.IntentTeardown, VLAN: l.VLAN, Remove: p, Delete: p.Switches(), Started: time.Now().UTC()}
 	if err := n.st.JournalBegin(ctx, j); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	failpoint.Hit("teardown.after-journal")
 	// A teardown runs for a releasing lease, or for a committing one that is
 	// being rolled back.
-	if _, err := n.run(ctx, l, "teardown", n.inState(l, api.StateReleasing+","+api.StateCommitting), steps); err != nil {
+	if _, err := n.run(ctx, l, "teardown", n.inState(l, api.StateReleasing, api.StateCommitting), steps); err != nil {
 		return err
 	}
 	return n.st.JournalEnd(ctx, l.Job)
@@ -187,7 +187,7 @@ func (n *SwitchNetwork) move(ctx context.Context, from plan.Plan, to *api.Lease)
 	guard := func(ctx context.Context, lock *store.Lock) error {
 		return n.st.GuardMove(ctx, lock, to.Job, to.Token, to.Move)
 	}
-	j := &store.Journal{Job: to.Job, Token: to.Token, Intent: "patch", VLAN: to.VLAN, Plan: add, Remove: remove, Delete: gone, Started: time.Now().UTC()}
+	j := &store.Journal{Job: to.Job, Token: to.Token, Intent: store.IntentPatch, VLAN: to.VLAN, Plan: add, Remove: remove, Delete: gone, Started: time.Now().UTC()}
 	if err := n.st.JournalBegin(ctx, j); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
@@ -209,9 +209,9 @@ type guardFunc func(ctx context.Context, lock *store.Lock) error
 
 // inState guards the writes of a commit or teardown: the lease still has
 // this token and one of the states.
-func (n *SwitchNetwork) inState(l *api.Lease, states string) guardFunc {
+func (n *SwitchNetwork) inState(l *api.Lease, states ...string) guardFunc {
 	return func(ctx context.Context, lock *store.Lock) error {
-		return n.st.Guard(ctx, lock, l.Job, l.Token, states)
+		return n.st.Guard(ctx, lock, l.Job, l.Token, states...)
 	}
 }
 
@@ -236,7 +236,7 @@ func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op string, guard 
 			if err := n.do(gctx, l, guard, st); err != nil {
 				// Unrecorded, the step stays "started": recovery then treats
 				// it as possibly applied and undoes it, the safe side.
-				if jerr := n.st.JournalStep(context.WithoutCancel(ctx), l.Job, st.sw, "failed"); jerr != nil {
+				if jerr := n.st.JournalStep(context.WithoutCancel(ctx), l.Job, st.sw, store.StepFailed); jerr != nil {
 					err = errors.Join(err, fmt.Errorf("switch %s: journal failed: %w", st.sw, jerr))
 				}
 				n.record(ctx, l, op, st.sw, err)
@@ -273,7 +273,7 @@ func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, s
 	if err := guard(ctx, lock); err != nil {
 		return fmt.Errorf("switch %s: not writing for lease %s: %w", st.sw, l.Job, err)
 	}
-	if err := n.st.JournalStep(ctx, l.Job, st.sw, "started"); err != nil {
+	if err := n.st.JournalStep(ctx, l.Job, st.sw, store.StepStarted); err != nil {
 		return err
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
@@ -281,7 +281,7 @@ func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, s
 	if err := drv.Apply(dctx, st.change); err != nil {
 		return err
 	}
-	return n.st.JournalStep(ctx, l.Job, st.sw, "done")
+	return n.st.JournalStep(ctx, l.Job, st.sw, store.StepDone)
 }
 
 func (n *SwitchNetwork) record(ctx context.Context, l *api.Lease, op, sw string, err error) {

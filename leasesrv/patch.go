@@ -96,7 +96,7 @@ func (s *Service) patchStore(ctx context.Context, job string, token int64, add, 
 	next.Hosts, next.Sites, next.Core, next.Residue = hosts, reach.Sites, reach.Core, nil
 	network := s.net.Needed(&next) || s.net.Needed(before.Carried())
 	after, err = s.st.Patch(ctx, store.Move{Job: job, Token: token, Expected: before.Hosts, Hosts: hosts, Sites: reach.Sites, Core: reach.Core,
-		Network: network, Window: s.window(), Quarant: s.cfg.Lease.Quarantine.Duration, Actor: actor})
+		Network: network, Actor: actor})
 	s.metrics.op("patch", err)
 	if err != nil {
 		return nil, nil, false, err
@@ -109,17 +109,16 @@ func (s *Service) patchStore(ctx context.Context, job string, token int64, add, 
 // migration reached is removed; an error on that way is reported, and the
 // reaper finishes the job (Recover).
 func (s *Service) move(ctx context.Context, before, after *api.Lease, actor string) error {
-	q := s.cfg.Lease.Quarantine.Duration
 	err := s.net.Move(ctx, before.Carried(), after)
 	if err == nil {
-		return s.st.MoveDone(context.WithoutCancel(ctx), after.Job, after.Token, after.Move, q, actor)
+		return s.st.MoveDone(context.WithoutCancel(ctx), store.StepOf(after, actor))
 	}
 	s.log.Warn("migration failed on the switches; the lease keeps its old hosts", "job", after.Job, "vlan", after.VLAN, "err", err)
 	bctx := context.WithoutCancel(ctx)
-	reverted, rerr := s.st.MoveRevert(bctx, before, after.Move, actor)
+	reverted, rerr := s.st.MoveRevert(bctx, store.StepOf(after, actor), before)
 	if rerr == nil {
 		if rerr = s.net.Resume(bctx, reverted); rerr == nil {
-			rerr = s.st.MoveDone(bctx, reverted.Job, reverted.Token, reverted.Move, q, actor)
+			rerr = s.st.MoveDone(bctx, store.StepOf(reverted, actor))
 		}
 	}
 	if rerr != nil {

@@ -16,7 +16,7 @@ import (
 // leases are left to the reaper, which takes them over once their window
 // has passed. Runs at start and on every reaper pass.
 func (s *Service) Recover(ctx context.Context) error {
-	moves, err := s.st.ClaimMoves(ctx, 64, s.window())
+	moves, err := s.st.ClaimMoves(ctx, 64)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (s *Service) Recover(ctx context.Context) error {
 			return err
 		case l.State == api.StateCommitting || l.State == api.StateReleasing:
 			continue
-		case j.Intent == "patch":
+		case j.Intent == store.IntentPatch:
 			moving, err := s.st.Moving(ctx, job)
 			if err != nil {
 				return err
@@ -85,5 +85,5 @@ func (s *Service) resume(ctx context.Context, job string) error {
 		return err
 	}
 	s.log.Info("finished an interrupted migration", "job", job)
-	return s.st.MoveDone(ctx, job, l.Token, l.Move, s.cfg.Lease.Quarantine.Duration, "reaper")
+	return s.st.MoveDone(ctx, store.StepOf(l, "reaper"))
 }

@@ -217,7 +217,7 @@ func (s *Service) Create(ctx context.Context, r api.CreateRequest, actor string)
 	}
 	needed := s.net.Needed(&api.Lease{Job: r.Job, Hosts: hosts, Sites: reach.Sites, Core: reach.Core, Attributes: r.Attributes})
 	l, created, err := s.st.Create(ctx, store.Grant{Job: r.Job, Owner: r.Owner, Hosts: hosts, Sites: reach.Sites, Core: reach.Core,
-		TTL: ttl, Hold: s.cfg.Lease.HoldTimeout.Duration, Attributes: r.Attributes, Actor: actor, Network: needed})
+		TTL: ttl, Attributes: r.Attributes, Actor: actor, Network: needed})
 	s.metrics.op("create", err)
 	if created {
 		if err == nil { // confirmed (by the replicas, when asked)
@@ -251,10 +251,8 @@ func (s *Service) Get(ctx context.Context, job string) (*api.Lease, error) {
 var ErrNetworkFault = errors.New("the network could not be configured")
 
 // window is how long a worker may take before the reaper of any server takes
-// the work over: the commit budget plus one more device timeout for rollback.
-func (s *Service) window() time.Duration {
-	return s.cfg.Lease.CommitTimeout.Duration + 2*s.cfg.Server.SwitchTimeout.Duration
-}
+// the work over (store.PolicyOf).
+func (s *Service) window() time.Duration { return s.st.Policy().Window }
 
 // Commit has the network configured and waits up to the commit timeout. It
 // returns the lease active, still committing (the caller polls), or failed
@@ -263,23 +261,23 @@ func (s *Service) Commit(ctx context.Context, job string, token int64, force boo
 	if err := api.CheckJob(job); err != nil {
 		return nil, badInput("job: %v", err)
 	}
-	res, l, err := s.st.BeginCommit(ctx, job, token, force, s.window(), actor)
+	res, l, err := s.st.BeginCommit(ctx, store.Commit{Job: job, Token: token, Force: force, Actor: actor})
 	s.metrics.op("commit", err)
 	if err != nil {
 		return nil, err
 	}
-	if res == "started" {
-		s.spawn(job, func(wctx context.Context) { s.apply(wctx, l, actor) })
-	}
 	switch res {
-	case "started", api.StateCommitting:
+	case store.CommitStarted:
+		s.spawn(job, func(wctx context.Context) { s.apply(wctx, l, actor) })
 		return s.settled(ctx, job, api.StateCommitting)
-	case api.StateActive:
+	case store.CommitPending:
+		return s.settled(ctx, job, api.StateCommitting)
+	case store.CommitActive:
 		return l, nil
-	case api.StateFailed:
+	case store.CommitFailed:
 		return l, ErrNetworkFault
 	}
-	return nil, &store.StateError{State: res}
+	return nil, &store.StateError{State: l.State}
 }
 
 // settled waits up to the commit timeout for a lease to leave a state.
@@ -331,19 +329,18 @@ func (s *Service) spawn(job string, f func(ctx context.Context)) {
 }
 
 func (s *Service) apply(ctx context.Context, l *api.Lease, actor string) {
-	p := s.cfg.Lease
-	actx, cancel := context.WithTimeout(ctx, p.CommitTimeout.Duration)
+	actx, cancel := context.WithTimeout(ctx, s.cfg.Lease.CommitTimeout.Duration)
 	err := s.net.Apply(actx, l)
 	cancel()
 	if err != nil {
 		// Apply undid its own steps: the lease fails and its VLAN goes back.
 		s.log.Warn("commit failed and was undone", "job", l.Job, "vlan", l.VLAN, "err", err)
-		if serr := s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateFailed, "network_fault: "+oneLine(err), p.Quarantine.Duration, p.HistoryRetention.Duration, actor); serr != nil {
+		if serr := s.st.Settle(ctx, committed(l, api.StateFailed, "network_fault: "+oneLine(err), actor)); serr != nil {
 			s.log.Info("failed commit settled elsewhere", "job", l.Job, "err", serr)
 		}
 		return
 	}
-	err = s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateActive, "", p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
+	err = s.st.Settle(ctx, committed(l, api.StateActive, "", actor))
 	if err == nil {
 		s.log.Info("lease active", "job", l.Job, "vlan", l.VLAN)
 		return
@@ -354,15 +351,19 @@ func (s *Service) apply(ctx context.Context, l *api.Lease, actor string) {
 
 // rollback removes what a failed or abandoned commit left and fails the lease.
 func (s *Service) rollback(ctx context.Context, l *api.Lease, reason, actor string) {
-	p := s.cfg.Lease
 	if err := s.net.Teardown(ctx, l.Carried()); err != nil {
 		// The lease stays committing; the reaper retries when its window ends.
 		s.log.Error("rollback incomplete, will retry", "job", l.Job, "vlan", l.VLAN, "err", err)
 		return
 	}
-	if err := s.st.Settle(ctx, l.Job, l.Token, api.StateCommitting, api.StateFailed, reason, p.Quarantine.Duration, p.HistoryRetention.Duration, actor); err != nil {
+	if err := s.st.Settle(ctx, committed(l, api.StateFailed, reason, actor)); err != nil {
 		s.log.Info("rollback settled elsewhere", "job", l.Job, "err", err)
 	}
+}
+
+// committed ends l's commit in state to.
+func committed(l *api.Lease, to, reason, actor string) store.Transition {
+	return store.Transition{Job: l.Job, Token: l.Token, From: api.StateCommitting, To: to, Reason: reason, Actor: actor}
 }
 
 // Renew sets a new TTL from now.
@@ -374,7 +375,7 @@ func (s *Service) Renew(ctx context.Context, job string, token, ttlSeconds int64
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.st.Renew(ctx, job, token, ttl, actor)
+	l, err := s.st.Renew(ctx, store.Renewal{Job: job, Token: token, TTL: ttl, Actor: actor})
 	s.metrics.op("renew", err)
 	return l, err
 }
@@ -389,35 +390,34 @@ func (s *Service) Release(ctx context.Context, job string, token int64, force bo
 	if force {
 		reason = "forced"
 	}
-	p := s.cfg.Lease
-	res, _, l, err := s.st.BeginRelease(ctx, job, token, force, reason, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration, actor)
+	res, l, err := s.st.BeginRelease(ctx, store.Release{Job: job, Token: token, Force: force, Reason: reason, Actor: actor})
 	s.metrics.op("release", err)
 	if err != nil {
 		return nil, err
 	}
-	if res == "started" {
+	if res == store.ReleaseEnded {
+		return l, nil
+	}
+	if res == store.ReleaseStarted {
 		s.spawn(job, func(wctx context.Context) { s.teardown(wctx, l, actor) })
 	}
-	if res == "started" || res == api.StateReleasing {
-		l, err := s.settled(ctx, job, api.StateReleasing)
-		if errors.Is(err, ErrNetworkFault) {
-			err = nil
-		}
-		return l, err
+	l, err = s.settled(ctx, job, api.StateReleasing)
+	if errors.Is(err, ErrNetworkFault) {
+		err = nil
 	}
-	return l, nil
+	return l, err
 }
 
 // teardown removes a releasing lease's network and frees its VLAN. When a
 // device does not answer, the lease stays releasing and its VLAN taken; the
 // reaper retries when the window ends.
 func (s *Service) teardown(ctx context.Context, l *api.Lease, actor string) {
-	p := s.cfg.Lease
 	if err := s.net.Teardown(ctx, l.Carried()); err != nil {
 		s.log.Error("teardown incomplete, will retry", "job", l.Job, "vlan", l.VLAN, "err", err)
 		return
 	}
-	if err := s.st.Settle(ctx, l.Job, l.Token, api.StateReleasing, api.StateReleased, l.Reason, p.Quarantine.Duration, p.HistoryRetention.Duration, actor); err != nil {
+	if err := s.st.Settle(ctx, store.Transition{Job: l.Job, Token: l.Token,
+		From: api.StateReleasing, To: api.StateReleased, Reason: l.Reason, Actor: actor}); err != nil {
 		s.log.Info("teardown settled elsewhere", "job", l.Job, "err", err)
 		return
 	}
@@ -431,8 +431,7 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 	if lost, err := s.CheckStore(ctx); err != nil || lost != "" {
 		return 0, err // a rolled-back store's deadlines are not to be acted on
 	}
-	p := s.cfg.Lease
-	claimed, err := s.st.Claim(ctx, 256, s.window(), p.Quarantine.Duration, p.HistoryRetention.Duration)
+	claimed, err := s.st.Claim(ctx, 256)
 	if err != nil {
 		return 0, err
 	}

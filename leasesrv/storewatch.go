@@ -123,7 +123,7 @@ func (s *Service) CheckStore(ctx context.Context) (string, error) {
 			s.log.Info("store recovered: this server takes the new identity", "identity", now.ID, "fence", now.Fence)
 		}
 		w.id = now.ID
-		if s.st.WaitReplicas == 0 {
+		if s.st.Policy().WaitReplicas == 0 {
 			// With replicas, the primary's counter may include grants no
 			// replica confirmed, which a failover rightly loses.
 			w.high = max(w.high, now.Fence)

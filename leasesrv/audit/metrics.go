@@ -122,8 +122,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(poolDesc, prometheus.GaugeValue, float64(n), p.Site, state)
 		}
 	}
-	if c.st.Now != nil {
-		now = c.st.Now() // an injected clock writes the leases' times
+	if clock := c.st.Policy().Now; clock != nil {
+		now = clock() // an injected clock writes the leases' times
 	}
 	type key struct{ state, reason string }
 	count := map[key]int{}

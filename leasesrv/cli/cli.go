@@ -136,8 +136,7 @@ func serve(c *cli.Context) error {
 	for _, w := range store.Warnings(ctx, rdb) {
 		log.Warn(w)
 	}
-	st := store.New(rdb)
-	st.WaitReplicas, st.WaitTimeout = cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout.Duration
+	st := store.New(rdb, store.PolicyOf(cfg))
 	fleet := switchdrv.NewFleet(cfg, log)
 	defer fleet.Close()
 	svc := leasesrv.NewService(ctx, cfg, st, leasesrv.NewNetwork(cfg, st, fleet, log), log)

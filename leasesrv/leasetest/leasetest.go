@@ -149,11 +149,12 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() }) // the test is over
-	st := store.New(rdb)
-	st.WaitReplicas, st.WaitTimeout = rc.WaitReplicas, rc.WaitTimeout.Duration
+	p := store.PolicyOf(cfg)
+	p.WaitReplicas, p.WaitTimeout = rc.WaitReplicas, rc.WaitTimeout.Duration
 	if o.Clock != nil {
-		st.Now = o.Clock.Now
+		p.Now = o.Clock.Now
 	}
+	st := store.New(rdb, p)
 	if o.Log == nil {
 		o.Log = io.Discard
 	}

@@ -21,12 +21,15 @@ type Identity struct {
 // InitIdentity writes an identity when the store has none and returns the
 // store's identity.
 func (s *Store) InitIdentity(ctx context.Context) (Identity, error) {
-	v, err := s.run(ctx, "initid", Prefix+"id", newID())
+	r, err := s.run(ctx, "initid", Prefix+"id", newID())
 	if err != nil {
 		return Identity{}, err
 	}
-	f, _ := strconv.ParseInt(str(v, 1), 10, 64)
-	return Identity{ID: str(v, 0), Fence: f}, nil
+	f, err := strconv.ParseInt(r.arg(1), 10, 64)
+	if err != nil || r.arg(0) == "" {
+		return Identity{}, r.unexpected()
+	}
+	return Identity{ID: r.arg(0), Fence: f}, nil
 }
 
 // ReadIdentity reads the identity in one round trip.
@@ -54,19 +57,26 @@ type Orphan struct {
 // holds are not).
 func (s *Store) RecoverIdentity(ctx context.Context, minFence int64, orphans []Orphan) (Identity, []Orphan, error) {
 	id := newID()
-	args := []any{id, strconv.FormatInt(minFence, 10)}
+	// The orphans go as a list of site, core, vid triples.
+	triples := make([]string, 0, 3*len(orphans))
 	for _, o := range orphans {
-		args = append(args, o.Site, o.Core, strconv.Itoa(o.VLAN))
+		triples = append(triples, o.Site, o.Core, strconv.Itoa(o.VLAN))
 	}
-	v, err := s.run(ctx, "recoverstore", Prefix+"id", args...)
+	r, err := s.run(ctx, "recoverstore", Prefix+"id", id, minFence, triples)
 	if err != nil {
 		return Identity{}, nil, err
 	}
-	f, _ := strconv.ParseInt(str(v, 0), 10, 64)
+	f, err := strconv.ParseInt(r.arg(0), 10, 64)
+	if err != nil || len(r.raw)%3 != 1 {
+		return Identity{}, nil, r.unexpected()
+	}
 	reserved := []Orphan{}
-	for i := 1; i+2 < len(v); i += 3 {
-		vid, _ := strconv.Atoi(str(v, i+2))
-		reserved = append(reserved, Orphan{Site: str(v, i), Core: str(v, i+1), VLAN: vid})
+	for i := 1; i+2 < len(r.raw); i += 3 {
+		vid, err := strconv.Atoi(r.arg(i + 2))
+		if err != nil {
+			return Identity{}, nil, r.unexpected()
+		}
+		reserved = append(reserved, Orphan{Site: r.arg(i), Core: r.arg(i + 1), VLAN: vid})
 	}
 	return Identity{ID: id, Recovered: id, Fence: f}, reserved, nil
 }

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/virtcloud/virtcloud/internal/api"
 )
 
 // Journal is the record of one multi-switch change of one lease, written
@@ -18,14 +21,34 @@ import (
 type Journal struct {
 	Job     string              `json:"job"`
 	Token   int64               `json:"token"`
-	Intent  string              `json:"intent"` // apply | teardown | patch
+	Intent  Intent              `json:"intent"`
 	VLAN    int                 `json:"vlan"`
 	Plan    map[string][]string `json:"plan"`   // switch -> ports to add (apply, patch)
 	Remove  map[string][]string `json:"remove"` // switch -> ports to remove (teardown, patch)
 	Delete  []string            `json:"delete"` // switches where the VLAN goes away
 	Started time.Time           `json:"started"`
-	Steps   map[string]string   `json:"steps"` // switch -> started | done | undone | failed
+	Steps   map[string]Step     `json:"steps"` // switch -> its step's progress
 }
+
+// Intent is what a journaled change does to the devices.
+type Intent string
+
+const (
+	IntentApply    Intent = "apply"    // a commit: Plan is added
+	IntentTeardown Intent = "teardown" // a release or a rollback: Remove goes, Delete loses the VLAN
+	IntentPatch    Intent = "patch"    // a migration: Plan is added, then Remove goes
+)
+
+// Step is the progress of one switch's part of a journaled change, as the
+// journal keeps it in step:<switch>.
+type Step string
+
+const (
+	StepStarted Step = "started" // the device may carry the change, in part
+	StepDone    Step = "done"    // the device confirmed the change
+	StepFailed  Step = "failed"  // the device refused or did not answer
+	StepUndone  Step = "undone"  // an apply's step removed again
+)
 
 func journalKey(job string) string { return Prefix + "journal:" + job }
 
@@ -41,8 +64,8 @@ func (s *Store) JournalBegin(ctx context.Context, j *Journal) error {
 }
 
 // JournalStep records a step's progress.
-func (s *Store) JournalStep(ctx context.Context, job, sw, status string) error {
-	return s.journal(ctx, "step", job, sw, status)
+func (s *Store) JournalStep(ctx context.Context, job, sw string, st Step) error {
+	return s.journal(ctx, "step", job, sw, string(st))
 }
 
 // JournalEnd removes a finished journal.
@@ -53,8 +76,11 @@ func (s *Store) JournalEnd(ctx context.Context, job string) error {
 // journal runs the journal script; with WaitReplicas the replicas must
 // have the write before the caller goes on to touch a device.
 func (s *Store) journal(ctx context.Context, op, job, field, value string) error {
-	_, err := s.run(ctx, "journal", journalKey(job), op, job, field, value)
-	return err
+	r, err := s.run(ctx, "journal", journalKey(job), op, job, field, value)
+	if err != nil {
+		return err
+	}
+	return okResult(r)
 }
 
 // JournalGet reads a journal; nil when there is none.
@@ -67,10 +93,10 @@ func (s *Store) JournalGet(ctx context.Context, job string) (*Journal, error) {
 	if err := json.Unmarshal([]byte(m["intent"]), &j); err != nil {
 		return nil, fmt.Errorf("journal of %s: %w", job, err)
 	}
-	j.Steps = map[string]string{}
+	j.Steps = map[string]Step{}
 	for k, v := range m {
-		if sw, ok := cutPrefix(k, "step:"); ok {
-			j.Steps[sw] = v
+		if sw, ok := strings.CutPrefix(k, "step:"); ok {
+			j.Steps[sw] = Step(v)
 		}
 	}
 	return &j, nil
@@ -79,13 +105,6 @@ func (s *Store) JournalGet(ctx context.Context, job string) (*Journal, error) {
 // Journals lists the jobs with an unfinished journal.
 func (s *Store) Journals(ctx context.Context) ([]string, error) {
 	return s.rdb.SMembers(ctx, Prefix+"journals").Result()
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return "", false
 }
 
 // Lock is a per-switch lock that serialises device changes across every
@@ -124,36 +143,26 @@ func (s *Store) LockSwitch(ctx context.Context, sw string, ttl time.Duration) (*
 
 // Guard checks, right before a device write, that the lock is still ours and
 // the lease still has token and one of states; it extends the lock.
-func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states string) error {
-	return s.guard(ctx, l, job, token, states, "")
+func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states ...string) error {
+	return s.guard(ctx, l, job, token, "", states)
 }
 
 // GuardMove is Guard for a migration's writes: the lease must still be
 // active and on the same migration, so a late writer of an earlier one
 // cannot undo a later one.
 func (s *Store) GuardMove(ctx context.Context, l *Lock, job string, token, move int64) error {
-	return s.guard(ctx, l, job, token, "active", strconv.FormatInt(move, 10))
+	return s.guard(ctx, l, job, token, strconv.FormatInt(move, 10), []string{api.StateActive})
 }
 
-func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, states, move string) error {
-	v, err := scripts["guard"].Run(ctx, s.rdb, []string{l.key}, Prefix, l.value, l.ttl.Milliseconds(), job, strconv.FormatInt(token, 10), states, move).Result()
+func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, move string, states []string) error {
+	v, err := s.eval(ctx, "guard", l.key, l.value, l.ttl, job, token, move, states).Result()
 	if err != nil {
 		return err
 	}
-	r := asSlice(v)
-	switch str(r, 0) {
-	case "ok":
-		return nil
-	case "lock_lost":
-		return ErrLockLost
-	case "stale":
-		return ErrStale
-	default:
-		return &StateError{State: str(r, 1)}
-	}
+	return guardResult(reply{"guard", asSlice(v)})
 }
 
 // Unlock releases the lock if it is still ours.
 func (s *Store) Unlock(ctx context.Context, l *Lock) error {
-	return scripts["unlock"].Run(ctx, s.rdb, []string{l.key}, Prefix, l.value).Err()
+	return s.eval(ctx, "unlock", l.key, l.value).Err()
 }

@@ -20,20 +20,20 @@ func TestJournalWaitsForReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	st := New(rdb)
+	st := New(rdb, Policy{})
 	ctx := context.Background()
 	j := &Journal{Job: "1.pbs", Token: 7, Intent: "apply", Plan: map[string][]string{"sw1": {"1"}}}
 	if err := st.JournalBegin(ctx, j); err != nil {
 		t.Fatalf("without wait_replicas: %v", err)
 	}
-	if err := st.JournalStep(ctx, "1.pbs", "sw1", "done"); err != nil {
+	if err := st.JournalStep(ctx, "1.pbs", "sw1", StepDone); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.JournalGet(ctx, "1.pbs")
-	if err != nil || got == nil || got.Token != 7 || got.Steps["sw1"] != "done" {
+	if err != nil || got == nil || got.Token != 7 || got.Steps["sw1"] != StepDone {
 		t.Fatalf("journal read back: %+v %v", got, err)
 	}
-	st.WaitReplicas, st.WaitTimeout = 1, 50*time.Millisecond
+	st = New(rdb, Policy{WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond})
 	if err := st.JournalEnd(ctx, "1.pbs"); !errors.Is(err, ErrNotReplicated) {
 		t.Fatalf("with wait_replicas = 1 and no replica: %v, want ErrNotReplicated", err)
 	}

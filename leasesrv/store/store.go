@@ -62,61 +62,67 @@ func (e *StateError) Error() string { return "the lease is " + e.State }
 // Store is the lease store on one Redis (single, Sentinel or Cluster).
 type Store struct {
 	rdb redis.UniversalClient
-	// Now, when set, replaces the Redis server's clock (tests).
-	Now func() time.Time
-	// WaitReplicas > 0 makes every change wait for that many replicas.
-	WaitReplicas int
-	WaitTimeout  time.Duration
+	p   Policy
 }
 
-// New wraps a Redis client.
-func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+// New wraps a Redis client; p is fixed for the store's life.
+func New(rdb redis.UniversalClient, p Policy) *Store { return &Store{rdb: rdb, p: p} }
 
 // Client is the underlying Redis client.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
+// Policy is the policy the store was built with.
+func (s *Store) Policy() Policy { return s.p }
+
+// now is the time scripts take: "" for the Redis server's own clock.
 func (s *Store) now() string {
-	if s.Now == nil {
+	if s.p.Now == nil {
 		return ""
 	}
-	return strconv.FormatInt(s.Now().UnixMilli(), 10)
+	return strconv.FormatInt(s.p.Now().UnixMilli(), 10)
 }
 
 func leaseKey(job string) string { return Prefix + "lease:" + job }
 
-func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
-
-// run evaluates a script; with WaitReplicas it sends the script and WAIT in
-// one pipeline on the connection of the keys' primary, because WAIT covers
-// only the writes of its own connection and cannot run inside a script.
-func (s *Store) run(ctx context.Context, name string, key string, args ...any) ([]any, error) {
+// run evaluates a script that changes a lease or a journal; with
+// WaitReplicas it sends the script and WAIT in one pipeline on the
+// connection of the keys' primary, because WAIT covers only the writes of
+// its own connection and cannot run inside a script. args are encoded by
+// argv.
+func (s *Store) run(ctx context.Context, name string, key string, args ...any) (reply, error) {
 	sc := scripts[name]
 	keys := []string{key}
-	argv := append([]any{Prefix}, args...)
-	if s.WaitReplicas <= 0 {
-		v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
-		return asSlice(v), err
+	av := argv(args...)
+	if s.p.WaitReplicas <= 0 {
+		v, err := sc.Run(ctx, s.rdb, keys, av...).Result()
+		return reply{name, asSlice(v)}, err
 	}
 	var res *redis.Cmd
 	var wait *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		res = p.EvalSha(ctx, sc.Hash(), keys, argv...)
-		wait = p.Do(ctx, "WAIT", s.WaitReplicas, s.WaitTimeout.Milliseconds())
+		res = p.EvalSha(ctx, sc.Hash(), keys, av...)
+		wait = p.Do(ctx, "WAIT", s.p.WaitReplicas, s.p.WaitTimeout.Milliseconds())
 		return nil
 	})
 	if err != nil && redis.HasErrorPrefix(res.Err(), "NOSCRIPT") {
 		if lerr := sc.Load(ctx, s.rdb).Err(); lerr != nil {
-			return nil, lerr
+			return reply{script: name}, lerr
 		}
 		return s.run(ctx, name, key, args...)
 	}
 	if err != nil {
-		return nil, err
+		return reply{script: name}, err
 	}
-	if n, _ := wait.Int(); n < s.WaitReplicas {
-		return asSlice(res.Val()), fmt.Errorf("%w: %d of %d replicas acknowledged", ErrNotReplicated, n, s.WaitReplicas)
+	r := reply{name, asSlice(res.Val())}
+	if n, _ := wait.Int(); n < s.p.WaitReplicas {
+		return r, fmt.Errorf("%w: %d of %d replicas acknowledged", ErrNotReplicated, n, s.p.WaitReplicas)
 	}
-	return asSlice(res.Val()), nil
+	return r, nil
+}
+
+// eval evaluates a script whose work needs no replica's confirmation.
+func (s *Store) eval(ctx context.Context, name string, key string, args ...any) *redis.Cmd {
+	return scripts[name].Run(ctx, s.rdb, []string{key}, argv(args...)...)
 }
 
 // ErrNotReplicated means a change was made on the primary but not enough
@@ -144,7 +150,6 @@ type Grant struct {
 	Sites      []string // sorted, distinct
 	Core       string   // the L2 core its uplinks join; "" for none
 	TTL        time.Duration
-	Hold       time.Duration
 	Attributes map[string]string
 	Actor      string
 	// Network says the lease needs devices configured; a lease that needs
@@ -154,42 +159,21 @@ type Grant struct {
 
 // Create grants a lease, or returns the job's live one (created false).
 func (s *Store) Create(ctx context.Context, g Grant) (l *api.Lease, created bool, err error) {
-	hosts, _ := json.Marshal(g.Hosts)
-	attrs, _ := json.Marshal(orEmpty(g.Attributes))
-	r, err := s.run(ctx, "create", leaseKey(g.Job), g.Job, g.Owner, string(hosts), strings.Join(g.Sites, ","),
-		ms(g.TTL), string(attrs), ms(g.Hold), s.now(), g.Actor, flag(g.Network), g.Core)
+	attrs, _ := json.Marshal(orEmpty(g.Attributes)) // a map[string]string always marshals
+	r, err := s.run(ctx, "create", leaseKey(g.Job), g.Job, g.Owner, hostsJSON(g.Hosts),
+		g.TTL, string(attrs), s.p.Hold, s.now(), g.Actor, g.Network, g.Core, g.Sites)
 	if err != nil && !errors.Is(err, ErrNotReplicated) {
 		return nil, false, err
 	}
-	switch str(r, 0) {
-	case "created":
-		created = true
-	case "exists":
-	case "conflict":
-		return nil, false, ErrConflict
-	case "exhausted":
-		return nil, false, ErrExhausted
-	default:
-		return nil, false, fmt.Errorf("create: unexpected answer %v", r)
+	created, rerr := createResult(r)
+	if rerr != nil {
+		return nil, false, rerr
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	l, err = leaseOf(r, 1)
+	l, err = r.lease(1)
 	return l, created, err
-}
-
-// leaseOf decodes the flat HGETALL list a script returned at index i.
-func leaseOf(r []any, i int) (*api.Lease, error) {
-	if i >= len(r) {
-		return nil, fmt.Errorf("script answer has no lease: %v", r)
-	}
-	flat := asSlice(r[i])
-	m := make(map[string]string, len(flat)/2)
-	for k := 0; k+1 < len(flat); k += 2 {
-		m[str(flat, k)] = str(flat, k+1)
-	}
-	return decode(m)
 }
 
 func orEmpty(m map[string]string) map[string]string {
@@ -309,69 +293,89 @@ func (s *Store) Record(ctx context.Context, job string, e api.Event) error {
 	return s.rdb.RPush(ctx, Prefix+"hist:"+job, b).Err()
 }
 
-// BeginCommit moves a held lease to committing. It answers "started" when the
-// caller must now configure the network, else the state the lease is in
-// (active at once for a lease with nothing to configure), with the lease.
-func (s *Store) BeginCommit(ctx context.Context, job string, token int64, force bool, window time.Duration, actor string) (string, *api.Lease, error) {
-	r, err := s.run(ctx, "commit", leaseKey(job), token, flag(force), ms(window), s.now(), actor)
+// Commit is what BeginCommit needs.
+type Commit struct {
+	Job   string
+	Token int64
+	Force bool // an admin's: without the token
+	Actor string
+}
+
+// BeginCommit moves a held lease to committing (CommitStarted: the caller
+// must now configure the network), or says where the lease is; with the
+// lease.
+func (s *Store) BeginCommit(ctx context.Context, c Commit) (CommitResult, *api.Lease, error) {
+	r, err := s.run(ctx, "commit", leaseKey(c.Job), c.Token, c.Force, s.p.Window, s.now(), c.Actor)
 	if err != nil {
-		return "", nil, err
+		return 0, nil, err
 	}
-	res, err := answer(r)
+	res, err := commitResult(r)
 	if err != nil {
-		return "", nil, err
+		return 0, nil, err
 	}
-	l, err := leaseOf(r, 1)
+	l, err := r.lease(1)
 	return res, l, err
 }
 
-// Settle ends a transition: committing -> active|failed, releasing -> released.
-// It fails with ErrStale or a *StateError when the lease moved on meanwhile.
-func (s *Store) Settle(ctx context.Context, job string, token int64, from, to, reason string, quarantine, retention time.Duration, actor string) error {
-	r, err := s.run(ctx, "settle", leaseKey(job), token, from, to, reason, s.now(), ms(quarantine), ms(retention), actor)
+// Transition is what Settle needs: the end of a transition From -> To.
+type Transition struct {
+	Job      string
+	Token    int64
+	From, To string // committing -> active|failed, releasing -> released
+	Reason   string
+	Actor    string
+}
+
+// Settle ends a transition. It fails with ErrStale or a *StateError when
+// the lease moved on meanwhile.
+func (s *Store) Settle(ctx context.Context, t Transition) error {
+	r, err := s.run(ctx, "settle", leaseKey(t.Job), t.Token, t.From, t.To, t.Reason, s.now(), s.p.Quarantine, s.p.Retention, t.Actor)
 	if err != nil {
 		return err
 	}
-	switch str(r, 0) {
-	case "ok":
-		return nil
-	case "moved":
-		return &StateError{State: str(r, 1)}
-	}
-	_, err = answer(r)
-	return err
+	return settleResult(r)
 }
 
-// BeginRelease starts a lease's teardown. It answers "released" for a lease
-// that had nothing configured, "started" (with the state it left) when the
-// caller must now tear down, or the state the lease is already in; with the
-// lease.
-func (s *Store) BeginRelease(ctx context.Context, job string, token int64, force bool, reason string, window, quarantine, retention time.Duration, actor string) (result, from string, l *api.Lease, err error) {
-	r, err := s.run(ctx, "release", leaseKey(job), token, flag(force), reason, ms(window), s.now(), ms(quarantine), ms(retention), actor)
+// Release is what BeginRelease needs.
+type Release struct {
+	Job    string
+	Token  int64
+	Force  bool   // an admin's: without the token
+	Reason string // released, forced ...
+	Actor  string
+}
+
+// BeginRelease starts a lease's teardown (ReleaseStarted: the caller must
+// now tear the network down), ends at once a lease with nothing on any
+// device, or says where the lease is; with the lease.
+func (s *Store) BeginRelease(ctx context.Context, rel Release) (ReleaseResult, *api.Lease, error) {
+	r, err := s.run(ctx, "release", leaseKey(rel.Job), rel.Token, rel.Force, rel.Reason, s.p.Window, s.now(), s.p.Quarantine, s.p.Retention, rel.Actor)
 	if err != nil {
-		return "", "", nil, err
+		return 0, nil, err
 	}
-	if result, err = answer(r); err != nil {
-		return "", "", nil, err
+	res, err := releaseResult(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	l, err = leaseOf(r, 1)
-	return result, str(r, 2), l, err
+	l, err := r.lease(1)
+	return res, l, err
 }
 
-// Renew sets a new expiry, ttl from now.
-func (s *Store) Renew(ctx context.Context, job string, token int64, ttl time.Duration, actor string) (*api.Lease, error) {
-	r, err := s.run(ctx, "renew", leaseKey(job), token, ms(ttl), s.now(), actor)
+// Renewal is what Renew needs.
+type Renewal struct {
+	Job   string
+	Token int64
+	TTL   time.Duration // the new expiry, from now
+	Actor string
+}
+
+// Renew sets a new expiry.
+func (s *Store) Renew(ctx context.Context, n Renewal) (*api.Lease, error) {
+	r, err := s.run(ctx, "renew", leaseKey(n.Job), n.Token, n.TTL, s.now(), n.Actor)
 	if err != nil {
 		return nil, err
 	}
-	res, err := answer(r)
-	if err != nil {
-		return nil, err
-	}
-	if res != "ok" {
-		return nil, &StateError{State: res}
-	}
-	return leaseOf(r, 1)
+	return renewResult(r)
 }
 
 // Move is a migration as the store takes it: the hosts the caller read and
@@ -384,8 +388,6 @@ type Move struct {
 	Sites    []string
 	Core     string
 	Network  bool // the lease needs devices configured, before or after
-	Window   time.Duration
-	Quarant  time.Duration
 	Actor    string
 }
 
@@ -401,66 +403,55 @@ var (
 // changed: when its Residue is set the caller must now move the devices and
 // then call MoveDone (or MoveRevert).
 func (s *Store) Patch(ctx context.Context, m Move) (*api.Lease, error) {
-	expected, _ := json.Marshal(m.Expected)
-	hosts, _ := json.Marshal(m.Hosts)
-	r, err := s.run(ctx, "patch", leaseKey(m.Job), m.Token, string(expected), string(hosts), strings.Join(m.Sites, ","), m.Core,
-		s.now(), m.Actor, flag(m.Network), ms(m.Window), ms(m.Quarant))
+	r, err := s.run(ctx, "patch", leaseKey(m.Job), m.Token, hostsJSON(m.Expected), hostsJSON(m.Hosts), m.Core,
+		s.now(), m.Actor, m.Network, s.p.Window, s.p.Quarantine, m.Sites)
 	if err != nil {
 		return nil, err
 	}
-	switch res, err := answer(r); {
-	case err != nil:
-		return nil, err
-	case res == "exhausted":
-		return nil, fmt.Errorf("%w: the lease's VLAN is taken at %s", ErrExhausted, str(r, 1))
-	case res == "busy":
-		return nil, ErrBusy
-	case res == "changed":
-		return nil, ErrChanged
-	case res != "ok":
-		return nil, &StateError{State: res}
-	}
-	return leaseOf(r, 1)
+	return patchResult(r)
 }
 
-// MoveDone records that the switches match the lease after migration move:
+// MoveStep names one migration of a lease: its number and the grant's token.
+type MoveStep struct {
+	Job   string
+	Token int64
+	Move  int64
+	Actor string
+}
+
+// StepOf names l's current migration.
+func StepOf(l *api.Lease, actor string) MoveStep {
+	return MoveStep{Job: l.Job, Token: l.Token, Move: l.Move, Actor: actor}
+}
+
+// MoveDone records that the switches match the lease after the migration:
 // its residue leaves the reservation through quarantine.
-func (s *Store) MoveDone(ctx context.Context, job string, token, move int64, quarantine time.Duration, actor string) error {
-	r, err := s.run(ctx, "movedone", leaseKey(job), token, move, s.now(), ms(quarantine), actor)
-	return moveAnswer(r, err)
-}
-
-// MoveRevert gives a lease its old hosts back after migration move failed
-// on the devices; whatever the migration reached joins the residue, due for
-// removal at once. It returns the lease as reverted.
-func (s *Store) MoveRevert(ctx context.Context, old *api.Lease, move int64, actor string) (*api.Lease, error) {
-	hosts, _ := json.Marshal(old.Hosts)
-	r, err := s.run(ctx, "moverevert", leaseKey(old.Job), old.Token, move, string(hosts), strings.Join(old.Sites, ","), old.Core, s.now(), actor)
-	if err := moveAnswer(r, err); err != nil {
-		return nil, err
-	}
-	return leaseOf(r, 1)
-}
-
-func moveAnswer(r []any, err error) error {
+func (s *Store) MoveDone(ctx context.Context, m MoveStep) error {
+	r, err := s.run(ctx, "movedone", leaseKey(m.Job), m.Token, m.Move, s.now(), s.p.Quarantine, m.Actor)
 	if err != nil {
 		return err
 	}
-	switch res, err := answer(r); {
-	case err != nil:
-		return err
-	case res == "moved":
-		return &StateError{State: str(r, 1)}
-	case res != "ok":
-		return fmt.Errorf("unexpected answer from Redis: %v", r)
+	return moveResult(r)
+}
+
+// MoveRevert gives a lease the hosts and reach of old back after the
+// migration failed on the devices; whatever the migration reached joins
+// the residue, due for removal at once. It returns the lease as reverted.
+func (s *Store) MoveRevert(ctx context.Context, m MoveStep, old *api.Lease) (*api.Lease, error) {
+	r, err := s.run(ctx, "moverevert", leaseKey(m.Job), m.Token, m.Move, hostsJSON(old.Hosts), old.Core, s.now(), m.Actor, old.Sites)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if err := moveResult(r); err != nil {
+		return nil, err
+	}
+	return r.lease(1)
 }
 
 // ClaimMoves takes up to limit migrations whose window passed, for this
 // process to finish.
-func (s *Store) ClaimMoves(ctx context.Context, limit int, window time.Duration) ([]string, error) {
-	return scripts["claimmoves"].Run(ctx, s.rdb, []string{Prefix + "moving"}, Prefix, s.now(), limit, ms(window)).StringSlice()
+func (s *Store) ClaimMoves(ctx context.Context, limit int) ([]string, error) {
+	return s.eval(ctx, "claimmoves", Prefix+"moving", s.now(), limit, s.p.Window).StringSlice()
 }
 
 // Adopt gives a live lease from before L2 cores its core reservation. It
@@ -471,10 +462,7 @@ func (s *Store) Adopt(ctx context.Context, job, core string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if str(r, 0) == "conflict" {
-		return str(r, 1), nil
-	}
-	return "", nil
+	return adoptResult(r)
 }
 
 // Claimed is a lease the reaper must finish: committing (roll back) or
@@ -487,23 +475,26 @@ type Claimed struct {
 
 // Claim takes up to limit leases whose deadline passed. Held leases past
 // their hold timeout are aborted inside the script and not returned.
-func (s *Store) Claim(ctx context.Context, limit int, window, quarantine, retention time.Duration) ([]Claimed, error) {
-	v, err := scripts["claim"].Run(ctx, s.rdb, []string{Prefix + "due"}, Prefix, s.now(), limit, ms(window), ms(quarantine), ms(retention)).Result()
+func (s *Store) Claim(ctx context.Context, limit int) ([]Claimed, error) {
+	v, err := s.eval(ctx, "claim", Prefix+"due", s.now(), limit, s.p.Window, s.p.Quarantine, s.p.Retention).Result()
 	if err != nil {
 		return nil, err
 	}
 	var out []Claimed
 	for _, e := range asSlice(v) {
-		t := asSlice(e)
-		tok, _ := strconv.ParseInt(str(t, 2), 10, 64)
-		out = append(out, Claimed{Job: str(t, 0), State: str(t, 1), Token: tok})
+		t := reply{"claim", asSlice(e)}
+		tok, err := strconv.ParseInt(t.arg(2), 10, 64)
+		if err != nil || t.arg(0) == "" || (t.arg(1) != api.StateCommitting && t.arg(1) != api.StateReleasing) {
+			return nil, t.unexpected()
+		}
+		out = append(out, Claimed{Job: t.arg(0), State: t.arg(1), Token: tok})
 	}
 	return out, nil
 }
 
 // Purge forgets ended leases whose retention is over.
 func (s *Store) Purge(ctx context.Context, limit int) (int, error) {
-	return scripts["purge"].Run(ctx, s.rdb, []string{Prefix + "purge"}, Prefix, s.now(), limit).Int()
+	return s.eval(ctx, "purge", Prefix+"purge", s.now(), limit).Int()
 }
 
 // SyncPool makes a site's pool the configured list of VLANs.
@@ -518,15 +509,11 @@ func (s *Store) SyncCore(ctx context.Context, core string, vids []int) error {
 
 // syncPool runs syncpool.lua for a site ("site") or a core ("core").
 func (s *Store) syncPool(ctx context.Context, kind, name string, vids []int) error {
-	args := []any{Prefix, kind, name, s.now()}
-	for _, v := range vids {
-		args = append(args, v)
-	}
 	key := Prefix + "pool:" + name
 	if kind == "core" {
 		key = Prefix + "cpool:" + name
 	}
-	return scripts["syncpool"].Run(ctx, s.rdb, []string{key}, args...).Err()
+	return s.eval(ctx, "syncpool", key, kind, name, s.now(), vids).Err()
 }
 
 // Pools counts each site's VLANs by state.
@@ -582,19 +569,7 @@ func (s *Store) Owner(ctx context.Context, site string, vid int) (string, error)
 	return job, err
 }
 
-func answer(r []any) (string, error) {
-	switch res := str(r, 0); res {
-	case "not_found":
-		return "", ErrNotFound
-	case "stale":
-		return "", ErrStale
-	case "":
-		return "", fmt.Errorf("unexpected answer from Redis: %v", r)
-	default:
-		return res, nil
-	}
-}
-
+// flag is a bool as scripts read it.
 func flag(b bool) string {
 	if b {
 		return "1"

@@ -124,7 +124,7 @@ func TestTablesEscapeWhatIsNotPrintable(t *testing.T) {
 	srv := leasetest.Start(t, leasetest.Options{})
 	const owner = "evil\x1b]0;pwned\a\x1b[2J"
 	_, _, err := srv.Svc.Store().Create(context.Background(), store.Grant{Job: "9.pbs", Owner: owner, Hosts: []string{"skirit82-1"},
-		Sites: []string{"brno"}, TTL: time.Hour, Hold: time.Hour, Attributes: map[string]string{"name": "a\tb\u202e"}, Actor: "test"})
+		Sites: []string{"brno"}, TTL: time.Hour, Attributes: map[string]string{"name": "a\tb\u202e"}, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

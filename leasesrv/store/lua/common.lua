@@ -12,6 +12,16 @@ local function live(state)
   return state == 'held' or state == 'committing' or state == 'active' or state == 'releasing'
 end
 
+-- A list argument is always a script's last: its elements are ARGV[i] to
+-- the end, one entry each (store/protocol.go).
+local function rest(i)
+  local out = {}
+  for j = i, #ARGV do out[#out + 1] = ARGV[j] end
+  return out
+end
+
+-- The lease hash keeps its sites, residue sites and residue cores as
+-- comma-separated text; split reads it back.
 local function split(s)
   local out = {}
   for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end

@@ -1,21 +1,21 @@
 -- create: grant a lease to a job, or return the one it has.
--- ARGV: prefix, job, owner, hosts(json), sites(csv), ttl_ms, attrs(json),
---       hold_ms, now, actor, net(0|1: the lease needs devices configured),
---       core ("" when the lease stays on one switch)
+-- ARGV: prefix, job, owner, hosts(json), ttl_ms, attrs(json), hold_ms, now,
+--       actor, net(0|1: the lease needs devices configured), core ("" when
+--       the lease stays on one switch), then the sites
 local job, lk = ARGV[2], KEYS[1]
-local now = clock(ARGV[9])
+local owner, hosts, ttl, attrs, hold = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local now, actor, net, core, sites = clock(ARGV[8]), ARGV[9], ARGV[10], ARGV[11], rest(12)
 local state = redis.call('HGET', lk, 'state')
 local failed = 0
 if state then
   if live(state) then
-    if redis.call('HGET', lk, 'hosts') == ARGV[4] then return {'exists', fields(lk)} end
+    if redis.call('HGET', lk, 'hosts') == hosts then return {'exists', fields(lk)} end
     return {'conflict'}
   end
   failed = tonumber(redis.call('HGET', lk, 'failed_starts') or '0')
 end
 
 -- The free sets the VLAN must be in: every site's, and the core's.
-local sites, core = split(ARGV[5]), ARGV[12]
 local order = {}
 for i, site in ipairs(sites) do
   unquarantine(site, now)
@@ -53,13 +53,12 @@ for _, site in ipairs(sites) do
 end
 if core ~= '' then core_take(core, vid, job) end
 local token = redis.call('INCR', P .. 'fence')
-local ttl, hold = tonumber(ARGV[6]), tonumber(ARGV[8])
 redis.call('DEL', lk)
-redis.call('HSET', lk, 'job', job, 'owner', ARGV[3], 'hosts', ARGV[4], 'sites', ARGV[5],
+redis.call('HSET', lk, 'job', job, 'owner', owner, 'hosts', hosts, 'sites', table.concat(sites, ','),
   'vlan', vid, 'state', 'held', 'token', token, 'created_at', now, 'updated_at', now,
-  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', ARGV[7], 'reason', '', 'net', ARGV[11], 'core', core, 'move', 0)
+  'expires_at', now + ttl, 'failed_starts', failed, 'attrs', attrs, 'reason', '', 'net', net, 'core', core, 'move', 0)
 redis.call('ZADD', P .. 'due', now + math.min(hold, ttl), job)
 redis.call('ZREM', P .. 'purge', job)
 redis.call('SADD', P .. 'jobs', job)
-history(job, now, ARGV[10], 'create', 'held', 'vlan ' .. vid .. ' token ' .. token)
+history(job, now, actor, 'create', 'held', 'vlan ' .. vid .. ' token ' .. token)
 return {'created', fields(lk)}

@@ -2,16 +2,16 @@
 -- switch's lock and that the lease still has this token and an expected
 -- state; extend the lock. Devices know nothing of fencing tokens, so this is
 -- where a late writer is stopped. ARGV: prefix, lock value, lock_ms, job,
--- token, states(csv), move (a migration's number, or "": a later migration
--- of the same lease fences out the writes of an earlier one)
+-- token, move (a migration's number, or "": a later migration of the same
+-- lease fences out the writes of an earlier one), then the states
 local lock = KEYS[1]
 if redis.call('GET', lock) ~= ARGV[2] then return {'lock_lost'} end
 local lk = lease_key(ARGV[4])
 if redis.call('HGET', lk, 'token') ~= ARGV[5] then return {'stale'} end
 local state = redis.call('HGET', lk, 'state')
 local ok = false
-for _, s in ipairs(split(ARGV[6])) do if s == state then ok = true end end
+for _, s in ipairs(rest(7)) do if s == state then ok = true end end
 if not ok then return {'moved', state or 'gone'} end
-if ARGV[7] ~= '' and redis.call('HGET', lk, 'move') ~= ARGV[7] then return {'moved', 'migrated again'} end
+if ARGV[6] ~= '' and redis.call('HGET', lk, 'move') ~= ARGV[6] then return {'moved', 'migrated again'} end
 redis.call('PEXPIRE', lock, tonumber(ARGV[3]))
 return {'ok'}

@@ -5,19 +5,20 @@
 -- reserved, because the switches still carry it, until move_done says they
 -- no longer do. A held lease has nothing on any device and gives it back at
 -- once, through quarantine.
--- ARGV: prefix, token, expected hosts(json), hosts(json), sites(csv), core,
---       now, actor, net(0|1), window_ms, quarantine_ms
+-- ARGV: prefix, token, expected hosts(json), hosts(json), core, now, actor,
+--       net(0|1), window_ms, quarantine_ms, then the sites
 local lk = KEYS[1]
-local now = clock(ARGV[7])
+local token, expected, hosts, core = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, actor, net = clock(ARGV[6]), ARGV[7], ARGV[8]
+local window, quarantine, sites = tonumber(ARGV[9]), tonumber(ARGV[10]), rest(11)
 local state = redis.call('HGET', lk, 'state')
 if not state then return {'not_found'} end
-if redis.call('HGET', lk, 'token') ~= ARGV[2] then return {'stale'} end
+if redis.call('HGET', lk, 'token') ~= token then return {'stale'} end
 if state ~= 'held' and state ~= 'active' then return {state} end
 local job, vid = redis.call('HGET', lk, 'job'), redis.call('HGET', lk, 'vlan')
 if redis.call('ZSCORE', P .. 'moving', job) then return {'busy'} end
-if redis.call('HGET', lk, 'hosts') ~= ARGV[3] then return {'changed'} end
+if redis.call('HGET', lk, 'hosts') ~= expected then return {'changed'} end
 
-local sites, core = split(ARGV[5]), ARGV[6]
 local have_sites, have_cores = held_sites(lk), held_cores(lk)
 for _, site in ipairs(sites) do
   if not have_sites[site] then
@@ -38,7 +39,7 @@ end
 if core ~= '' and not have_cores[core] then core_take(core, vid, job) end
 
 -- The residue: everything held before that the new reach does not cover.
-local new_sites, new_hosts = set_of(sites), set_of(cjson.decode(ARGV[4]))
+local new_sites, new_hosts = set_of(sites), set_of(cjson.decode(hosts))
 local rhosts = set_of(hosts_of(lk, 'rhosts'))
 for _, h in ipairs(hosts_of(lk, 'hosts')) do rhosts[h] = true end
 for h in pairs(new_hosts) do rhosts[h] = nil end
@@ -46,15 +47,15 @@ for s in pairs(new_sites) do have_sites[s] = nil end
 have_cores[core] = nil
 local rsites, rcores = sorted_keys(have_sites), sorted_keys(have_cores)
 
-redis.call('HSET', lk, 'hosts', ARGV[4], 'sites', ARGV[5], 'core', core, 'updated_at', now, 'net', ARGV[9])
-if state == 'held' or ARGV[9] == '0' then
-  give_back_at(job, vid, rsites, rcores, now, tonumber(ARGV[11]))
+redis.call('HSET', lk, 'hosts', hosts, 'sites', table.concat(sites, ','), 'core', core, 'updated_at', now, 'net', net)
+if state == 'held' or net == '0' then
+  give_back_at(job, vid, rsites, rcores, now, quarantine)
   redis.call('HDEL', lk, 'rhosts', 'rsites', 'rcores')
-  history(job, now, ARGV[8], 'patch', state, ARGV[4])
+  history(job, now, actor, 'patch', state, hosts)
   return {'ok', fields(lk)}
 end
 redis.call('HSET', lk, 'rhosts', json_list(sorted_keys(rhosts)), 'rsites', table.concat(rsites, ','), 'rcores', table.concat(rcores, ','))
 redis.call('HINCRBY', lk, 'move', 1)
-redis.call('ZADD', P .. 'moving', now + tonumber(ARGV[10]), job)
-history(job, now, ARGV[8], 'patch', 'moving', ARGV[4])
+redis.call('ZADD', P .. 'moving', now + window, job)
+history(job, now, actor, 'patch', 'moving', hosts)
 return {'ok', fields(lk)}

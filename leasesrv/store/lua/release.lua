@@ -1,6 +1,7 @@
 -- release: a live lease starts its teardown. A held lease, or one that needs
--- nothing configured on any device, has nothing to remove and ends at once. ARGV: prefix, token, force(0|1), reason, window_ms,
--- now, quarantine_ms, retention_ms, actor
+-- nothing configured on any device, has nothing to remove and ends at once.
+-- ARGV: prefix, token, force(0|1), reason, window_ms, now, quarantine_ms,
+-- retention_ms, actor
 local lk = KEYS[1]
 local now = clock(ARGV[6])
 local state = redis.call('HGET', lk, 'state')
@@ -16,4 +17,4 @@ end
 redis.call('HSET', lk, 'state', 'releasing', 'reason', ARGV[4], 'updated_at', now)
 redis.call('ZADD', P .. 'due', now + tonumber(ARGV[5]), job)
 history(job, now, ARGV[9], 'release', 'releasing', ARGV[4])
-return {'started', fields(lk), state}
+return {'started', fields(lk)}
