@@ -6,7 +6,7 @@
 set -euo pipefail
 scripts/deps.sh redis-server=redis-server snmpsimd=snmpsim python3=python3
 go vet ./...
-(cd bench/report && go vet ./...) # the benchmark report is a module of its own
+(cd bench/report && go vet ./... && go test -count=1 ./...) # the benchmark report is a module of its own
 # Linters at pinned versions, built from the module proxy like any dependency.
 # errcheck reads every non-test file; tests fail through their own asserts.
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

@@ -1,6 +1,7 @@
 // Package nstest gives dom0's tests network namespaces of their own: a fresh
 // namespace per test with a netlink handle in it, veth pairs between
-// namespaces, and code run inside a namespace. Tests skip when not root.
+// namespaces, and code run inside a namespace. They need root: without it
+// a test skips on a developer's machine and fails when CI=true.
 package nstest
 
 import (
