@@ -5,21 +5,13 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/virtcloud/virtcloud/internal/config"
-	"github.com/virtcloud/virtcloud/internal/redistest"
 )
 
 // TestJournalWaitsForReplicas: with wait_replicas set, a journal write is
 // confirmed only when replicas have it; a lone Redis has none, so the write
 // is reported unacknowledged rather than silently trusted.
 func TestJournalWaitsForReplicas(t *testing.T) {
-	rs := redistest.Start(t)
-	rdb, err := Open(config.Redis{URL: rs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rdb := startRedis(t)
 	st := New(rdb, Policy{})
 	ctx := context.Background()
 	j := &Journal{Job: "1.pbs", Token: 7, Intent: "apply", Plan: map[string][]string{"sw1": {"1"}}}

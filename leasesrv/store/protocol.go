@@ -15,7 +15,7 @@ package store
 //
 // Answers. A script that decides something answers a list whose first
 // element is a word: one of the words below or a lease state. Every
-// script's answer has one decoder (commitResult, releaseResult ...) that
+// script's answer has one decoder (begun, settled, patchResult ...) that
 // turns the words that script may say into a Go value or error, and any
 // other answer into an *AnswerError naming the script.
 
@@ -187,25 +187,13 @@ const (
 	CommitEnded
 )
 
-// commitResult decodes commit.lua's answer.
-func commitResult(r reply) (CommitResult, error) {
-	if err := r.refused(); err != nil {
-		return 0, err
-	}
-	if r.word() == wordStarted {
-		return CommitStarted, nil
-	}
-	switch r.state() {
-	case api.StateCommitting:
-		return CommitPending, nil
-	case api.StateActive:
-		return CommitActive, nil
-	case api.StateFailed:
-		return CommitFailed, nil
-	case api.StateReleasing, api.StateReleased:
-		return CommitEnded, nil
-	}
-	return 0, r.unexpected()
+// commitStates maps the state commit.lua found the lease in.
+var commitStates = map[string]CommitResult{
+	api.StateCommitting: CommitPending,
+	api.StateActive:     CommitActive,
+	api.StateFailed:     CommitFailed,
+	api.StateReleasing:  CommitEnded,
+	api.StateReleased:   CommitEnded,
 }
 
 // ReleaseResult is what BeginRelease found.
@@ -221,25 +209,34 @@ const (
 	ReleaseEnded
 )
 
-// releaseResult decodes release.lua's answer.
-func releaseResult(r reply) (ReleaseResult, error) {
-	if err := r.refused(); err != nil {
-		return 0, err
-	}
-	if r.word() == wordStarted {
-		return ReleaseStarted, nil
-	}
-	switch r.state() {
-	case api.StateReleasing:
-		return ReleasePending, nil
-	case api.StateReleased, api.StateFailed:
-		return ReleaseEnded, nil
-	}
-	return 0, r.unexpected()
+// releaseStates maps the state release.lua found the lease in.
+var releaseStates = map[string]ReleaseResult{
+	api.StateReleasing: ReleasePending,
+	api.StateReleased:  ReleaseEnded,
+	api.StateFailed:    ReleaseEnded,
 }
 
-// settleResult decodes settle.lua's answer.
-func settleResult(r reply) error {
+// begun decodes the answer of commit.lua and release.lua: started (the
+// caller now does the device work) or the state the lease is in, which
+// byState maps to a result; with the lease.
+func begun[T ~int](r reply, started T, byState map[string]T) (T, *api.Lease, error) {
+	if err := r.refused(); err != nil {
+		return 0, nil, err
+	}
+	res, ok := byState[r.state()]
+	if r.word() == wordStarted {
+		res, ok = started, true
+	}
+	if !ok {
+		return 0, nil, r.unexpected()
+	}
+	l, err := r.lease(1)
+	return res, l, err
+}
+
+// settled decodes the answer of settle.lua, movedone.lua and
+// moverevert.lua: ok, or where the lease moved instead.
+func settled(r reply) error {
 	if err := r.refused(); err != nil {
 		return err
 	}
@@ -286,20 +283,6 @@ func patchResult(r reply) (*api.Lease, error) {
 		return nil, &StateError{State: st}
 	}
 	return nil, r.unexpected()
-}
-
-// moveResult decodes the answer of movedone.lua and moverevert.lua.
-func moveResult(r reply) error {
-	if err := r.refused(); err != nil {
-		return err
-	}
-	switch r.word() {
-	case wordOK:
-		return nil
-	case wordMoved:
-		return r.moved()
-	}
-	return r.unexpected()
 }
 
 // guardResult decodes guard.lua's answer.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/redistest"
@@ -36,17 +38,20 @@ func TestArgvEncoding(t *testing.T) {
 // script does not give, and the error names the script.
 func TestUnknownAnswerNamesTheScript(t *testing.T) {
 	decoders := map[string]func(reply) error{
-		"create":     func(r reply) error { _, err := createResult(r); return err },
-		"commit":     func(r reply) error { _, err := commitResult(r); return err },
-		"release":    func(r reply) error { _, err := releaseResult(r); return err },
-		"settle":     settleResult,
-		"renew":      func(r reply) error { _, err := renewResult(r); return err },
-		"patch":      func(r reply) error { _, err := patchResult(r); return err },
-		"movedone":   moveResult,
-		"guard":      guardResult,
-		"adopt":      func(r reply) error { _, err := adoptResult(r); return err },
-		"journal":    okResult,
-		"commit-nil": func(r reply) error { _, err := commitResult(reply{script: "commit"}); return err },
+		"create":  func(r reply) error { _, err := createResult(r); return err },
+		"commit":  func(r reply) error { _, _, err := begun(r, CommitStarted, commitStates); return err },
+		"release": func(r reply) error { _, _, err := begun(r, ReleaseStarted, releaseStates); return err },
+		"settle":  settled,
+		"renew":   func(r reply) error { _, err := renewResult(r); return err },
+		"patch":   func(r reply) error { _, err := patchResult(r); return err },
+
+		"guard":   guardResult,
+		"adopt":   func(r reply) error { _, err := adoptResult(r); return err },
+		"journal": okResult,
+		"commit-nil": func(r reply) error {
+			_, _, err := begun(reply{script: "commit"}, CommitStarted, commitStates)
+			return err
+		},
 	}
 	for name, dec := range decoders {
 		script := strings.TrimSuffix(name, "-nil")
@@ -62,12 +67,7 @@ func TestUnknownAnswerNamesTheScript(t *testing.T) {
 // answer, and that the lease hash keeps the layout existing stores have
 // (docs/journal.md): sites comma-separated, hosts as JSON text.
 func TestResults(t *testing.T) {
-	rs := redistest.Start(t)
-	rdb, err := Open(config.Redis{URL: rs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rdb := startRedis(t)
 	st := New(rdb, Policy{Hold: time.Minute, Window: time.Minute, Quarantine: time.Millisecond, Retention: time.Hour})
 	ctx := context.Background()
 	for _, site := range []string{"a", "b"} {
@@ -173,4 +173,15 @@ func TestResults(t *testing.T) {
 	if res, _, err := st.BeginCommit(ctx, commit); res != CommitEnded || err != nil {
 		t.Fatalf("commit of a released lease: %v %v", res, err)
 	}
+}
+
+// startRedis starts a redis-server for the test and opens a client to it.
+func startRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	rdb, err := Open(config.Redis{URL: redistest.Start(t).URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }

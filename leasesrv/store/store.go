@@ -309,12 +309,7 @@ func (s *Store) BeginCommit(ctx context.Context, c Commit) (CommitResult, *api.L
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := commitResult(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	l, err := r.lease(1)
-	return res, l, err
+	return begun(r, CommitStarted, commitStates)
 }
 
 // Transition is what Settle needs: the end of a transition From -> To.
@@ -333,7 +328,7 @@ func (s *Store) Settle(ctx context.Context, t Transition) error {
 	if err != nil {
 		return err
 	}
-	return settleResult(r)
+	return settled(r)
 }
 
 // Release is what BeginRelease needs.
@@ -353,12 +348,7 @@ func (s *Store) BeginRelease(ctx context.Context, rel Release) (ReleaseResult, *
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := releaseResult(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	l, err := r.lease(1)
-	return res, l, err
+	return begun(r, ReleaseStarted, releaseStates)
 }
 
 // Renewal is what Renew needs.
@@ -431,7 +421,7 @@ func (s *Store) MoveDone(ctx context.Context, m MoveStep) error {
 	if err != nil {
 		return err
 	}
-	return moveResult(r)
+	return settled(r)
 }
 
 // MoveRevert gives a lease the hosts and reach of old back after the
@@ -442,7 +432,7 @@ func (s *Store) MoveRevert(ctx context.Context, m MoveStep, old *api.Lease) (*ap
 	if err != nil {
 		return nil, err
 	}
-	if err := moveResult(r); err != nil {
+	if err := settled(r); err != nil {
 		return nil, err
 	}
 	return r.lease(1)
