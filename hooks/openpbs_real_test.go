@@ -76,8 +76,8 @@ func (m *realOpenPBS) install(t *testing.T) {
 			}
 		}
 	}
-	// A limit poll of 20 s: the walltime kill comes well after the lease
-	// expired by itself (walltime + grace), well before the default 45 or 120 s.
+	// Limit polls at most 20 s apart instead of 120: the walltime case's
+	// job is killed sooner.
 	conf := filepath.Join(openpbsHome, "home", "mom_priv", "config")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -200,6 +200,6 @@ func (m *realOpenPBS) decided(t *testing.T, id string) {
 	mustContain(t, "MoM log", readOut(files...), "virtcloud: job "+id+" is ordinary")
 }
 
-func (m *realOpenPBS) releaseQueued(id string) bool { return spoolHas(m.spool, "release", id) }
+func (m *realOpenPBS) spoolDir() string { return m.spool }
 
 func (m *realOpenPBS) periodic(t *testing.T) { periodic(t, m.bin, m.cfg) }

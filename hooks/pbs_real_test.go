@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/spool"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 )
@@ -56,8 +57,8 @@ type pbsManager interface {
 	// decided checks that the hooks left their decision about an ordinary
 	// job where an administrator looks (OpenPBS: the MoM log).
 	decided(t *testing.T, id string)
-	// releaseQueued reports whether the job's release waits in a spool.
-	releaseQueued(id string) bool
+	// spoolDir is the hooks' spool on the compute hosts.
+	spoolDir() string
 	periodic(t *testing.T)
 	// config is the hooks' configuration file on the compute hosts.
 	config() string
@@ -168,14 +169,29 @@ func (c *pbsCases) qdelInPrologue(t *testing.T) {
 }
 
 // The walltime ends the lease by itself: the lease's TTL is the walltime
-// plus a short grace, and the server's reaper ends it, whatever the
-// manager's epilogue does (it may come much later).
+// plus a short grace, and the server's reaper ends it then, whatever the
+// manager does. The manager's walltime kill comes at a limit poll of its own
+// timing, and its epilogue may come before the TTL: the host's record of the
+// job is given a token the lease does not have, so that the epilogue's
+// release is refused as stale (which it takes as done) and only the reaper
+// can end the lease.
 func (c *pbsCases) walltime(t *testing.T) {
 	id := c.m.submit(t, pbsJob{name: "vc-walltime", request: "vcluster", walltime: "00:00:06", script: "sleep 300"})
 	l := c.ran(t, id)
+	sp := spool.Dir{Path: c.m.spoolDir()}
+	var rec spool.Job
+	waitFor(t, "the prologue's record of "+id, 30*time.Second, func() bool {
+		var found bool
+		rec, found, _ = sp.GetJob(id)
+		return found
+	})
+	rec.Token += 1000
+	if err := sp.PutJob(rec); err != nil {
+		t.Fatal(err)
+	}
 	end := c.released(t, id, l)
-	if end.Reason != "expired" {
-		t.Errorf("lease ended by %q, want expired", end.Reason)
+	if late := end.UpdatedAt.Sub(l.ExpiresAt); end.Reason != "expired" || late < 0 || late > 5*time.Second {
+		t.Errorf("lease ended by %q at %s, want expired at its expiry %s", end.Reason, end.UpdatedAt, l.ExpiresAt)
 	}
 	c.waitFinished(t, id, 120*time.Second)
 	c.once(t, id)
@@ -266,7 +282,7 @@ func (c *pbsCases) serverDown(t *testing.T) {
 	}
 	mustContain(t, "what the user sees of the aborted job", out+full, "max_failed_starts")
 	c.waitFinished(t, running, 60*time.Second)
-	waitFor(t, "queued release of "+running, 60*time.Second, func() bool { return c.m.releaseQueued(running) })
+	waitFor(t, "queued release of "+running, 60*time.Second, func() bool { return spoolHas(c.m.spoolDir(), "release", running) })
 
 	c.srv.start(t)
 	restarted = true
@@ -275,7 +291,7 @@ func (c *pbsCases) serverDown(t *testing.T) {
 	}
 	c.m.periodic(t)
 	c.released(t, running, l)
-	if c.m.releaseQueued(running) {
+	if spoolHas(c.m.spoolDir(), "release", running) {
 		t.Error("the release is still queued after vc-periodic")
 	}
 	for _, id := range []string{oid, cid} {

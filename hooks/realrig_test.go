@@ -32,7 +32,7 @@ const (
 	schedSecret = "scheduler-secret-0123456789"
 	// rigGrace is the lease's grace after the walltime, on the server and
 	// in the hooks' [lease]: short, so that a walltime case sees its lease
-	// end by expiry long before the manager's epilogue comes.
+	// expire soon.
 	rigGrace = "4s"
 	// rigMaxStarts is max_failed_starts, on the server and in the hooks.
 	rigMaxStarts = 4

@@ -117,8 +117,8 @@ func (m *realTorque) start(t *testing.T, peers string) {
 		t.Fatalf("start.sh: %v\n%s", err, out)
 	}
 	// mom_config.example's lines (without the optional presetup), and a
-	// limit poll of 20 s: the walltime kill comes well after the lease
-	// expired by itself (walltime + grace), well before the default 45 s.
+	// limit poll of 20 s instead of 45: the walltime case's job is killed
+	// sooner.
 	example, err := os.ReadFile("../contrib/torque/mom_config.example")
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func (m *realTorque) shown(t *testing.T, j pbsJob, id string, l *client.Lease) {
 // decided: Torque's hooks say nothing about an ordinary job.
 func (m *realTorque) decided(t *testing.T, id string) {}
 
-func (m *realTorque) releaseQueued(id string) bool { return spoolHas(m.spool, "release", id) }
+func (m *realTorque) spoolDir() string { return m.spool }
 
 func (m *realTorque) periodic(t *testing.T) {
 	periodic(t, m.bin, m.cfg, "PATH=/usr/bin:/bin:"+torqueHome+"/torque/bin")
