@@ -179,7 +179,7 @@ func (c *pbsCases) walltime(t *testing.T) {
 	id := c.m.submit(t, pbsJob{name: "vc-walltime", request: "vcluster", walltime: "00:00:06", script: "sleep 300"})
 	l := c.ran(t, id)
 	sp := spool.Dir{Path: c.m.spoolDir()}
-	var rec spool.Job
+	rec, _, _ := sp.GetJob(id)
 	waitFor(t, "the prologue's record of "+id, 30*time.Second, func() bool {
 		var found bool
 		rec, found, _ = sp.GetJob(id)
