@@ -22,10 +22,11 @@ import (
 
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
+	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/internal/snmpsim"
 	"github.com/virtcloud/virtcloud/switchdrv"
-	_ "github.com/virtcloud/virtcloud/switchdrv/snmp"
+	"github.com/virtcloud/virtcloud/switchdrv/snmp"
 )
 
 const (
@@ -90,7 +91,8 @@ func newRigIn(t *testing.T, work, role string, hosts []rigHost) *rig {
 	for i := range agents {
 		agents[i] = snmpsim.Start(t, snmpsim.Options{Recording: snmpsim.Arista})
 	}
-	sw := agents[0].Switch("")
+	sw := &config.Switch{Driver: "snmp", Address: agents[0].Addr,
+		Settings: &snmp.Config{Community: config.NewSecret(agents[0].Community)}}
 	if r.sw, err = switchdrv.Open(sw, switchdrv.Options{Name: "sw1"}); err != nil {
 		t.Fatal(err)
 	}

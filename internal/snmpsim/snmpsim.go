@@ -12,7 +12,6 @@
 // Port names the driver accepts (ifName): the Arista has Ethernet1 to
 // Ethernet52, Management1 and Port-Channel1; the D-Link 1 to 18. Recorded
 // VLANs: Arista 1, 40, 41, 80, 90; D-Link 1, 40, 41, 1113; Brocade 1.
-// [Agent.Switch] gives a configuration table for the snmp driver.
 //
 // snmpsim is not a real switch (RowStatus is stored as written, a SET it
 // cannot honour answers noError with a noSuchInstance varbind, a wrong
@@ -37,9 +36,6 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
-
-	"github.com/virtcloud/virtcloud/internal/config"
-	"github.com/virtcloud/virtcloud/switchdrv/snmp"
 )
 
 // Recordings of real switches shipped in the repository.
@@ -83,29 +79,6 @@ type Agent struct {
 	// Database is the sqlite file holding the writable Q-BRIDGE subtree.
 	Database string
 	dir      string
-	users    []V3User
-}
-
-// Switch returns a [switches] table for the snmp driver that reaches this
-// agent: SNMPv2c when user is "", else SNMPv3 as that user (one of
-// Options.V3) with the context name set to the community.
-func (a *Agent) Switch(user string) *config.Switch {
-	s := &snmp.Config{Version: "2c", Community: config.NewSecret(a.Community)}
-	for _, u := range a.users {
-		if u.Name == user && user != "" {
-			s = &snmp.Config{Version: "3", User: u.Name, Context: a.Community,
-				AuthProtocol: strings.ToLower(u.AuthProto), AuthKey: config.NewSecret(u.AuthKey),
-				PrivProtocol: driverPriv[strings.ToUpper(u.PrivProto)], PrivKey: config.NewSecret(u.PrivKey)}
-		}
-	}
-	return &config.Switch{Driver: "snmp", Address: a.Addr, VLANName: "vc-{vid}", Settings: s}
-}
-
-// driverPriv maps snmpsimd's privacy names to the snmp driver's.
-var driverPriv = map[string]string{
-	"": "", "DES": "des", "AES": "aes", "AES128": "aes",
-	"AES192": "aes192c", "AES256": "aes256c", // Reeder
-	"AES192BLMT": "aes192", "AES256BLMT": "aes256", // Blumenthal
 }
 
 // Dir returns the directory of the recordings inside the repository.
@@ -153,7 +126,7 @@ func start(tb testing.TB, o Options) (*Agent, error) {
 		return nil, err
 	}
 	tb.Cleanup(func() { _ = os.RemoveAll(dir) }) // a leftover temp dir fails no test
-	a := &Agent{Community: o.Community, dir: dir, Database: filepath.Join(dir, "db", "qbridge.db"), users: o.V3}
+	a := &Agent{Community: o.Community, dir: dir, Database: filepath.Join(dir, "db", "qbridge.db")}
 	for _, d := range []string{"data", "db", "cache"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,18 +39,20 @@ func startAgent(t *testing.T, recording string) *snmpsim.Agent {
 	return snmpsim.Start(t, snmpsim.Options{Recording: recording, Community: "private", V3: users})
 }
 
-func v2c(ag *snmpsim.Agent) *config.Switch { return ag.Switch("") }
+// v2c is a switch table reaching the agent with its community.
+func v2c(ag *snmpsim.Agent) *config.Switch {
+	return &config.Switch{Driver: "snmp", Address: ag.Addr, VLANName: "vc-{vid}",
+		Settings: &snmp.Config{Version: "2c", Community: config.NewSecret(ag.Community)}}
+}
 
-// v3 configures user i; snmpsim.Agent.Switch must name the protocols as
-// the table above does.
+// v3 is a switch table reaching the agent as user i, the protocols named
+// as the table above names them (in either case).
 func v3(t *testing.T, ag *snmpsim.Agent, i int, context string) *config.Switch {
 	u := v3Users[i]
-	c := ag.Switch(u.sim.Name)
-	s := c.Settings.(*snmp.Config)
-	if !strings.EqualFold(s.AuthProtocol, u.authProto) || s.PrivProtocol != strings.ToLower(u.priv) || s.Version != "3" {
-		t.Fatalf("snmpsim config for %s: %+v", u.sim.Name, s)
-	}
-	s.Context = context
+	c := v2c(ag)
+	c.Settings = &snmp.Config{Version: "3", User: u.sim.Name, Context: context,
+		AuthProtocol: u.authProto, AuthKey: config.NewSecret(u.sim.AuthKey),
+		PrivProtocol: u.priv, PrivKey: config.NewSecret(u.sim.PrivKey)}
 	return c
 }
 
