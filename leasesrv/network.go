@@ -29,7 +29,7 @@ func NewNetwork(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet, log
 	if len(cfg.Switches) == 0 {
 		return NoNetwork{}
 	}
-	return NewSwitchNetwork(cfg, st, fleet, log)
+	return &SwitchNetwork{cfg: cfg, st: st, fleet: fleet, log: log}
 }
 
 // SwitchNetwork applies plans to switches as journaled transactions: the
@@ -42,11 +42,6 @@ type SwitchNetwork struct {
 	st    *store.Store
 	fleet *switchdrv.Fleet // the drivers, shared with the reconciler
 	log   *slog.Logger
-}
-
-// NewSwitchNetwork makes the transactions of the switches of fleet.
-func NewSwitchNetwork(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet, log *slog.Logger) *SwitchNetwork {
-	return &SwitchNetwork{cfg: cfg, st: st, fleet: fleet, log: log}
 }
 
 func (n *SwitchNetwork) vlanName(sw string, vid int) string {
