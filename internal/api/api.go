@@ -1,5 +1,8 @@
-// Package api holds the JSON shapes of the lease server's HTTP API, shared by
-// the server, its Go client and vcctl, so both ends always agree.
+// Package api holds the JSON shapes of the lease server's HTTP API, every
+// endpoint's (leases and pools in api.go, switches and audits in audit.go),
+// shared by the server, its Go client and vcctl, so both ends always agree.
+// Only the status page's own feed (/ui/status.json) is not here: it is the
+// page's view model, words and all, and lives with the page in leasesrv/ui.
 package api
 
 import (
