@@ -19,7 +19,7 @@ scripts/deps.sh slurmctld=slurmctld slurmd=slurmd sbatch=slurm-client munged=mun
 [ -x /usr/sbin/slurmctld ] && dpkg -s slurm-wlm >/dev/null 2>&1 || scripts/deps.sh slurm-wlm-none=slurm-wlm || exit 1
 [ -x bin/leasesrv ] && [ -x bin/vc-prologue ] || make build || exit 1
 log=$(mktemp)
-VIRTCLOUD_TEST_BIN=$PWD/bin go test -count=1 -tags slurmtest -run '^TestRealSlurm$' -timeout 6m -v ./hooks/ >"$log" 2>&1
+VIRTCLOUD_TEST_BIN=$PWD/bin go test -count=1 -tags slurmtest -run '^(TestRealSlurm|TestRealSlurmStartFailure)$' -timeout 6m -v ./hooks/ >"$log" 2>&1
 rc=$?
 grep -E '^\s*--- (PASS|FAIL)|^(ok|FAIL|panic)' "$log"
 [ $rc -eq 0 ] || tail -n 80 "$log"
