@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/virtcloud/virtcloud/internal/api"
@@ -28,6 +29,10 @@ type storeWatch struct {
 	high int64
 	lost string     // why the store is not to be trusted; "" when it is
 	kept storeState // what the state file holds
+	// unexplained says why a store found empty at start is not trusted
+	// (its identity is this server's own, so nothing else tells) until a
+	// recovery writes a new identity.
+	unexplained string
 }
 
 func (w *storeWatch) seen(token int64) {
@@ -45,6 +50,8 @@ func (w *storeWatch) judge(now store.Identity) string {
 		return fmt.Sprintf("the store's identity changed from %s to %s: Redis lost its data or is another store", w.id, now.ID)
 	case now.Fence < w.high:
 		return fmt.Sprintf("the fencing counter is %d, below the %d this server has seen: Redis was rolled back (an old snapshot restored)", now.Fence, w.high)
+	case now.ID == w.id:
+		return w.unexplained
 	}
 	return ""
 }
@@ -53,10 +60,16 @@ func (w *storeWatch) judge(now store.Identity) string {
 // watch from it, or, when the state file remembers a store, from that one:
 // a Redis that came back empty while this server was down is then found
 // lost by the first check, since its fresh identity is not a recovery's.
+// Without one, a store that is empty at start (no identity, no grant ever)
+// is taken for a new installation only if the switches agree.
 func (s *Service) initIdentity(ctx context.Context) error {
-	id, err := s.st.InitIdentity(ctx)
+	id, created, err := s.st.InitIdentity(ctx)
 	if err != nil {
 		return err
+	}
+	var unexplained string
+	if created && id.Fence == 0 {
+		unexplained = s.liveOnSwitches(ctx)
 	}
 	s.watch.mu.Lock()
 	defer s.watch.mu.Unlock()
@@ -64,6 +77,7 @@ func (s *Service) initIdentity(ctx context.Context) error {
 		return nil // already watching (a recovery syncs the pools again)
 	}
 	s.watch.id, s.watch.high = id.ID, max(s.watch.high, id.Fence)
+	s.watch.unexplained = unexplained
 	if f := s.cfg.Server.StateFile; f != "" {
 		var kept storeState
 		b, err := os.ReadFile(f)
@@ -76,6 +90,30 @@ func (s *Service) initIdentity(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// liveOnSwitches says why an empty store is not to be trusted when the
+// switches carry VLANs of the managed ranges (they outlived the data that
+// explained them: Redis lost it), or cannot be read to tell; "" when they
+// carry none, as at a new installation.
+func (s *Service) liveOnSwitches(ctx context.Context) string {
+	if s.readSwitches == nil {
+		return ""
+	}
+	const empty = "the store was empty at this server's start (no identity, no lease ever granted)"
+	tables, err := s.readSwitches(ctx)
+	if err != nil {
+		return fmt.Sprintf("%s and the switches could not be read to tell a new installation from a Redis that lost its data: %v", empty, err)
+	}
+	orphans := s.orphans(tables)
+	if len(orphans) == 0 {
+		return ""
+	}
+	var found []string
+	for _, o := range orphans {
+		found = append(found, fmt.Sprintf("%s %d", o.Site, o.VLAN))
+	}
+	return fmt.Sprintf("%s, yet the switches carry VLANs of the managed ranges (%s): Redis lost its data", empty, strings.Join(found, ", "))
 }
 
 // storeState is the state file's content.
@@ -121,6 +159,7 @@ func (s *Service) CheckStore(ctx context.Context) (string, error) {
 	if w.lost == "" {
 		if now.ID != w.id {
 			s.log.Info("store recovered: this server takes the new identity", "identity", now.ID, "fence", now.Fence)
+			w.unexplained = ""
 		}
 		w.id = now.ID
 		if s.st.Policy().WaitReplicas == 0 {
@@ -155,7 +194,8 @@ func (s *Service) lostError() error {
 // SwitchReader reads every managed switch's VLANs, switch name -> VLANs.
 type SwitchReader func(ctx context.Context) (map[string][]switchdrv.VLAN, error)
 
-// SetSwitchReader gives the recovery its witness: the switches' VLAN tables.
+// SetSwitchReader gives the recovery and the first SyncPools their witness:
+// the switches' VLAN tables.
 func (s *Service) SetSwitchReader(r SwitchReader) { s.readSwitches = r }
 
 // RecoverStore rebuilds a safe state after the store lost or rolled back its
@@ -184,7 +224,7 @@ func (s *Service) RecoverStore(ctx context.Context, actor string) (*api.StoreRec
 		return nil, err
 	}
 	s.watch.mu.Lock()
-	s.watch.id, s.watch.high, s.watch.lost = id.ID, max(high, id.Fence), ""
+	s.watch.id, s.watch.high, s.watch.lost, s.watch.unexplained = id.ID, max(high, id.Fence), "", ""
 	s.keep(&s.watch)
 	s.watch.mu.Unlock()
 	s.metrics.setStoreLost(false)

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -112,6 +113,55 @@ func TestRolledBackRedisIsNoticed(t *testing.T) {
 	f.Srv.Reap()
 	if status, body := health(t, f.URL); status != 503 || !strings.Contains(body, "rolled back") {
 		t.Fatalf("healthz after a rollback: %d %s", status, body)
+	}
+}
+
+// A server restarted on an emptied Redis without server.state_file
+// remembers nothing of the store; the switches do. VLANs of the managed
+// ranges on them tell a store that lost its data from a new installation:
+// grants are refused until a recovery, which reserves those VLANs, and a
+// restart after it is trusted again.
+func TestStartOnEmptiedRedisAsksTheSwitches(t *testing.T) {
+	f := audittest.Start(t)
+	ctx := context.Background()
+	if status, body := health(t, f.URL); status != 200 {
+		t.Fatalf("healthz of a new installation: %d %s", status, body)
+	}
+	live := f.Srv.Activate("1.pbs", "skirit82-1", "skurut9-1")
+	if err := f.Srv.RDB.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.Restart(t)
+	status, body := health(t, f.URL)
+	if status != 503 || !strings.Contains(body, api.CodeStoreLost) || !strings.Contains(body, fmt.Sprintf("brno %d, praha %d", live.VLAN, live.VLAN)) {
+		t.Fatalf("healthz of a server started on an emptied Redis: %d %s", status, body)
+	}
+	f.Srv.Reap() // the reaper's check keeps it so
+	sched := client.New(f.URL, leasetest.SchedulerToken)
+	if _, _, err := sched.Create(ctx, client.CreateRequest{Job: "2.pbs", Owner: "bob", Hosts: []string{"skirit82-1"}}); code(err) != api.CodeStoreLost {
+		t.Fatalf("create on an emptied Redis: %v; want 503 %s", err, api.CodeStoreLost)
+	}
+	if g := metric(t, f.URL, "virtcloud_store_lost"); g != "1" {
+		t.Fatalf("virtcloud_store_lost = %q", g)
+	}
+	rec, err := client.New(f.URL, leasetest.AdminToken).RecoverStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Orphans) != 2 {
+		t.Fatalf("recovery reserved %+v; want brno's and praha's VLAN %d", rec.Orphans, live.VLAN)
+	}
+	f.Srv.Reap()
+	if status, body := health(t, f.URL); status != 200 {
+		t.Fatalf("healthz after recovery: %d %s", status, body)
+	}
+	l, _, err := sched.Create(ctx, client.CreateRequest{Job: "3.pbs", Owner: "bob", Hosts: []string{"skirit82-1", "skurut9-1"}})
+	if err != nil || l.VLAN == live.VLAN {
+		t.Fatalf("grant after recovery: %+v %v; the switches carry VLAN %d", l, err, live.VLAN)
+	}
+	f.Restart(t)
+	if status, body := health(t, f.URL); status != 200 {
+		t.Fatalf("healthz of a server restarted on the recovered store: %d %s", status, body)
 	}
 }
 

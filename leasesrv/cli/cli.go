@@ -140,12 +140,12 @@ func serve(c *cli.Context) error {
 	fleet := switchdrv.NewFleet(cfg, log)
 	defer fleet.Close()
 	svc := leasesrv.NewService(ctx, cfg, st, leasesrv.NewNetwork(cfg, st, fleet, log), log)
+	rec := audit.New(cfg, st, fleet, log)
+	svc.SetSwitchReader(rec.Tables) // before SyncPools, which asks the switches about an empty store
 	if err := svc.SyncPools(ctx); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	go svc.RunReaper(ctx, cfg.Server.ReapInterval.Duration)
-	rec := audit.New(cfg, st, fleet, log)
-	svc.SetSwitchReader(rec.Tables)
 	for _, c := range rec.Collectors() {
 		svc.Register(c)
 	}

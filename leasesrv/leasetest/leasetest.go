@@ -122,6 +122,9 @@ type Options struct {
 	Clock       *Clock
 	RealClock   bool
 	Log         io.Writer // the server's log; default discarded
+	// Witness, when set, gives the service its reader of the switches
+	// before the first SyncPools, as leasesrv serve does.
+	Witness func(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet) leasesrv.SwitchReader
 }
 
 // Start runs a lease server for the test.
@@ -167,6 +170,9 @@ func Start(t testing.TB, o Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	svc := leasesrv.NewService(ctx, cfg, st, o.Network, log)
 	t.Cleanup(func() { cancel(); svc.Wait() })
+	if o.Witness != nil {
+		svc.SetSwitchReader(o.Witness(cfg, st, fleet))
+	}
 	if err := svc.SyncPools(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -19,17 +19,17 @@ type Identity struct {
 }
 
 // InitIdentity writes an identity when the store has none and returns the
-// store's identity.
-func (s *Store) InitIdentity(ctx context.Context) (Identity, error) {
+// store's identity; created says this call wrote it.
+func (s *Store) InitIdentity(ctx context.Context) (id Identity, created bool, err error) {
 	r, err := s.run(ctx, "initid", Prefix+"id", newID())
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, false, err
 	}
 	f, err := strconv.ParseInt(r.arg(1), 10, 64)
 	if err != nil || r.arg(0) == "" {
-		return Identity{}, r.unexpected()
+		return Identity{}, false, r.unexpected()
 	}
-	return Identity{ID: r.arg(0), Fence: f}, nil
+	return Identity{ID: r.arg(0), Fence: f}, r.arg(2) == "1", nil
 }
 
 // ReadIdentity reads the identity in one round trip.

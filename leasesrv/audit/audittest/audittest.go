@@ -17,15 +17,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcloud/virtcloud/internal/config"
+	"github.com/virtcloud/virtcloud/internal/redistest"
 	"github.com/virtcloud/virtcloud/internal/snmpsim"
+	"github.com/virtcloud/virtcloud/leasesrv"
 	"github.com/virtcloud/virtcloud/leasesrv/audit"
 	"github.com/virtcloud/virtcloud/leasesrv/leasetest"
+	"github.com/virtcloud/virtcloud/leasesrv/store"
 	"github.com/virtcloud/virtcloud/switchdrv"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
 )
 
 // Fabric is the lease server, its switches and the reconciler.
 type Fabric struct {
+	cfg   string
 	Srv   *leasetest.Server
 	SNMP  *snmpsim.Agent
 	Praha *sshemu.Emulator
@@ -46,17 +51,31 @@ var Switches = []string{"brno-sw1", "praha-sw1", "plzen-sw1"}
 func Start(t testing.TB) *Fabric {
 	t.Helper()
 	f, cfg := Peers(t)
-	f.Srv = leasetest.Start(t, leasetest.Options{Config: cfg})
+	f.cfg = cfg
+	f.serve(t, nil)
+	return f
+}
+
+// Restart starts another lease server on the same Redis and switches, as
+// after the first one's host rebooted; it replaces Srv, Fleet, Rec and URL.
+func (f *Fabric) Restart(t testing.TB) {
+	t.Helper()
+	f.serve(t, f.Srv.Redis)
+}
+
+func (f *Fabric) serve(t testing.TB, redis *redistest.Server) {
+	f.Srv = leasetest.Start(t, leasetest.Options{Config: f.cfg, Redis: redis,
+		Witness: func(cfg *config.Config, st *store.Store, fleet *switchdrv.Fleet) leasesrv.SwitchReader {
+			f.Rec = audit.New(cfg, st, fleet, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			return f.Rec.Tables
+		}})
 	f.Fleet = f.Srv.Fleet
-	f.Rec = audit.New(f.Srv.Cfg, f.Srv.Svc.Store(), f.Fleet, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	f.Srv.Svc.SetSwitchReader(f.Rec.Tables)
 	for _, c := range f.Rec.Collectors() {
 		f.Srv.Svc.Register(c)
 	}
 	hs := httptest.NewServer(f.Srv.Svc.Handler(f.Rec.Endpoints()...))
 	t.Cleanup(hs.Close)
 	f.URL = hs.URL
-	return f
 }
 
 // Peers starts only the switches and returns leasetest.Config with them,
