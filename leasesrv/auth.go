@@ -41,8 +41,8 @@ func newAuthenticator(cfg *config.Config) *authenticator {
 	a := &authenticator{}
 	for _, t := range cfg.Tokens {
 		var th tokenHash
-		if t.Secret != "" {
-			th.sum = sha256.Sum256([]byte(t.Secret))
+		if !t.Secret.IsZero() {
+			th.sum = sha256.Sum256([]byte(t.Secret.Reveal()))
 		} else {
 			b, _ := hex.DecodeString(t.SecretSHA256)
 			copy(th.sum[:], b)

@@ -68,8 +68,8 @@ type Redis struct {
 	MasterName       string   `toml:"master_name"`
 	Cluster          []string `toml:"cluster"`
 	Username         string   `toml:"username"`
-	Password         string   `toml:"password"`
-	SentinelPassword string   `toml:"sentinel_password"`
+	Password         Secret   `toml:"password"`
+	SentinelPassword Secret   `toml:"sentinel_password"`
 	TLS              bool     `toml:"tls"`
 	// WaitReplicas makes every state change wait until this many replicas
 	// acknowledged it before the API confirms it (Redis WAIT).
@@ -162,7 +162,7 @@ const (
 // Token is one API credential.
 type Token struct {
 	Name         string   `toml:"name"`
-	Secret       string   `toml:"secret"`
+	Secret       Secret   `toml:"secret"`
 	SecretSHA256 string   `toml:"secret_sha256"`
 	Role         Role     `toml:"role"`
 	Hosts        []string `toml:"hosts"`

@@ -57,3 +57,19 @@ func TestSecretNeverShowsItsValue(t *testing.T) {
 		t.Errorf("json = %s, want %s", shown["json"], want)
 	}
 }
+
+// TestConfigSecretsAreSecrets: the Redis passwords and the tokens' secrets
+// of a loaded file print as Redacted too.
+func TestConfigSecretsAreSecrets(t *testing.T) {
+	text := strings.Replace(minimal, "[redis]\n", "[redis]\npassword = \"redis-s3cret\"\n", 1)
+	c, err := Parse("f.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.Password.Reveal() != "redis-s3cret" || c.Tokens[0].Secret.Reveal() != "0123456789abcdef0123" {
+		t.Fatalf("values: %q %q", c.Redis.Password.Reveal(), c.Tokens[0].Secret.Reveal())
+	}
+	if out := fmt.Sprintf("%+v %+v", c.Redis, c.Tokens); strings.Contains(out, "s3cret") || strings.Contains(out, "0123456789abcdef0123") {
+		t.Fatalf("a secret shows: %s", out)
+	}
+}

@@ -341,11 +341,11 @@ func (c *Config) validateTokens(ps *Problems) {
 		}
 		names[t.Name] = true
 		switch {
-		case t.Secret != "" && t.SecretSHA256 != "":
+		case !t.Secret.IsZero() && t.SecretSHA256 != "":
 			ps.add(c, key+".secret", "set secret or secret_sha256, not both")
-		case t.Secret == "" && t.SecretSHA256 == "":
+		case t.Secret.IsZero() && t.SecretSHA256 == "":
 			ps.add(c, key+".secret", "missing (secret or secret_sha256)")
-		case t.Secret != "" && len(t.Secret) < 16:
+		case !t.Secret.IsZero() && len(t.Secret.Reveal()) < 16:
 			ps.add(c, key+".secret", "too short: use at least 16 characters")
 		case t.SecretSHA256 != "":
 			if b, err := hex.DecodeString(t.SecretSHA256); err != nil || len(b) != 32 {
@@ -403,8 +403,8 @@ func (c *Config) checkSecretsDistinct(ps *Problems) {
 // secretSum is the SHA-256 a caller's bearer token must hash to, and the key
 // that sets it; ok is false for an entry whose secret is missing or malformed.
 func (t Token) secretSum() (sum [32]byte, key string, ok bool) {
-	if t.Secret != "" {
-		return sha256.Sum256([]byte(t.Secret)), "secret", true
+	if !t.Secret.IsZero() {
+		return sha256.Sum256([]byte(t.Secret.Reveal())), "secret", true
 	}
 	b, err := hex.DecodeString(t.SecretSHA256)
 	if err != nil || len(b) != 32 {

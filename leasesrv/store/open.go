@@ -48,12 +48,12 @@ func open(c config.Redis) (redis.UniversalClient, error) {
 	case len(c.Sentinels) > 0:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: c.MasterName, SentinelAddrs: c.Sentinels,
-			Username: c.Username, Password: c.Password, SentinelPassword: c.SentinelPassword,
+			Username: c.Username, Password: c.Password.Reveal(), SentinelPassword: c.SentinelPassword.Reveal(),
 			TLSConfig: tlsConf, ContextTimeoutEnabled: true, ReadTimeout: io, WriteTimeout: io,
 		}), nil
 	case len(c.Cluster) > 0:
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs: c.Cluster, Username: c.Username, Password: c.Password, TLSConfig: tlsConf,
+			Addrs: c.Cluster, Username: c.Username, Password: c.Password.Reveal(), TLSConfig: tlsConf,
 			ContextTimeoutEnabled: true, ReadTimeout: io, WriteTimeout: io,
 		}), nil
 	default:
@@ -64,8 +64,8 @@ func open(c config.Redis) (redis.UniversalClient, error) {
 		if c.Username != "" {
 			o.Username = c.Username
 		}
-		if c.Password != "" {
-			o.Password = c.Password
+		if !c.Password.IsZero() {
+			o.Password = c.Password.Reveal()
 		}
 		if tlsConf != nil && o.TLSConfig == nil {
 			o.TLSConfig = tlsConf
