@@ -63,7 +63,7 @@ func controllerSpool(hc *config.Hooks) spool.Dir {
 	return spool.Dir{Path: filepath.Join(hc.SpoolDir, "controller")}
 }
 
-func (h *hook) api() *client.Client { return client.New(h.hc().Server, h.hc().Token) }
+func (h *hook) api() *client.Client { return client.New(h.hc().Server, h.hc().Token.Reveal()) }
 
 func (h *hook) openHost() (Host, error) {
 	if h.cfg.Dom0 == nil || h.env.OpenHost == nil || h.inv.Role == RoleController {

@@ -25,7 +25,7 @@ func gc(e *env) error {
 		}
 		host = h
 	}
-	leases, err := client.New(e.cfg.Server, e.cfg.Token).List(e.ctx)
+	leases, err := client.New(e.cfg.Server, e.cfg.Token.Reveal()).List(e.ctx)
 	if err != nil {
 		if client.Unreachable(err) {
 			return fmt.Errorf("gc: lease server %s unreachable, nothing removed: %w", e.cfg.Server, err)

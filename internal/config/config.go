@@ -188,14 +188,14 @@ type Dom0 struct {
 	VLANPattern   string `toml:"vlan_pattern"`
 	Bridge        string `toml:"bridge"`
 	Server        string `toml:"server"`
-	Token         string `toml:"token"`
+	Token         Secret `toml:"token"`
 	Host          string `toml:"host"`
 }
 
 // Hooks is the scheduler hooks' table.
 type Hooks struct {
 	Server          string   `toml:"server"`
-	Token           string   `toml:"token"`
+	Token           Secret   `toml:"token"`
 	Queues          []string `toml:"queues"`
 	Host            string   `toml:"host"`
 	Budget          Duration `toml:"budget"`

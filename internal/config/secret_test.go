@@ -58,10 +58,11 @@ func TestSecretNeverShowsItsValue(t *testing.T) {
 	}
 }
 
-// TestConfigSecretsAreSecrets: the Redis passwords and the tokens' secrets
-// of a loaded file print as Redacted too.
+// TestConfigSecretsAreSecrets: the Redis passwords, the tokens' secrets and
+// the hooks' and vc-dom0's tokens of a loaded file print as Redacted too.
 func TestConfigSecretsAreSecrets(t *testing.T) {
-	text := strings.Replace(minimal, "[redis]\n", "[redis]\npassword = \"redis-s3cret\"\n", 1)
+	text := strings.Replace(minimal, "[redis]\n", "[redis]\npassword = \"redis-s3cret\"\n", 1) +
+		"[hooks]\ntoken = \"hooks-s3cret\"\n[dom0]\ntoken = \"dom0-s3cret\"\n"
 	c, err := Parse("f.toml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +70,10 @@ func TestConfigSecretsAreSecrets(t *testing.T) {
 	if c.Redis.Password.Reveal() != "redis-s3cret" || c.Tokens[0].Secret.Reveal() != "0123456789abcdef0123" {
 		t.Fatalf("values: %q %q", c.Redis.Password.Reveal(), c.Tokens[0].Secret.Reveal())
 	}
-	if out := fmt.Sprintf("%+v %+v", c.Redis, c.Tokens); strings.Contains(out, "s3cret") || strings.Contains(out, "0123456789abcdef0123") {
+	if c.Hooks.Token.Reveal() != "hooks-s3cret" || c.Dom0.Token.Reveal() != "dom0-s3cret" {
+		t.Fatalf("tokens: %q %q", c.Hooks.Token.Reveal(), c.Dom0.Token.Reveal())
+	}
+	if out := fmt.Sprintf("%+v %+v %+v %+v", c.Redis, c.Tokens, *c.Hooks, *c.Dom0); strings.Contains(out, "s3cret") || strings.Contains(out, "0123456789abcdef0123") {
 		t.Fatalf("a secret shows: %s", out)
 	}
 }
