@@ -76,6 +76,8 @@ func TestDriverProblems(t *testing.T) {
 		"driver's check": {lampBase + "colour = \"blue\"\n", `f.toml:7: switches.l1.colour: green or red, not "blue"`},
 		"unknown key":    {lampBase + "color = \"red\"\n", `f.toml:7: switches.l1.color: unknown key`},
 		"wrong type":     {lampBase + "colour = 7\n", `f.toml:7: switches.l1.colour: incompatible types`},
+		"wrong type, the switch referenced": {lampBase + "timeout = 7\n[hosts.h1]\nsite = \"a\"\nswitch = \"l1\"\nports = [\"1\"]\n",
+			`f.toml:7: switches.l1.timeout: not a duration`},
 		"unknown driver": {strings.Replace(lampBase, `"lamp"`, `"bulb"`, 1) + "watts = 60\nvolts = 230\n", `f.toml:5: switches.l1.driver: unknown driver "bulb" (lamp)`},
 		"no driver":      {strings.Replace(lampBase, "driver = \"lamp\"\n", "", 1) + "colour = \"red\"\n", `f.toml:3: switches.l1.driver: missing (lamp)`},
 	} {

@@ -245,6 +245,9 @@ func parse(path string, b []byte, validate func(c *Config) Problems) (*Config, e
 	}
 	c := &f.Config
 	probs, leftToDriver := c.decodeSwitches(&md, f.Switches)
+	if len(probs) > 0 {
+		return nil, probs // values of the wrong type, as a decode error of the file would be
+	}
 	for _, k := range md.Undecoded() {
 		if len(k) > 2 && k[0] == "switches" && leftToDriver[k[1]] {
 			continue

@@ -87,7 +87,8 @@ type file struct {
 }
 
 // decodeSwitches decodes each [switches.NAME] table: the shared keys into
-// Switch, the rest into the settings of its driver. leftToDriver names the
+// Switch, the rest into the settings of its driver; probs are values of the
+// wrong type, each at its line and key. leftToDriver names the
 // tables whose own keys no registered driver reads: an unknown driver (one
 // problem, not one per key), or any driver in a binary that links none (the
 // hooks, vc-dom0), where they are left to the binaries that do.
@@ -98,7 +99,6 @@ func (c *Config) decodeSwitches(md *toml.MetaData, raw map[string]toml.Primitive
 		sw := &Switch{}
 		if err := md.PrimitiveDecode(raw[name], sw); err != nil {
 			probs = append(probs, c.decodeProblem("switches."+name, err))
-			leftToDriver[name] = true
 			continue
 		}
 		c.Switches[name] = sw
@@ -110,7 +110,6 @@ func (c *Config) decodeSwitches(md *toml.MetaData, raw map[string]toml.Primitive
 		s := newSettings()
 		if err := md.PrimitiveDecode(raw[name], s); err != nil {
 			probs = append(probs, c.decodeProblem("switches."+name, err))
-			leftToDriver[name] = true
 			continue
 		}
 		sw.Settings = s
@@ -164,7 +163,7 @@ func (c *Config) validateSwitches(ps *Problems) {
 func (c *Config) checkDriver(ps *Problems, key string, s *Switch) {
 	newSettings, known := switchDriver(s.Driver)
 	switch {
-	case len(known) == 0 || s.Settings == nil && newSettings != nil: // none linked, or a decode problem reported
+	case len(known) == 0: // left to the binaries that link drivers
 	case s.Driver == "":
 		ps.add(c, key+".driver", "missing (%s)", orList(known))
 	case newSettings == nil:
