@@ -28,6 +28,13 @@ func TestTaggingOverhead(t *testing.T) {
 		if f.Value.N != 3 || f.Value.Med != 0.5 || f.met() {
 			t.Fatalf("tagging_overhead_pct: %+v met %v, want median 0.5 of 3 rounds, not met (one round lost 3 %%)", f.Value, f.met())
 		}
+		if got, want := byHowMuch(f), "the worst run, 3.00, is 200 % over 1.00"; got != want {
+			t.Fatalf("byHowMuch: %q, want %q", got, want)
+		}
+		f.Value = statsOf([]float64{0.5})
+		if got, want := byHowMuch(f), "one run, which meets it, shows no spread to hold the goal over"; f.met() || got != want {
+			t.Fatalf("one run: met %v, %q, want not met, %q", f.met(), got, want)
+		}
 		return
 	}
 	t.Fatal("no tagging_overhead_pct figure")

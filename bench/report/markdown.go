@@ -64,7 +64,11 @@ func markdown(figs []*figure, steps map[string]*step, mach [][2]string, charts [
 			if l := steps[f.Step].Load; l != "" {
 				load = fmt.Sprintf(" (load average %s on %s cores when the step started)", l, cores(mach))
 			}
-			w("- `%s` = %s against a goal of %s: %s. Why: %s%s.\n", f.Name, num(f.Value.Med), f.Goal, byHowMuch(f), f.Why, load)
+			why := f.Why
+			if f.Value.N < 2 && f.Met(f.Value.Med) {
+				why = "bench.sh runs this step once"
+			}
+			w("- `%s` = %s against a goal of %s: %s. Why: %s%s.\n", f.Name, num(f.Value.Med), f.Goal, byHowMuch(f), why, load)
 		}
 		w("\n")
 	}
@@ -112,17 +116,26 @@ func cores(mach [][2]string) string {
 	return "?"
 }
 
-// byHowMuch says how far a value is from its goal.
+// byHowMuch says how far the run at the wrong end of the spread is from
+// the goal, or that one run shows no spread to hold the goal over.
 func byHowMuch(f *figure) string {
+	if f.Value.N < 2 && f.Met(f.Value.Med) {
+		return "one run, which meets it, shows no spread to hold the goal over"
+	}
 	var goal float64
 	if _, err := fmt.Sscanf(strings.TrimLeft(f.Goal, "<>= "), "%g", &goal); err != nil || goal == 0 {
 		return "missed"
 	}
-	v := f.Value.Med
-	if strings.HasPrefix(f.Goal, ">") {
-		return fmt.Sprintf("missed by %.0f %% (%s short of %s)", (goal-v)/goal*100, num(goal-v), num(goal))
+	which := "the worst run"
+	if f.Value.N < 2 {
+		which = "its one run"
 	}
-	return fmt.Sprintf("missed by %.0f %% (%s over %s)", (v-goal)/goal*100, num(v-goal), num(goal))
+	if strings.HasPrefix(f.Goal, ">") {
+		v := f.Value.Lo
+		return fmt.Sprintf("%s, %s, is %.0f %% short of %s", which, num(v), (goal-v)/goal*100, num(goal))
+	}
+	v := f.Value.Hi
+	return fmt.Sprintf("%s, %s, is %.0f %% over %s", which, num(v), (v-goal)/goal*100, num(goal))
 }
 
 func missingWhy(s *step) string {
