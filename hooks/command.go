@@ -19,7 +19,9 @@ const fallbackPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sb
 // commandTimeout bounds every external command a hook runs.
 const commandTimeout = 15 * time.Second
 
-func lookPath(getenv func(string) string, name string) (string, error) {
+// LookPath finds a tool in $PATH (as getenv gives it), then in the places
+// resource managers and packages usually put it.
+func LookPath(getenv func(string) string, name string) (string, error) {
 	for _, dir := range filepath.SplitList(getenv("PATH") + ":" + fallbackPath) {
 		if dir == "" {
 			continue
@@ -35,7 +37,7 @@ func lookPath(getenv func(string) string, name string) (string, error) {
 // command runs a resource manager's tool and returns its stdout; a failure
 // carries the tool's stderr.
 func command(ctx context.Context, getenv func(string) string, name string, args ...string) ([]byte, error) {
-	p, err := lookPath(getenv, name)
+	p, err := LookPath(getenv, name)
 	if err != nil {
 		return nil, err
 	}

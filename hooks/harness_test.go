@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,7 +248,7 @@ type fakeHost struct {
 	fail     error
 }
 
-func (f *fakeHost) open(*config.Dom0, *slog.Logger) (Host, error) { return f, nil }
+func (f *fakeHost) open(*config.Dom0, string, func(string) string) (Host, error) { return f, nil }
 
 func (f *fakeHost) Setup(_ context.Context, j hostjob.Job) (string, error) {
 	f.mu.Lock()

@@ -32,9 +32,10 @@ type Env struct {
 	Stderr io.Writer
 	// Logger gets the hook's diagnostics (nil: text to Stderr).
 	Logger *slog.Logger
-	// OpenHost opens this host's networking from a [dom0] table; nil, or a
-	// configuration without [dom0], means no host networking here.
-	OpenHost func(cfg *config.Dom0, log *slog.Logger) (Host, error)
+	// OpenHost opens this host's networking from the [dom0] table of the
+	// configuration file at configPath; nil, or a configuration without
+	// [dom0], means no host networking here.
+	OpenHost func(cfg *config.Dom0, configPath string, getenv func(string) string) (Host, error)
 	// Hostname names this machine (default os.Hostname).
 	Hostname func() (string, error)
 	// Now is the clock for spool records (default time.Now).

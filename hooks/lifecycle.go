@@ -69,7 +69,7 @@ func (h *hook) openHost() (Host, error) {
 	if h.cfg.Dom0 == nil || h.env.OpenHost == nil || h.inv.Role == RoleController {
 		return nil, nil
 	}
-	host, err := h.env.OpenHost(h.cfg.Dom0, h.log)
+	host, err := h.env.OpenHost(h.cfg.Dom0, ConfigPath(h.env.Getenv), h.env.Getenv)
 	if err != nil {
 		return nil, fail(HostFault, "host networking: %w", err)
 	}

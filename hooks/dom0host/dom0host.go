@@ -1,36 +1,78 @@
-// Package dom0host gives the hooks this host's networking through the dom0
-// package: the bridge of a job's VLAN and the job file the VM-booting layer
-// reads. It is the only place the hooks touch netlink, so the hooks' own
-// tests run on kernels without 802.1Q.
+// Package dom0host gives the hooks this host's networking: the bridge of a
+// job's VLAN, which vc-dom0 builds and removes, and the job file the
+// VM-booting layer reads (internal/hostjob). The hooks run vc-dom0 instead
+// of linking the dom0 package, so that no hook binary carries netlink or
+// nftables code, and a hook for an ordinary job starts as fast as it can.
 package dom0host
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
-	"github.com/virtcloud/virtcloud/dom0"
 	"github.com/virtcloud/virtcloud/hooks"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/hostjob"
 )
 
-// Open is hooks.Env.OpenHost.
-func Open(cfg *config.Dom0, log *slog.Logger) (hooks.Host, error) {
-	h, err := dom0.New(cfg, dom0.Options{Logger: log})
+// Open is hooks.Env.OpenHost. vc-dom0 is looked for beside the running
+// binary (both are in one package, or one build directory), then in $PATH
+// and the usual places; it reads the [dom0] table of configPath.
+func Open(cfg *config.Dom0, configPath string, getenv func(string) string) (hooks.Host, error) {
+	bin, err := find(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return &host{h: h, dir: cfg.StateDir}, nil
+	return &host{bin: bin, config: configPath, dir: cfg.StateDir}, nil
+}
+
+func find(getenv func(string) string) (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "vc-dom0")
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return hooks.LookPath(getenv, "vc-dom0")
 }
 
 type host struct {
-	h   *dom0.Host
-	dir string
+	bin, config, dir string
+}
+
+// vcDom0 runs `vc-dom0 command --vlan N` and returns its output; a
+// failure carries what vc-dom0 said. vc-dom0 gets no environment of the
+// hook's: everything it needs is on its command line.
+func (x *host) vcDom0(ctx context.Context, command string, vlan int) (string, error) {
+	args := []string{"--config", x.config, command, "--vlan", strconv.Itoa(vlan)}
+	if dl, ok := ctx.Deadline(); ok {
+		args = append([]string{"--timeout", time.Until(dl).Round(time.Millisecond).String()}, args...)
+	}
+	cmd := exec.CommandContext(ctx, x.bin, args...)
+	cmd.Env = []string{}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		// vc-dom0 ends with "vc-dom0: <error>", after its log lines.
+		msg := err.Error()
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if m, ok := strings.CutPrefix(l, "vc-dom0: "); ok {
+				msg = m
+			}
+		}
+		return "", fmt.Errorf("vc-dom0 %s: %s", command, msg)
+	}
+	return strings.TrimSpace(stdout.String()), nil
 }
 
 func (x *host) Setup(ctx context.Context, j hostjob.Job) (string, error) {
-	br, err := x.h.Ensure(ctx, j.VLAN)
+	br, err := x.vcDom0(ctx, "ensure", j.VLAN)
 	if err != nil {
 		return "", err
 	}
@@ -54,7 +96,7 @@ func (x *host) Cleanup(ctx context.Context, job string) error {
 		if err := hostjob.Remove(x.dir, job); err != nil {
 			return err
 		}
-		if err := x.h.Release(ctx, j.VLAN); err != nil {
+		if _, err := x.vcDom0(ctx, "release", j.VLAN); err != nil {
 			return fmt.Errorf("release VLAN %d: %w", j.VLAN, err)
 		}
 	}

@@ -1,14 +1,16 @@
 //go:build vmtest
 
-// Kernel test of the hooks' host networking through the real dom0 package:
+// Kernel test of the hooks' host networking through the real vc-dom0:
 // 802.1Q devices and bridges, which this project's CI kernel lacks. Built
-// with -tags vmtest and run in a throw-away VM by scripts/phases/50-slurm.sh.
+// with -tags vmtest and run in a throw-away VM by scripts/phases/50-slurm.sh,
+// with the vc-dom0 binary in the directory VIRTCLOUD_TEST_BIN names.
 package dom0host
 
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -29,9 +31,17 @@ func TestSetupCleanup(t *testing.T) {
 			if err := netlink.LinkSetUp(trunk); err != nil {
 				t.Fatal(err)
 			}
-			cfg := &config.Dom0{Trunk: "vctrunk0", Mode: mode, StateDir: filepath.Join(t.TempDir(), "state"),
-				BridgePattern: "br{vid}", VLANPattern: "{trunk}.{vid}", Bridge: "vcbr0"}
-			h, err := Open(cfg, slog.New(slog.DiscardHandler))
+			state := filepath.Join(t.TempDir(), "state")
+			path := filepath.Join(t.TempDir(), "virtcloud.toml")
+			toml := fmt.Sprintf("[dom0]\ntrunk = \"vctrunk0\"\nmode = %q\nstate_dir = %q\n", mode, state)
+			if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			bin := os.Getenv("VIRTCLOUD_TEST_BIN")
+			if bin == "" {
+				t.Fatal("VIRTCLOUD_TEST_BIN names no directory with vc-dom0")
+			}
+			h, err := Open(&config.Dom0{StateDir: state}, path, func(k string) string { return map[string]string{"PATH": bin}[k] })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,7 @@
 # slurmd started without systemd by tools/slurm), with the real leasesrv,
 # Redis and an SNMP agent (snmpsimd) as the switch. The slow cases run side
 # by side; see hooks/slurm_real_test.go. First, the hooks' host networking
-# through the real dom0 package, in one throw-away VM (this kernel has no
+# through the real vc-dom0, in one throw-away VM (this kernel has no
 # 802.1Q): hooks/dom0host/vm_test.go.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,9 @@ vmdir=$(mktemp -d)
 trap 'rm -rf "$vmdir"' EXIT
 echo "--- hooks/dom0host (in the VM)"
 CGO_ENABLED=0 go test -c -tags vmtest -o "$vmdir/dom0host.test" ./hooks/dom0host || exit 1
-tools/run-in-vm.sh -t 300 -m 768 "$vmdir/dom0host.test" -test.count=1 || { echo "slurm: 0 passed, 1 failed (dom0host in the VM)"; exit 1; }
+CGO_ENABLED=0 go build -o "$vmdir/vc-dom0" ./cmd/vc-dom0 || exit 1
+tools/run-in-vm.sh -t 300 -m 768 -a "$vmdir/vc-dom0" -e VIRTCLOUD_TEST_BIN="$vmdir" "$vmdir/dom0host.test" -test.count=1 ||
+  { echo "slurm: 0 passed, 1 failed (dom0host in the VM)"; exit 1; }
 echo "--- Slurm"
 scripts/deps.sh slurmctld=slurmctld slurmd=slurmd sbatch=slurm-client munged=munge \
   redis-server=redis-server snmpsimd=snmpsim || exit 1
