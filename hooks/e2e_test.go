@@ -106,7 +106,7 @@ func BenchmarkPrologueOrdinaryJob(b *testing.B) {
 	args := torquePrologue("prologue", "nodes=1:ppn=1,walltime=00:10:00", "batch")
 	e := Env{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: io.Discard, Stderr: io.Discard}
 	for b.Loop() {
-		if code := Main(Prologue, e); code != 0 {
+		if code := runHook(Prologue, e); code != 0 {
 			b.Fatalf("exit %d", code)
 		}
 	}

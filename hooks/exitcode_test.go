@@ -7,39 +7,59 @@ import (
 )
 
 func TestExitCode(t *testing.T) {
+	var (
+		torqueFirst    = &torqueFront{}
+		torqueSister   = &torqueFront{sister: true}
+		torquePresetup = &torqueFront{presetup: true}
+		slurmCtl       = &slurmFront{controller: true}
+		slurmNode      = &slurmFront{}
+		pbsFirst       = &openpbsFront{}
+		pbsSister      = &openpbsFront{sister: true}
+	)
 	for _, tc := range []struct {
-		m    Manager
+		name string
+		fe   FrontEnd // nil: vc-periodic
 		p    Program
-		r    Role
 		c    Class
 		want int
 	}{
-		{Torque, Prologue, RoleFirst, OK, 0},
-		{Torque, Prologue, RoleFirst, Refused, 1},
-		{Torque, Prologue, RoleFirst, Transient, 2},
-		{Torque, Prologue, RoleFirst, HostFault, 2},
-		{Torque, Prologue, RoleSister, Refused, 0},
-		{Torque, Prologue, RoleSister, Transient, 0},
-		{Torque, Prologue, RoleSister, HostFault, 2},
-		{Torque, Prologue, RolePresetup, Transient, 0},
-		{Torque, Epilogue, RoleFirst, HostFault, 0},
-		{Slurm, Prologue, RoleController, Refused, 0},
-		{Slurm, Prologue, RoleController, Transient, 1},
-		{Slurm, Prologue, RoleController, HostFault, 1},
-		{Slurm, Prologue, RoleNode, Refused, 0},
-		{Slurm, Prologue, RoleNode, Transient, 0},
-		{Slurm, Prologue, RoleNode, HostFault, 1},
-		{Slurm, Epilogue, RoleNode, HostFault, 0},
-		{Slurm, Epilogue, RoleController, Transient, 0},
-		{OpenPBS, Prologue, RoleFirst, Refused, OpenPBSAbort},
-		{OpenPBS, Prologue, RoleSister, Transient, OpenPBSRequeue},
-		{OpenPBS, Prologue, RoleFirst, HostFault, OpenPBSOffline},
-		{OpenPBS, Epilogue, RoleFirst, HostFault, 0},
-		{Standalone, Periodic, RolePeriodic, Transient, 1},
-		{Standalone, Periodic, RolePeriodic, OK, 0},
+		{"torque first", torqueFirst, Prologue, OK, 0},
+		{"torque first", torqueFirst, Prologue, Refused, 1},
+		{"torque first", torqueFirst, Prologue, Transient, 2},
+		{"torque first", torqueFirst, Prologue, HostFault, 2},
+		{"torque first", torqueFirst, Prologue, Degraded, 0},
+		{"torque sister", torqueSister, Prologue, Refused, 0},
+		{"torque sister", torqueSister, Prologue, Transient, 0},
+		{"torque sister", torqueSister, Prologue, HostFault, 2},
+		{"torque presetup", torquePresetup, Prologue, Transient, 0},
+		{"torque first", torqueFirst, Epilogue, HostFault, 0},
+		{"slurm controller", slurmCtl, Prologue, Refused, 0},
+		{"slurm controller", slurmCtl, Prologue, Transient, 1},
+		{"slurm controller", slurmCtl, Prologue, HostFault, 1},
+		{"slurm node", slurmNode, Prologue, Refused, 0},
+		{"slurm node", slurmNode, Prologue, Transient, 0},
+		{"slurm node", slurmNode, Prologue, HostFault, 1},
+		{"slurm node", slurmNode, Prologue, Degraded, 0},
+		{"slurm node", slurmNode, Epilogue, HostFault, 0},
+		{"slurm controller", slurmCtl, Epilogue, Transient, 0},
+		{"openpbs first", pbsFirst, Prologue, Refused, OpenPBSAbort},
+		{"openpbs sister", pbsSister, Prologue, Transient, OpenPBSRequeue},
+		{"openpbs first", pbsFirst, Prologue, HostFault, OpenPBSOffline},
+		{"openpbs first", pbsFirst, Prologue, Degraded, OpenPBSOfflineAccept},
+		{"openpbs first", pbsFirst, Epilogue, HostFault, 0},
+		{"periodic", nil, Periodic, Transient, 1},
+		{"periodic", nil, Periodic, OK, 0},
 	} {
-		if got := ExitCode(tc.m, tc.p, tc.r, tc.c); got != tc.want {
-			t.Errorf("ExitCode(%s, %s, %s, %s) = %d, want %d", tc.m, tc.p, tc.r, tc.c, got, tc.want)
+		var inv *Invocation
+		if tc.fe != nil {
+			inv = &Invocation{Program: tc.p, FrontEnd: tc.fe}
+		}
+		var err error
+		if tc.c != OK {
+			err = &Error{Class: tc.c, Err: errors.New("boom")}
+		}
+		if got := ExitCode(tc.p, inv, err); got != tc.want {
+			t.Errorf("%s: ExitCode(%s, %s) = %d, want %d", tc.name, tc.p, tc.c, got, tc.want)
 		}
 	}
 }

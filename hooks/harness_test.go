@@ -234,9 +234,18 @@ func (n *node) run(p Program, args []string, env map[string]string) result {
 		e[k] = v
 	}
 	var out, errb bytes.Buffer
-	code := Main(p, Env{Args: args, Getenv: func(k string) string { return e[k] }, Stdout: &out, Stderr: &errb,
+	code := runHook(p, Env{Args: args, Getenv: func(k string) string { return e[k] }, Stdout: &out, Stderr: &errb,
 		OpenHost: n.host.open, Hostname: func() (string, error) { return n.name, nil }})
 	return result{code, out.String(), errb.String()}
+}
+
+// runHook is what hooks/cli.Main does, for an Env of the test's.
+func runHook(p Program, env Env) int {
+	inv, err := Run(context.Background(), p, env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", filepath.Base(env.Args[0]), err)
+	}
+	return ExitCode(p, inv, err)
 }
 
 // fakeHost stands in for the dom0 package: this kernel has no 802.1Q.

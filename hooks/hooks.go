@@ -1,9 +1,10 @@
 // Package hooks is the one code path behind vc-prologue, vc-epilogue and
-// vc-periodic. The resource managers' front ends (Torque, OpenPBS, Slurm)
-// only turn arguments and environment into an Invocation; this package
-// decides whether the job is a cluster job, creates, commits and releases
-// its lease, has this host's bridge built through the dom0 package, and maps
-// every failure to a Class that ExitCode turns into each manager's exit code.
+// vc-periodic. A resource manager's front end (FrontEnd: Torque, OpenPBS,
+// Slurm) turns its arguments and environment into an Invocation and does
+// what only that manager can; the shared code decides whether the job is a
+// cluster job, creates, commits and releases its lease, has this host's
+// bridge built (Host), and maps every failure to a Class that ExitCode turns
+// into the exit status the manager needs. The command line is hooks/cli.
 package hooks
 
 import (
@@ -14,8 +15,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/request"
@@ -23,7 +24,7 @@ import (
 	"github.com/virtcloud/virtcloud/internal/config"
 )
 
-// Env is everything a hook takes from the outside world. Main fills it from
+// Env is everything a hook takes from the outside world. hooks/cli fills it from
 // the process; tests fill it themselves.
 type Env struct {
 	Args   []string
@@ -46,43 +47,14 @@ type Env struct {
 
 // Invocation is what a front end made of one run.
 type Invocation struct {
-	Manager Manager
 	Program Program
-	Role    Role
 	Job     string
 	User    string
 	Queue   string
 	// Request is the raw request string ("" when the job has none).
-	Request  string
-	Walltime time.Duration
-	// Hosts resolves the job's scheduler host names; only cluster jobs call it.
-	Hosts func(ctx context.Context) ([]string, error)
-	// StdErrFile is where the job's stderr goes, when a controller hook can
-	// tell the user something (Slurm).
-	getenv func(string) string
-}
-
-// Owner reports whether this run creates and releases the lease for the
-// whole job, as opposed to only this host's part.
-func (inv *Invocation) Owner() bool {
-	return inv.Role == RoleFirst || inv.Role == RoleController
-}
-
-// Main runs one hook and returns its exit status, printing "prog: message"
-// on stderr when it fails.
-func Main(p Program, env Env) int {
-	env.defaults()
-	prog := filepath.Base(env.Args[0])
-	inv, err := Run(context.Background(), p, env)
-	m, r := Standalone, RolePeriodic
-	if inv != nil {
-		m, r = inv.Manager, inv.Role
-	}
-	code := ExitCode(m, p, r, ClassOf(err))
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "%s: %v\n", prog, err)
-	}
-	return code
+	Request string
+	// FrontEnd is the resource manager's side of the run.
+	FrontEnd FrontEnd
 }
 
 func (env *Env) defaults() {
@@ -112,12 +84,12 @@ func (env *Env) defaults() {
 	}
 }
 
-// Run is one hook run. It returns the invocation (nil when the arguments
-// could not even be read) and an error carrying its Class.
+// Run is one hook run. It returns the invocation (nil for vc-periodic) and
+// an error carrying its Class; ExitCode turns both into the exit status.
 func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 	env.defaults()
 	if p == Periodic {
-		return &Invocation{Manager: Standalone, Program: Periodic, Role: RolePeriodic}, runPeriodic(ctx, env)
+		return nil, runPeriodic(ctx, env)
 	}
 	inv, err := parseInvocation(p, env)
 	if err != nil {
@@ -131,9 +103,10 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 	if err != nil || !cluster {
 		return inv, err
 	}
-	// Slurm's Prolog and Epilog exist for this host's bridge; the controller
-	// hooks own the lease. Without host networking they have nothing to do.
-	if inv.Manager == Slurm && inv.Role == RoleNode && (cfg.Dom0 == nil || env.OpenHost == nil) {
+	// A run that joins a lease another run owns is there for this host's
+	// bridge (Slurm's Prolog and Epilog): without host networking it has
+	// nothing to do.
+	if inv.FrontEnd.Part().Joins && (cfg.Dom0 == nil || env.OpenHost == nil) {
 		return inv, nil
 	}
 	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger.With("job", inv.Job)}
@@ -194,11 +167,11 @@ func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
 // (missing, malformed, readable by others): without it the node would take
 // every job sent there and requeue it without end. The node takes itself
 // out of scheduling with the reason, where the manager lets a hook do that
-// (Torque pbsnodes -o, Slurm drain; OpenPBS's hook does it from the exit
-// status). A job that is certainly ordinary still runs: no request string,
-// and a queue list that could be read (the file is only too open) or no
-// file at all (no queue here is a cluster queue). Any other job is
-// requeued, and runs on another node.
+// (FrontEnd.NodeBroken; OpenPBS's hook does it from the exit status). A job
+// that is certainly ordinary still runs: no request string, and a queue
+// list that could be read (the file is only too open) or no file at all (no
+// queue here is a cluster queue). Any other job is requeued, and runs on
+// another node.
 func nodeFault(ctx context.Context, inv *Invocation, env Env, cause error) error {
 	if ClassOf(cause) != HostFault {
 		return cause
@@ -208,16 +181,18 @@ func nodeFault(ctx context.Context, inv *Invocation, env Env, cause error) error
 		cfg, err := config.LoadPart(ConfigPath(env.Getenv), "hooks")
 		ordinary = errors.Is(err, fs.ErrNotExist) || err == nil && !slices.Contains(cfg.Hooks.Queues, inv.Queue)
 	}
-	if !ordinary && inv.Role == RoleSister {
-		return cause // Torque marks a failing sister down itself
-	}
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	takeNodeOut(ctx, inv, env, cause)
+	inv.FrontEnd.NodeBroken(ctx, cause, ordinary)
 	if ordinary {
 		return &Error{Class: Degraded, Err: fmt.Errorf("this node is out of service (%w); ordinary job %s runs", cause, inv.Job)}
 	}
 	return cause
+}
+
+// outOfServiceNote is the reason a node taken out of service shows.
+func outOfServiceNote(cause error) string {
+	return "virtcloud: " + strings.ReplaceAll(cause.Error(), "\n", " ")
 }
 
 // IsRequest reports whether a resource or comment value asks for a cluster.

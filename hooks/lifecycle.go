@@ -7,16 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/request"
 	"github.com/virtcloud/virtcloud/hooks/spool"
-	"github.com/virtcloud/virtcloud/hooks/torque"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
@@ -49,27 +45,39 @@ type hook struct {
 
 func (h *hook) hc() *config.Hooks { return h.cfg.Hooks }
 
-// spool is this role's spool. A Slurm controller keeps its own below the
-// node's: on a machine that is both, PrologSlurmctld (as SlurmUser) and
-// Prolog (as root) hold records for the same job.
+func (h *hook) part() Part { return h.inv.FrontEnd.Part() }
+
+// spool is this run's spool. A controller keeps its own below the node's:
+// on a machine that is both, PrologSlurmctld (as SlurmUser) and Prolog (as
+// root) hold records for the same job.
 func (h *hook) spool() spool.Dir {
-	if h.inv.Role == RoleController {
+	if h.part().Controller {
 		return controllerSpool(h.hc())
 	}
-	return spool.Dir{Path: h.hc().SpoolDir}
+	return nodeSpool(h.hc())
 }
+
+func nodeSpool(hc *config.Hooks) spool.Dir { return spool.Dir{Path: hc.SpoolDir} }
 
 func controllerSpool(hc *config.Hooks) spool.Dir {
 	return spool.Dir{Path: filepath.Join(hc.SpoolDir, "controller")}
 }
 
-func (h *hook) api() *client.Client { return client.New(h.hc().Server, h.hc().Token.Reveal()) }
+func newClient(hc *config.Hooks) *client.Client { return client.New(hc.Server, hc.Token.Reveal()) }
 
 func (h *hook) openHost() (Host, error) {
-	if h.cfg.Dom0 == nil || h.env.OpenHost == nil || h.inv.Role == RoleController {
+	if h.part().Controller {
 		return nil, nil
 	}
-	host, err := h.env.OpenHost(h.cfg.Dom0, ConfigPath(h.env.Getenv), h.env.Getenv)
+	return openHost(h.cfg, h.env)
+}
+
+// openHost opens this host's networking; nil when the host has none.
+func openHost(cfg *config.Config, env Env) (Host, error) {
+	if cfg.Dom0 == nil || env.OpenHost == nil {
+		return nil, nil
+	}
+	host, err := env.OpenHost(cfg.Dom0, ConfigPath(env.Getenv), env.Getenv)
 	if err != nil {
 		return nil, fail(HostFault, "host networking: %w", err)
 	}
@@ -84,7 +92,7 @@ func (h *hook) prologue(ctx context.Context) error {
 		return nil
 	}
 	job := h.inv.Job
-	if ClassOf(err) == Transient && h.inv.Role != RolePresetup {
+	if ClassOf(err) == Transient && !h.part().Announce {
 		n, serr := h.spool().AddFailedStart(job)
 		if serr != nil {
 			h.log.Warn("count failed start", "err", serr)
@@ -93,16 +101,7 @@ func (h *hook) prologue(ctx context.Context) error {
 			err = fail(Refused, "job %s: %d failed starts (max_failed_starts %d), giving up: %w", job, n, max, err)
 		}
 	}
-	switch {
-	case ClassOf(err) == Refused && h.inv.Manager == Slurm && h.inv.Role == RoleController:
-		h.cancelSlurm(ctx, err)
-	case ClassOf(err) == Refused && h.inv.Manager == Torque && h.inv.Role == RoleFirst:
-		h.tellTorqueUser(ctx, err)
-	case ClassOf(err) == Transient && h.inv.Manager == Slurm && h.inv.Role == RoleNode:
-		h.requeueSlurm(ctx, err)
-	case ClassOf(err) == HostFault && (h.inv.Manager == Torque && h.inv.Role == RoleFirst || h.inv.Manager == Slurm && h.inv.Role == RoleNode):
-		takeNodeOut(ctx, h.inv, h.env, err)
-	}
+	h.inv.FrontEnd.Failed(ctx, err)
 	return err
 }
 
@@ -120,22 +119,21 @@ func (h *hook) start(ctx context.Context) error {
 	if max := hc.MaxFailedStarts; h.spool().FailedStarts(inv.Job) >= max {
 		return fail(Refused, "job %s failed to start %d times already (max_failed_starts); not trying again", inv.Job, max)
 	}
-	hosts, err := inv.Hosts(ctx)
+	hosts, err := inv.FrontEnd.Hosts(ctx)
 	if err != nil {
 		return fail(Transient, "%w", err)
 	}
 	if len(hosts) == 0 {
 		return fail(Refused, "job %s has no execution hosts", inv.Job)
 	}
-	if inv.Manager == Slurm {
-		if inv.Walltime, _, err = slurmWalltime(ctx, inv.getenv, inv.Job); err != nil {
-			return fail(Transient, "%w", err)
-		}
+	walltime, err := inv.FrontEnd.Walltime(ctx)
+	if err != nil {
+		return fail(Transient, "%w", err)
 	}
 	req := client.CreateRequest{Job: inv.Job, Owner: inv.User, Hosts: hosts,
-		TTLSeconds: int64(h.ttl(inv.Walltime).Seconds()), Attributes: attrs}
-	c := h.api()
-	if inv.Role == RolePresetup {
+		TTLSeconds: int64(leaseTTL(h.cfg.Lease, walltime).Seconds()), Attributes: attrs}
+	c := newClient(hc)
+	if h.part().Announce {
 		// Best effort: Torque ignores this script's status and output.
 		_, _, err := c.Create(ctx, req)
 		return classifyAPI(err)
@@ -155,8 +153,8 @@ func (h *hook) start(ctx context.Context) error {
 			return fail(HostFault, "job %s: bridge for VLAN %d: %w", inv.Job, l.VLAN, err)
 		}
 	}
-	rec := hostjob.Job{Job: inv.Job, Token: l.Token, VLAN: l.VLAN, Bridge: bridge, Manager: string(inv.Manager),
-		TTLSeconds: req.TTLSeconds, Owner: inv.Owner()}
+	rec := hostjob.Job{Job: inv.Job, Token: l.Token, VLAN: l.VLAN, Bridge: bridge, Manager: inv.FrontEnd.Manager(),
+		TTLSeconds: req.TTLSeconds, Owner: h.part().Owner}
 	if err := h.spool().PutJob(rec); err != nil {
 		return fail(HostFault, "%w", err)
 	}
@@ -174,9 +172,9 @@ func (h *hook) start(ctx context.Context) error {
 	return nil
 }
 
-// ttl is min(walltime + grace, max_ttl), or the default TTL without a walltime.
-func (h *hook) ttl(walltime time.Duration) time.Duration {
-	p := h.cfg.Lease
+// leaseTTL is min(walltime + grace, max_ttl), or the default TTL without a
+// walltime.
+func leaseTTL(p config.Policy, walltime time.Duration) time.Duration {
 	if walltime <= 0 {
 		return p.DefaultTTL.Duration
 	}
@@ -210,9 +208,9 @@ func (h *hook) acquire(ctx context.Context, c *client.Client, req client.CreateR
 func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.CreateRequest, before *int) (*client.Lease, error) {
 	var l *client.Lease
 	var err error
-	if h.inv.Manager == Slurm && h.inv.Role == RoleNode {
-		// The controller creates the lease. A node's Prolog that ran late
-		// must not grant a new one to a job already cancelled and released.
+	if h.part().Joins {
+		// The owner creates the lease. A run that comes late must not
+		// grant a new one to a job already cancelled and released.
 		l, err = c.Get(ctx, req.Job)
 		if err == nil && !api.Live(l.State) {
 			err = fail(Transient, "job %s: lease is %s, waiting for the controller", req.Job, l.State)
@@ -283,7 +281,7 @@ func (h *hook) epilogue(ctx context.Context) error {
 		}
 	}
 	switch {
-	case !h.inv.Owner():
+	case !h.part().Owner:
 	case !found && h.requeued(job):
 		// Torque and OpenPBS run the epilogue after every failed start,
 		// while the requeued run may already be starting: its lease is
@@ -320,7 +318,7 @@ func (h *hook) requeued(job string) bool {
 func (h *hook) release(ctx context.Context, job string, token int64) error {
 	ctx, cancel := context.WithTimeout(ctx, min(releaseBudget, h.hc().Budget.Duration))
 	defer cancel()
-	err := deliverRelease(ctx, h.api(), spool.Release{Job: job, Token: token, QueuedAt: h.env.Now()})
+	err := deliverRelease(ctx, newClient(h.hc()), spool.Release{Job: job, Token: token, QueuedAt: h.env.Now()})
 	if err == nil {
 		return nil
 	}
@@ -362,101 +360,6 @@ func deliverRelease(ctx context.Context, c *client.Client, r spool.Release) erro
 		return classifyAPI(err)
 	}
 	return nil
-}
-
-// cancelSlurm carries out a refusal on Slurm: PrologSlurmctld cannot abort a
-// batch job by its exit status, so it cancels the job and leaves the reason
-// where the user looks: the job's stderr file.
-func (h *hook) cancelSlurm(ctx context.Context, cause error) {
-	job := h.inv.Job
-	msg := fmt.Sprintf("virtcloud: job %s cancelled: %v\n", job, cause)
-	if out, err := command(ctx, h.inv.getenv, "scontrol", "-o", "show", "job", job); err == nil {
-		for _, key := range []string{"StdErr", "StdOut"} {
-			if p, ok := jobField(string(out), key); ok && strings.HasPrefix(p, "/") {
-				uid, err := strconv.Atoi(h.inv.getenv("SLURM_JOB_UID"))
-				if err != nil {
-					uid = -1 // nobody's directory
-				}
-				if err := tellUser(p, msg, uid); err != nil {
-					h.log.Warn("tell the user", "file", p, "err", err)
-				}
-				break
-			}
-		}
-	}
-	if _, err := command(ctx, h.inv.getenv, "scancel", job); err != nil {
-		h.log.Error("scancel", "err", err)
-	}
-}
-
-// tellTorqueUser leaves the reason of an aborted job in its error file:
-// pbs_mom delivers no output of a job whose prologue aborted it (it stays
-// in the mom's spool), so the user would learn nothing.
-func (h *hook) tellTorqueUser(ctx context.Context, cause error) {
-	job := h.inv.Job
-	out, err := command(ctx, h.inv.getenv, "qstat", "-f", job)
-	if err != nil {
-		h.log.Info("tell the user: qstat", "err", err)
-		return
-	}
-	p, ok := torque.QstatField(string(out), "Error_Path")
-	if _, path, found := strings.Cut(p, ":"); found {
-		p = path
-	}
-	if !ok || !strings.HasPrefix(p, "/") {
-		return
-	}
-	uid := -1
-	if u, err := user.Lookup(h.inv.User); err == nil {
-		uid, _ = strconv.Atoi(u.Uid)
-	}
-	if err := tellOwner(p, fmt.Sprintf("virtcloud: job %s aborted: %v\n", job, cause), uid); err != nil {
-		h.log.Info("tell the user", "file", p, "err", err)
-	}
-}
-
-// requeueSlurm asks for a requeue from Prolog, which cannot fail without
-// draining this healthy node; never for a job already ending (a requeue
-// would bring a cancelled job back).
-func (h *hook) requeueSlurm(ctx context.Context, cause error) {
-	job := h.inv.Job
-	out, err := command(ctx, h.inv.getenv, "scontrol", "-o", "show", "job", job)
-	if err != nil {
-		h.log.Error("requeue: read job state", "err", err)
-		return
-	}
-	if st, _ := jobField(string(out), "JobState"); st != "RUNNING" && st != "CONFIGURING" {
-		h.log.Warn("job is ending, not requeued", "state", st, "cause", cause)
-		return
-	}
-	if _, err := command(ctx, h.inv.getenv, "scontrol", "requeue", job); err != nil {
-		h.log.Error("requeue", "err", err)
-	}
-}
-
-// takeNodeOut takes this node out of service when it cannot do its part of
-// a cluster: otherwise the manager sends the job (and the next ones) back to
-// it at once. Torque: pbsnodes -o with the reason as note, for the node
-// pbs_mom knows as the mother superior. Slurm: the node drained with the
-// reason. OpenPBS's hook sets the vnode offline from the exit status.
-func takeNodeOut(ctx context.Context, inv *Invocation, env Env, cause error) {
-	note := "virtcloud: " + strings.ReplaceAll(cause.Error(), "\n", " ")
-	var err error
-	switch {
-	case inv.Manager == Torque:
-		name := inv.getenv("PBS_MSHOST")
-		if name == "" || inv.Role == RoleSister {
-			name, _ = env.Hostname()
-		}
-		_, err = command(ctx, inv.getenv, "pbsnodes", "-o", "-N", note, name)
-	case inv.Manager == Slurm && inv.Role == RoleNode:
-		_, err = command(ctx, inv.getenv, "scontrol", "update", "NodeName="+inv.getenv("SLURMD_NODENAME"), "State=DRAIN", "Reason="+note)
-	default:
-		return
-	}
-	if err != nil {
-		env.Logger.Error("take this node out of service", "err", err)
-	}
 }
 
 // tellOwner appends msg to a file its owner uid already has (Torque

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/slurm"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	_ "github.com/virtcloud/virtcloud/switchdrv/snmp"
@@ -62,7 +63,7 @@ func (s *realSlurm) brokenNodeConfig(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(s.out, "job-"+id+".out"))
 	mustContain(t, "ordinary job output", string(b), "ordinary on a broken node")
 	out, _ := exec.Command("scontrol", "-o", "show", "node", s.node).Output()
-	st, _ := jobField(string(out), "State")
+	st, _ := slurm.JobField(string(out), "State")
 	if !strings.Contains(st, "DRAIN") {
 		t.Fatalf("node state %s after a broken configuration", st)
 	}
@@ -179,7 +180,7 @@ func (s *realSlurm) sbatch(t *testing.T, args ...string) string {
 
 func (s *realSlurm) job(t *testing.T, id, field string) string {
 	out, _ := exec.Command("scontrol", "-o", "show", "job", id).Output()
-	v, _ := jobField(string(out), field)
+	v, _ := slurm.JobField(string(out), field)
 	return v
 }
 

@@ -5,9 +5,7 @@ import (
 	"os"
 
 	"github.com/virtcloud/virtcloud/hooks"
-	"github.com/virtcloud/virtcloud/hooks/dom0host"
+	"github.com/virtcloud/virtcloud/hooks/cli"
 )
 
-func main() {
-	os.Exit(hooks.Main(hooks.Epilogue, hooks.Env{Args: os.Args, Stdout: os.Stdout, Stderr: os.Stderr, OpenHost: dom0host.Open}))
-}
+func main() { os.Exit(cli.Main(hooks.Epilogue, os.Args, os.Stdout, os.Stderr)) }

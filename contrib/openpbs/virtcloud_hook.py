@@ -24,7 +24,7 @@ BIN = os.environ.get("VIRTCLOUD_BIN", "/usr/local/sbin")
 CONFIG = os.environ.get("VIRTCLOUD_CONFIG", "/etc/virtcloud/virtcloud.toml")
 # Below the hook's alarm (set it above [hooks] budget, e.g. 90 s).
 TIMEOUT = 80
-# What vc-prologue's exit status asks for (hooks/exitcode.go).
+# What vc-prologue's exit status asks for (hooks/openpbs.go).
 ACCEPT, ABORT, REQUEUE, OFFLINE, OFFLINE_ACCEPT = 0, 1, 2, 3, 4
 # A reject message longer than this, or on several lines, reaches the
 # server garbled ("internal error"): the user would never learn why.
