@@ -60,7 +60,8 @@ step snmp-flat go test -run '^$' -bench '^BenchmarkAddPorts$/^N=/^batch$' -bench
 step snmp-per-port go test -run '^$' -bench '^BenchmarkAddPorts$/^N=64$/' -benchtime 1x -count 2 ./switchdrv/snmp/
 step ssh-flat go test -run '^$' -bench '^BenchmarkAddVLAN$/./^batch$/' -benchtime 1x -count 3 ./switchdrv/ssh/
 step ssh-per-port go test -run '^$' -bench '^BenchmarkAddVLAN$/./^(batch|per-port)$/^N=64$' -benchtime 1x ./switchdrv/ssh/
-# Hooks (issue 6): an ordinary job through the built binary.
+# Hooks (issue 6): an ordinary job through the built binary, alternating with an
+# empty statically linked Go program (the ratio is the figure).
 step prologue go test -run '^$' -bench '^BenchmarkPrologueOrdinaryJob(Binary)?$' -benchtime 50x -count 5 ./hooks/
 
 # Inside the VM: dom0 (issue 5), then the whole picture (issue 7).
