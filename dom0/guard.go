@@ -56,7 +56,11 @@ func (h *Host) ensureGuard(ctx context.Context) error {
 // installGuard is one nftables transaction that flushes the chain first, so
 // concurrent installs leave exactly one copy of the rules.
 func (h *Host) installGuard() error {
-	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: int(h.ns)})
+	var cfg netlink.Config // zero: this process's namespace
+	if h.ns.IsOpen() {
+		cfg.NetNS = int(h.ns)
+	}
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &cfg)
 	if err != nil {
 		return fmt.Errorf("open nftables: %w", err)
 	}
