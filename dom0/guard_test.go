@@ -28,7 +28,7 @@ func TestGuardAsNftablesReadsIt(t *testing.T) {
 			return err
 		}
 		defer here.Close()
-		return here.installGuard()
+		return here.ensureGuard(context.Background()) // the first use may load modules
 	}); err != nil {
 		t.Fatalf("guard in this process's namespace: %v", err)
 	}
