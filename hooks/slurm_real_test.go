@@ -37,7 +37,7 @@ type realSlurm struct {
 // PrologFlags=Alloc (start-slurm.sh's default).
 func readmeSlurmConf(t *testing.T) {
 	want := map[string]string{"PrologSlurmctld": "vc-prologue", "EpilogSlurmctld": "vc-epilogue",
-		"Prolog": "vc-prologue", "Epilog": "vc-epilogue", "PrologFlags": "Alloc"}
+		"Prolog": "vc-prologue", "Epilog": "vc-epilogue", "TaskProlog": "vc-taskprolog", "PrologFlags": "Alloc"}
 	got := map[string]string{}
 	for _, b := range readmeBlocks(t, "### Slurm") {
 		for _, l := range b {
@@ -139,12 +139,30 @@ func setupSlurm(t *testing.T) *realSlurm {
 		os.WriteFile(filepath.Join(bin, "node-"+w+".sh"), []byte(fmt.Sprintf("#!/bin/sh\nVIRTCLOUD_CONFIG=%s exec %s/vc-%s \"$@\"\n", s.nodeCfg, bin, w)), 0o755)
 	}
 	readmeSlurmConf(t)
+	// TaskProlog as README installs it, its SPOOL= line naming the spool.
+	for _, b := range readmeBlocks(t, "### Slurm") {
+		for _, l := range b {
+			if strings.HasPrefix(l, "install ") {
+				shell(t, relocate(l, map[string]string{"/usr/local/sbin": bin}))
+			}
+		}
+	}
+	taskProlog := filepath.Join(bin, "vc-taskprolog")
+	script, err := os.ReadFile(taskProlog)
+	if err != nil {
+		t.Fatalf("README's lines did not install vc-taskprolog: %v", err)
+	}
+	const spoolLine = "\nSPOOL=/var/spool/virtcloud\n"
+	if !strings.Contains(string(script), spoolLine) {
+		t.Fatalf("vc-taskprolog has no line %q", strings.TrimSpace(spoolLine))
+	}
+	os.WriteFile(taskProlog, []byte(strings.Replace(string(script), spoolLine, "\nSPOOL="+spoolDir+"\n", 1)), 0o755)
 	base := filepath.Join(s.work, "slurm")
 	start := exec.Command("../tools/slurm/start-slurm.sh")
 	start.Env = append(os.Environ(), "SLURM_BASE="+base, "SLURM_NO_INSTALL=1",
 		"SLURM_PROLOG="+bin+"/node-prologue.sh", "SLURM_EPILOG="+bin+"/node-epilogue.sh",
 		"SLURM_PROLOG_SLURMCTLD="+bin+"/prologue.sh", "SLURM_EPILOG_SLURMCTLD="+bin+"/epilogue.sh",
-		"SLURM_PARTITION_OPTS=OverSubscribe=FORCE:8")
+		"SLURM_PARTITION_OPTS=OverSubscribe=FORCE:8", "SLURM_EXTRA_CONF=TaskProlog="+taskProlog)
 	t.Cleanup(func() {
 		stop := exec.Command("../tools/slurm/stop-slurm.sh")
 		stop.Env = append(os.Environ(), "SLURM_BASE="+base)
@@ -204,14 +222,18 @@ func (s *realSlurm) active(t *testing.T, id string) *client.Lease {
 	return s.activeOn(t, id, "skirit-1")
 }
 
+// normal: the lease lives as long as the job, which finds its network in
+// its environment (TaskProlog).
 func (s *realSlurm) normal(t *testing.T) {
-	id := s.sbatch(t, "--comment=vcluster:name=normal", "--wrap", "sleep 3")
+	id := s.sbatch(t, "--comment=vcluster:name=normal", "--wrap", "echo VLAN=$VIRTCLOUD_VLAN BRIDGE=$VIRTCLOUD_BRIDGE LEASE=$VIRTCLOUD_LEASE; sleep 3")
 	l := s.active(t, id)
 	if l.Attributes["name"] != "normal" {
 		t.Errorf("attributes %v", l.Attributes)
 	}
 	s.waitJob(t, id, 60*time.Second, "COMPLETED")
 	s.released(t, id, l)
+	b, _ := os.ReadFile(filepath.Join(s.out, "job-"+id+".out"))
+	mustContain(t, "job output", string(b), fmt.Sprintf("VLAN=%d BRIDGE= LEASE=%s", l.VLAN, id))
 }
 
 func (s *realSlurm) scancel(t *testing.T) {
