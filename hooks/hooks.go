@@ -103,12 +103,9 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 	if err != nil || !cluster {
 		return inv, err
 	}
-	// A run that joins a lease another run owns is there for this host's
-	// bridge (Slurm's Prolog and Epilog): without host networking it has
-	// nothing to do.
-	if inv.FrontEnd.Part().Joins && (cfg.Dom0 == nil || env.OpenHost == nil) {
-		return inv, nil
-	}
+	// A run that joins a lease another run owns (Slurm's Prolog and Epilog)
+	// is there for this host: its bridge, with host networking, and the
+	// job's network for TaskProlog to read.
 	h := &hook{inv: inv, env: env, cfg: cfg, log: env.Logger.With("job", inv.Job)}
 	// A hard cap above the budget the lease work gets, for the commands
 	// and host changes around it: a hook never hangs.

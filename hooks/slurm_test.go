@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,23 +172,32 @@ func TestSlurmOrdinaryJob(t *testing.T) {
 	}
 }
 
-// Prolog and Epilog on a node without [dom0] have no bridge to build: they
-// leave the cluster job to the controller hooks and touch nothing.
+// Prolog and Epilog on a node without [dom0] have no bridge to build: the
+// Prolog writes the job's network for TaskProlog from the controller's
+// lease, the Epilog removes it, and neither changes the lease.
 func TestSlurmNodeWithoutDom0(t *testing.T) {
-	n, out := slurmNode(t, "nodeA", "", false)
-	for _, ctx := range []string{"prolog_slurmd", "epilog_slurmd"} {
-		p := Prologue
-		if ctx == "epilog_slurmd" {
-			p = Epilogue
-		}
-		if r := n.run(p, []string{"vc-x"}, slurmEnv(ctx, "vcluster", "debug")); r.code != 0 || r.stdout != "" || r.stderr != "" {
-			t.Errorf("%s: %+v", ctx, r)
-		}
+	srv := startLeaseServer(t)
+	ctl, _ := slurmNode(t, "ctl", srv.URL, false)
+	n, _ := slurmNode(t, "nodeA", srv.URL, false)
+	if r := ctl.run(Prologue, []string{"vc-prologue"}, slurmEnv("prolog_slurmctld", "vcluster", "debug")); r.code != 0 {
+		t.Fatalf("PrologSlurmctld: %+v", r)
 	}
-	if ents, _ := os.ReadDir(out); len(ents) != 0 {
-		t.Errorf("tools ran: %v", ents)
+	l := srv.lease(t, "17")
+	if r := n.run(Prologue, []string{"vc-prologue"}, slurmEnv("prolog_slurmd", "vcluster", "debug")); r.code != 0 {
+		t.Fatalf("Prolog: %+v", r)
 	}
-	if _, err := os.Stat(n.spool); !os.IsNotExist(err) {
-		t.Errorf("spool touched: %v", err)
+	envFile := spool.Dir{Path: n.spool}.EnvPath("17")
+	want := fmt.Sprintf("VIRTCLOUD_VLAN=%d\nVIRTCLOUD_BRIDGE=\nVIRTCLOUD_LEASE=17\n", l.VLAN)
+	if b, err := os.ReadFile(envFile); err != nil || string(b) != want {
+		t.Errorf("job's network file: %q %v, want %q", b, err, want)
+	}
+	if r := n.run(Epilogue, []string{"vc-epilogue"}, slurmEnv("epilog_slurmd", "vcluster", "debug")); r.code != 0 {
+		t.Fatalf("Epilog: %+v", r)
+	}
+	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
+		t.Errorf("job's network file after the Epilog: %v", err)
+	}
+	if got := srv.lease(t, "17"); got.State != api.StateActive || got.Token != l.Token {
+		t.Errorf("the node's hooks changed the lease: %+v", got)
 	}
 }
