@@ -13,10 +13,9 @@ import (
 )
 
 // TestGuardAsNftablesReadsIt installs the guard in a namespace of its own
-// on this kernel and reads it back through google/nftables (a test-only
-// dependency): the chain and its three rules are exactly the nft rules the
-// guard stands for, and installing again, or over a chain that lost a rule,
-// leaves one copy.
+// on this kernel and reads it back: the chain and its three rules are
+// exactly the nft rules the guard stands for, and installing again, or over
+// a chain that lost a rule, leaves one copy.
 func TestGuardAsNftablesReadsIt(t *testing.T) {
 	ns := nstest.New(t)
 	h := hostIn(t, testConfig(t, ModeClassic), ns)
