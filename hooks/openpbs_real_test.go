@@ -5,6 +5,9 @@
 // namespace "opbs") with the MoM's environment naming this test's hooks, and
 // runs this test inside the namespace (/tmp/openpbs/nsrun), as root, with
 // `-run TestRealOpenPBS`. The hook is installed from hooks/README.md's lines.
+// The phase also starts a second MoM, node $(hostname)-2, whose hooks'
+// configuration (VIRTCLOUD_CONFIG=<work>/etc2/virtcloud.toml) has its own
+// spool: a second compute host, for jobs with a sister node.
 
 package hooks
 
@@ -28,10 +31,12 @@ const openpbsHome = "/tmp/openpbs" // compiled into the build
 
 type realOpenPBS struct {
 	r     *rig
-	names []string
+	names []string // the primary MoM's host first
 	bin   string
 	cfg   string
 	spool string
+	// spool2 is the second MoM's spool.
+	spool2 string
 }
 
 func TestRealOpenPBS(t *testing.T) {
@@ -43,13 +48,19 @@ func TestRealOpenPBS(t *testing.T) {
 		t.Fatal("VIRTCLOUD_WORK names the directory the MoM's VIRTCLOUD_BIN and VIRTCLOUD_CONFIG are in (scripts/phases/54-openpbs.sh sets it)")
 	}
 	host, _ := os.Hostname()
-	m := &realOpenPBS{names: []string{host}, bin: filepath.Join(work, "sbin"), cfg: filepath.Join(work, "etc", "virtcloud.toml"), spool: filepath.Join(work, "spool")}
+	m := &realOpenPBS{names: []string{host, host + "-2"}, bin: filepath.Join(work, "sbin"), cfg: filepath.Join(work, "etc", "virtcloud.toml"),
+		spool: filepath.Join(work, "spool"), spool2: filepath.Join(work, "spool2")}
 	var hosts []rigHost
 	for i, n := range m.names {
 		hosts = append(hosts, rigHost{name: n, port: fmt.Sprintf("Ethernet%d", i+1)})
 	}
 	m.r = newRigIn(t, work, "node", hosts)
 	m.install(t)
+	// The second host's copy of the configuration, with its own spool.
+	os.MkdirAll(filepath.Join(work, "etc2"), 0o755)
+	if err := os.WriteFile(filepath.Join(work, "etc2", "virtcloud.toml"), []byte(m.r.hooksConfig(m.spool2, "vcluster")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	runPBSCases(t, m.r, m)
 }
 
@@ -91,8 +102,8 @@ func (m *realOpenPBS) install(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, l := range []string{"mom_logs", "server_logs"} {
-				files, _ := filepath.Glob(filepath.Join(openpbsHome, "home", l, "*"))
+			for _, l := range []string{"home/mom_logs", "home/server_logs", filepath.Join(w, "mom2", "mom_logs")} {
+				files, _ := filepath.Glob(filepath.Join(openpbsHome, l, "*"))
 				for _, f := range files {
 					b, _ := os.ReadFile(f)
 					t.Logf("--- %s (tail)\n%s", f, tail(string(b), 40))
@@ -114,7 +125,13 @@ func (m *realOpenPBS) submit(t *testing.T, j pbsJob) string {
 	if wall == "" {
 		wall = "00:10:00"
 	}
-	args := []string{"-u", "pbsuser", "--", "qsub", "-N", j.name, "-l", fmt.Sprintf("select=%d:ncpus=1", max(j.nodes, 1)),
+	// A one-node job runs on the first host, whose configuration, spool
+	// and MoM log the cases look at.
+	sel := "select=1:ncpus=1:host=" + m.names[0]
+	if j.nodes > 1 {
+		sel = fmt.Sprintf("select=%d:ncpus=1", j.nodes)
+	}
+	args := []string{"-u", "pbsuser", "--", "qsub", "-N", j.name, "-l", sel,
 		"-l", "place=scatter", "-l", "walltime=" + wall, "-o", filepath.Join(out, j.name+".o"), "-e", filepath.Join(out, j.name+".e")}
 	switch {
 	case j.request == "":
@@ -201,5 +218,12 @@ func (m *realOpenPBS) decided(t *testing.T, id string) {
 }
 
 func (m *realOpenPBS) spoolDir() string { return m.spool }
+
+func (m *realOpenPBS) hostSpool(host string) string {
+	if host == m.names[0] {
+		return m.spool
+	}
+	return m.spool2
+}
 
 func (m *realOpenPBS) periodic(t *testing.T) { periodic(t, m.bin, m.cfg) }

@@ -57,8 +57,10 @@ type pbsManager interface {
 	// decided checks that the hooks left their decision about an ordinary
 	// job where an administrator looks (OpenPBS: the MoM log).
 	decided(t *testing.T, id string)
-	// spoolDir is the hooks' spool on the compute hosts.
+	// spoolDir is the hooks' spool on the host one-node jobs run on;
+	// hostSpool that of one compute host.
 	spoolDir() string
+	hostSpool(host string) string
 	periodic(t *testing.T)
 	// config is the hooks' configuration file on the compute hosts.
 	config() string
@@ -80,12 +82,8 @@ func runPBSCases(t *testing.T, r *rig, m pbsManager) {
 			t.Parallel()
 			t.Run("group", func(t *testing.T) {
 				cases := map[string]func(*testing.T){"normal": c.normal, "qdel-running": c.qdelRunning,
-					"qdel-in-prologue": c.qdelInPrologue, "malformed": c.malformed, "switch-unreachable": c.switchUnreachable}
-				// Only a manager with a sister node has a two-node case:
-				// Torque (MULTIMOM); the OpenPBS rig runs one MoM.
-				if len(m.hosts()) > 1 {
-					cases["two-nodes"] = c.twoNodes
-				}
+					"qdel-in-prologue": c.qdelInPrologue, "malformed": c.malformed, "switch-unreachable": c.switchUnreachable,
+					"two-nodes": c.twoNodes}
 				for name, f := range cases {
 					t.Run(name, func(t *testing.T) { t.Parallel(); f(t) })
 				}
@@ -237,14 +235,27 @@ func (c *pbsCases) switchUnreachable(t *testing.T) {
 }
 
 // Two hosts: the sister's hook runs first (Torque) or alongside (OpenPBS);
-// one lease covers both, set up on both ports, released once.
+// one lease covers both, set up on both ports and on both hosts (each
+// host's hooks keep the job's record while it runs), released once.
 func (c *pbsCases) twoNodes(t *testing.T) {
-	id := c.m.submit(t, pbsJob{name: "vc-two", request: "vcluster:name=two", nodes: 2, script: "sleep 3"})
-	l := c.waitLease(t, id, 60*time.Second, api.StateActive)
-	l = c.activeOn(t, id, c.m.hosts()...)
+	id := c.m.submit(t, pbsJob{name: "vc-two", request: "vcluster:name=two", nodes: 2, script: "sleep 8"})
+	l := c.activeOn(t, id, c.m.hosts()...)
+	waitFor(t, "job "+id+" to run", 60*time.Second, func() bool { st, _ := c.m.status(t, id); return st == "R" })
+	for _, h := range c.m.hosts() {
+		rec, found, err := spool.Dir{Path: c.m.hostSpool(h)}.GetJob(id)
+		if err != nil || !found || rec.VLAN != l.VLAN {
+			t.Errorf("host %s: job record %+v (found %v, %v), want one with VLAN %d", h, rec, found, err, l.VLAN)
+		}
+	}
 	c.waitFinished(t, id, 60*time.Second)
 	c.released(t, id, l)
 	c.once(t, id)
+	for _, h := range c.m.hosts() {
+		waitFor(t, "host "+h+" to remove the record of "+id, 30*time.Second, func() bool {
+			_, found, _ := spool.Dir{Path: c.m.hostSpool(h)}.GetJob(id)
+			return !found
+		})
+	}
 }
 
 // The lease server down: an ordinary job runs at once (its hooks never

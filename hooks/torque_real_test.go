@@ -226,6 +226,9 @@ func (m *realTorque) decided(t *testing.T, id string) {}
 
 func (m *realTorque) spoolDir() string { return m.spool }
 
+// hostSpool: both moms run on this machine with one configuration.
+func (m *realTorque) hostSpool(host string) string { return m.spool }
+
 func (m *realTorque) periodic(t *testing.T) {
 	periodic(t, m.bin, m.cfg, "PATH=/usr/bin:/bin:"+torqueHome+"/torque/bin")
 }
