@@ -8,6 +8,7 @@ package hooks
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,12 +241,11 @@ func (c *pbsCases) switchUnreachable(t *testing.T) {
 func (c *pbsCases) twoNodes(t *testing.T) {
 	id := c.m.submit(t, pbsJob{name: "vc-two", request: "vcluster:name=two", nodes: 2, script: "sleep 8"})
 	l := c.activeOn(t, id, c.m.hosts()...)
-	waitFor(t, "job "+id+" to run", 60*time.Second, func() bool { st, _ := c.m.status(t, id); return st == "R" })
 	for _, h := range c.m.hosts() {
-		rec, found, err := spool.Dir{Path: c.m.hostSpool(h)}.GetJob(id)
-		if err != nil || !found || rec.VLAN != l.VLAN {
-			t.Errorf("host %s: job record %+v (found %v, %v), want one with VLAN %d", h, rec, found, err, l.VLAN)
-		}
+		waitFor(t, fmt.Sprintf("host %s's record of %s with VLAN %d", h, id, l.VLAN), 30*time.Second, func() bool {
+			rec, found, _ := spool.Dir{Path: c.m.hostSpool(h)}.GetJob(id)
+			return found && rec.VLAN == l.VLAN
+		})
 	}
 	c.waitFinished(t, id, 60*time.Second)
 	c.released(t, id, l)
