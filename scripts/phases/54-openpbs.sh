@@ -51,6 +51,9 @@ second_mom() {
   return 1
 }
 second_mom >"$work/mom2.log" 2>&1 || { cat "$work/mom2.log"; echo "openpbs: 0 passed, 1 failed (second MoM)"; exit 1; }
+# The cases run side by side: eight jobs at once on each host (Torque's np=4
+# and Slurm's OverSubscribe do the same).
+for n in opbs-host $H2; do "$O/nsrun" qmgr -c "set node $n resources_available.ncpus = 8" || exit 1; done
 (cd hooks && "$O/nsrun" env VIRTCLOUD_TEST_BIN="$PWD/../bin" VIRTCLOUD_WORK="$work" \
   "$work/hooks.test" -test.run '^TestRealOpenPBS$' -test.count=1 -test.timeout 8m -test.v) >"$log" 2>&1
 rc=$?
