@@ -201,8 +201,8 @@ func (m *realOpenPBS) offline(t *testing.T, host string) string {
 }
 
 // online: the broken-config case takes only the first host out (its
-// configuration is the one broken); pbsnodes -r also refuses the second
-// MoM's node ("Unknown node"), which qstat and pbsnodes -a list.
+// configuration is the one broken); pbsnodes -r answered "Unknown node" for
+// the second MoM's node.
 func (m *realOpenPBS) online(t *testing.T) { run(t, "pbsnodes", "-r", m.names[0]) }
 
 func (m *realOpenPBS) prelude() string { return "" }
