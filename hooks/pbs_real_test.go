@@ -189,8 +189,10 @@ func (c *pbsCases) walltime(t *testing.T) {
 		t.Fatal(err)
 	}
 	end := c.released(t, id, l)
-	if late := end.UpdatedAt.Sub(l.ExpiresAt); end.Reason != "expired" || late < 0 || late > 5*time.Second {
-		t.Errorf("lease ended by %q at %s, want expired at its expiry %s", end.Reason, end.UpdatedAt, l.ExpiresAt)
+	// Not ended before its expiry; no bound after it: the server-down case,
+	// which runs meanwhile, may stop the server (and its reaper) just then.
+	if end.Reason != "expired" || end.UpdatedAt.Before(l.ExpiresAt) {
+		t.Errorf("lease ended by %q at %s, want expired at or after its expiry %s", end.Reason, end.UpdatedAt, l.ExpiresAt)
 	}
 	c.waitFinished(t, id, 120*time.Second)
 	c.once(t, id)
