@@ -27,7 +27,13 @@ need_peer() {
 go_test_summary() {
   local name=$1 log=$2 rc=$3 groups='Test[A-Za-z]+ \(|/cases \(|/others \(|/group \(' pass fail
   grep -E '^\s*--- (PASS|FAIL)|^(ok|FAIL|PASS|panic)' "$log"
-  [ "$rc" -eq 0 ] || tail -n 80 "$log"
+  if [ "$rc" -ne 0 ]; then
+    tail -n 80 "$log"
+    # The cases' own words, which the daemons' log dumps above may push
+    # out of the tail.
+    echo "--- $name: what the failing checks said"
+    grep -E '^\s+[a-z_]+_test\.go:[0-9]+: ' "$log" | grep -vE '_test\.go:[0-9]+: (--- |work directory kept)' | tail -n 40
+  fi
   pass=$(grep -E '^\s*--- PASS: ' "$log" | grep -vcE "$groups")
   fail=$(grep -E '^\s*--- FAIL: ' "$log" | grep -vcE "$groups")
   [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
