@@ -17,9 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,40 +75,13 @@ func (m *realOpenPBS) install(t *testing.T) {
 		" virtcloud.toml ":              " " + src + " ",
 	}
 	os.MkdirAll(m.bin, 0o755)
-	for _, heading := range []string{"## Install", "### OpenPBS / PBS Pro"} {
-		for _, block := range readmeBlocks(t, heading) {
-			for _, line := range block {
-				if line == "make build" || strings.Contains(line, "systemd") || strings.HasPrefix(line, "systemctl") {
-					continue
-				}
-				shell(t, relocate(line, paths))
-			}
-		}
-	}
+	installFromReadme(t, paths, func(string) bool { return false }, "## Install", "### OpenPBS / PBS Pro")
 	// Limit polls at most 20 s apart instead of 120: the walltime case's
-	// job is killed sooner.
-	conf := filepath.Join(openpbsHome, "home", "mom_priv", "config")
-	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(f, "$min_check_poll 5\n$max_check_poll 20") // an unknown name makes the MoM exit on HUP
-	f.Close()
-	b, _ := os.ReadFile(filepath.Join(openpbsHome, "home", "mom_priv", "mom.lock"))
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-		syscall.Kill(pid, syscall.SIGHUP)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, l := range []string{"home/mom_logs", "home/server_logs", filepath.Join(w, "mom2", "mom_logs")} {
-				files, _ := filepath.Glob(filepath.Join(openpbsHome, l, "*"))
-				for _, f := range files {
-					b, _ := os.ReadFile(f)
-					t.Logf("--- %s (tail)\n%s", f, tail(string(b), 40))
-				}
-			}
-		}
-	})
+	// job is killed sooner. (An unknown name makes the MoM exit on HUP.)
+	appendLines(t, filepath.Join(openpbsHome, "home", "mom_priv", "config"), "$min_check_poll 5", "$max_check_poll 20")
+	hup(filepath.Join(openpbsHome, "home", "mom_priv", "mom.lock"))
+	logTailsOnFailure(t, 40, filepath.Join(openpbsHome, "home/mom_logs/*"), filepath.Join(openpbsHome, "home/server_logs/*"),
+		filepath.Join(w, "mom2", "mom_logs", "*"))
 }
 
 func (m *realOpenPBS) hosts() []string { return m.names }
@@ -119,12 +90,7 @@ func (m *realOpenPBS) config() string  { return m.cfg }
 func (m *realOpenPBS) submit(t *testing.T, j pbsJob) string {
 	t.Helper()
 	out := m.r.outDir()
-	script := filepath.Join(out, j.name+".sh")
-	os.WriteFile(script, []byte("#!/bin/sh\n"+j.script+"\n"), 0o644)
-	wall := j.walltime
-	if wall == "" {
-		wall = "00:10:00"
-	}
+	script, wall := m.r.writeScript(t, j)
 	// A one-node job runs on the first host, whose configuration, spool
 	// and MoM log the cases look at.
 	sel := "select=1:ncpus=1:host=" + m.names[0]
@@ -162,11 +128,7 @@ func (m *realOpenPBS) status(t *testing.T, id string) (string, string) {
 
 func (m *realOpenPBS) finished(state string) bool { return state == "F" || state == "" }
 
-func (m *realOpenPBS) starts(full string) int {
-	v, _ := torque.QstatField(full, "run_count")
-	n, _ := strconv.Atoi(v)
-	return n
-}
+func (m *realOpenPBS) starts(full string) int { return qstatInt(full, "run_count") }
 
 // del asks the server to delete the job. OpenPBS's qdel may wait on the
 // MoM for minutes when the job is in a hook (seen with a prologue waiting on
@@ -185,19 +147,11 @@ func (m *realOpenPBS) del(t *testing.T, id string) {
 	}
 }
 
-func (m *realOpenPBS) output(t *testing.T, j pbsJob) string {
-	p := filepath.Join(m.r.outDir(), j.name)
-	return readOut(p+".o", p+".e")
-}
+func (m *realOpenPBS) output(t *testing.T, j pbsJob) string { return m.r.jobOutput(j) }
 
 func (m *realOpenPBS) offline(t *testing.T, host string) string {
 	out, _ := exec.Command("pbsnodes", host).Output()
-	st, _ := torque.QstatField(string(out), "state")
-	if !strings.Contains(st, "offline") && !strings.Contains(st, "down") {
-		return ""
-	}
-	c, _ := torque.QstatField(string(out), "comment")
-	return st + ": " + c
+	return nodeOut(out, "comment")
 }
 
 // online: the broken-config case takes only the first host out (its

@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/spool"
+	"github.com/virtcloud/virtcloud/hooks/torque"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 )
@@ -367,4 +370,99 @@ func readOut(paths ...string) string {
 		b.Write(data)
 	}
 	return b.String()
+}
+
+// installFromReadme runs hooks/README.md's lines under the headings with
+// the system paths moved, leaving out the build (the phase's), systemd's
+// lines (the test runs vc-periodic itself) and what skip says.
+func installFromReadme(t *testing.T, paths map[string]string, skip func(line string) bool, headings ...string) {
+	t.Helper()
+	for _, heading := range headings {
+		for _, block := range readmeBlocks(t, heading) {
+			for _, line := range block {
+				if line == "make build" || strings.Contains(line, "systemd") || strings.HasPrefix(line, "systemctl") || skip(line) {
+					continue
+				}
+				shell(t, relocate(line, paths))
+			}
+		}
+	}
+}
+
+// writeScript writes the job's script into the output directory; it
+// returns the script's path and the job's walltime.
+func (r *rig) writeScript(t *testing.T, j pbsJob) (script, walltime string) {
+	t.Helper()
+	script = filepath.Join(r.outDir(), j.name+".sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"+j.script+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if j.walltime == "" {
+		return script, "00:10:00"
+	}
+	return script, j.walltime
+}
+
+// jobOutput is what the manager delivered of the job's stdout and stderr.
+func (r *rig) jobOutput(j pbsJob) string {
+	p := filepath.Join(r.outDir(), j.name)
+	return readOut(p+".o", p+".e")
+}
+
+// qstatInt is a numeric field of `qstat -f` (0 when absent).
+func qstatInt(full, field string) int {
+	v, _ := torque.QstatField(full, field)
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// nodeOut is "state: note" for a node that pbsnodes shows offline or
+// down, "" for a node in service; noteField is the manager's name for the
+// administrator's note.
+func nodeOut(pbsnodes []byte, noteField string) string {
+	st, _ := torque.QstatField(string(pbsnodes), "state")
+	if !strings.Contains(st, "offline") && !strings.Contains(st, "down") {
+		return ""
+	}
+	note, _ := torque.QstatField(string(pbsnodes), noteField)
+	return st + ": " + note
+}
+
+// appendLines appends lines to a daemon's configuration file.
+func appendLines(t *testing.T, file string, lines ...string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, l := range lines {
+		fmt.Fprintln(f, l)
+	}
+}
+
+// hup sends SIGHUP to the daemon whose pid the file holds: it rereads its
+// configuration.
+func hup(pidFile string) {
+	b, _ := os.ReadFile(pidFile)
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+		syscall.Kill(pid, syscall.SIGHUP)
+	}
+}
+
+// logTailsOnFailure logs the last n lines of every file the patterns match
+// when the test has failed, at its cleanup.
+func logTailsOnFailure(t *testing.T, n int, patterns ...string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, p := range patterns {
+			files, _ := filepath.Glob(p)
+			for _, f := range files {
+				b, _ := os.ReadFile(f)
+				t.Logf("--- %s (tail)\n%s", f, tail(string(b), n))
+			}
+		}
+	})
 }

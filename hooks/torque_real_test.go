@@ -13,9 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/virtcloud/virtcloud/hooks/torque"
@@ -67,18 +65,8 @@ func (m *realTorque) install(t *testing.T) {
 		"PBS_HOME=":                     "PREFIX=" + w + " PBS_HOME=",
 	}
 	os.MkdirAll(m.bin, 0o755)
-	for _, heading := range []string{"## Install", "### Torque"} {
-		for _, block := range readmeBlocks(t, heading) {
-			for _, line := range block {
-				// The build is the phase's; the timer is systemd's (the
-				// test runs vc-periodic itself); presetup is optional.
-				if line == "make build" || strings.Contains(line, "systemd") || strings.HasPrefix(line, "systemctl") || strings.Contains(line, "presetup") {
-					continue
-				}
-				shell(t, relocate(line, paths))
-			}
-		}
-	}
+	// presetup is optional.
+	installFromReadme(t, paths, func(line string) bool { return strings.Contains(line, "presetup") }, "## Install", "### Torque")
 	for _, f := range []string{"prologue", "prologue.parallel", "epilogue", "epilogue.parallel"} {
 		if _, err := os.Stat(filepath.Join(torqueHome, "spool", "mom_priv", f)); err != nil {
 			t.Fatalf("README's lines did not install mom_priv/%s: %v", f, err)
@@ -100,19 +88,11 @@ func (m *realTorque) start(t *testing.T, peers string) {
 	start := exec.Command(filepath.Join(torqueHome, "start.sh"))
 	start.Env = append(os.Environ(), "RESET=1", "MULTIMOM=1")
 	t.Cleanup(func() {
-		if t.Failed() {
-			for _, l := range []string{"mom_logs", "server_logs"} {
-				files, _ := filepath.Glob(filepath.Join(torqueHome, "spool", l, "*"))
-				for _, f := range files {
-					b, _ := os.ReadFile(f)
-					t.Logf("--- %s (tail)\n%s", f, tail(string(b), 30))
-				}
-			}
-		}
 		if out, err := exec.Command(filepath.Join(torqueHome, "stop.sh")).CombinedOutput(); err != nil {
 			t.Logf("stop.sh: %v\n%s", err, out)
 		}
 	})
+	logTailsOnFailure(t, 30, filepath.Join(torqueHome, "spool/mom_logs/*"), filepath.Join(torqueHome, "spool/server_logs/*"))
 	if out, err := start.CombinedOutput(); err != nil {
 		t.Fatalf("start.sh: %v\n%s", err, out)
 	}
@@ -123,23 +103,15 @@ func (m *realTorque) start(t *testing.T, peers string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(torqueHome, "spool", "mom_priv", "config")
-	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var lines []string
 	for _, l := range strings.Split(string(example), "\n") {
 		if strings.HasPrefix(l, "$") && !strings.Contains(l, "presetup") {
-			fmt.Fprintln(f, l)
+			lines = append(lines, l)
 		}
 	}
-	fmt.Fprintln(f, "$check_poll_time 20")
-	f.Close()
+	appendLines(t, filepath.Join(torqueHome, "spool", "mom_priv", "config"), append(lines, "$check_poll_time 20")...)
 	for _, mom := range []string{"pbs_mom", "pbs_mom2"} {
-		b, _ := os.ReadFile(filepath.Join(torqueHome, "run", mom+".pid"))
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			syscall.Kill(pid, syscall.SIGHUP) // the mom rereads its config
-		}
+		hup(filepath.Join(torqueHome, "run", mom+".pid"))
 	}
 }
 
@@ -153,12 +125,7 @@ func (m *realTorque) tool(name string) string {
 func (m *realTorque) submit(t *testing.T, j pbsJob) string {
 	t.Helper()
 	out := m.r.outDir()
-	script := filepath.Join(out, j.name+".sh")
-	os.WriteFile(script, []byte("#!/bin/sh\n"+j.script+"\n"), 0o644)
-	wall := j.walltime
-	if wall == "" {
-		wall = "00:10:00"
-	}
+	script, wall := m.r.writeScript(t, j)
 	res := fmt.Sprintf("nodes=%d,walltime=%s", max(j.nodes, 1), wall)
 	if j.request != "" {
 		res += ",other=" + j.request
@@ -184,27 +151,15 @@ func (m *realTorque) status(t *testing.T, id string) (string, string) {
 
 func (m *realTorque) finished(state string) bool { return state == "C" || state == "" }
 
-func (m *realTorque) starts(full string) int {
-	v, _ := torque.QstatField(full, "start_count")
-	n, _ := strconv.Atoi(v)
-	return n
-}
+func (m *realTorque) starts(full string) int { return qstatInt(full, "start_count") }
 
 func (m *realTorque) del(t *testing.T, id string) { run(t, m.tool("qdel"), id) }
 
-func (m *realTorque) output(t *testing.T, j pbsJob) string {
-	p := filepath.Join(m.r.outDir(), j.name)
-	return readOut(p+".o", p+".e")
-}
+func (m *realTorque) output(t *testing.T, j pbsJob) string { return m.r.jobOutput(j) }
 
 func (m *realTorque) offline(t *testing.T, host string) string {
 	out, _ := exec.Command(m.tool("pbsnodes"), host).Output()
-	st, _ := torque.QstatField(string(out), "state")
-	if !strings.Contains(st, "offline") && !strings.Contains(st, "down") {
-		return ""
-	}
-	note, _ := torque.QstatField(string(out), "note")
-	return st + ": " + note
+	return nodeOut(out, "note")
 }
 
 func (m *realTorque) online(t *testing.T) {
