@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/virtcloud/virtcloud/internal/api"
 )
 
 func testCtx(t *testing.T, d time.Duration) context.Context {
@@ -461,7 +463,7 @@ func TestWalltimeExpiry(t *testing.T) {
 	clusterEnd(t, "132.torque-srv", "00:00:06", func(ctx context.Context, c *cluster) {
 		err := waitFor(ctx, "the lease to expire", func() bool {
 			l, err := bed.api.Get(ctx, c.job.id)
-			return err == nil && l.State == "released"
+			return err == nil && l.State == api.StateReleased
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/switchdrv/sshemu"
 )
@@ -727,7 +728,7 @@ func (b *testbed) wantClean(t *testing.T, ctx context.Context) {
 		}
 		live = nil
 		for _, l := range leases {
-			if l.State != "released" && l.State != "failed" {
+			if l.State != api.StateReleased && l.State != api.StateFailed {
 				live = append(live, fmt.Sprintf("%s is %s with VLAN %d", l.Job, l.State, l.VLAN))
 			}
 		}

@@ -148,7 +148,7 @@ func (h *hook) start(ctx context.Context) error {
 	}
 	bridge := ""
 	if host != nil {
-		bridge, err = host.Setup(ctx, hostjob.Job{Job: inv.Job, VLAN: l.VLAN, State: l.State, Token: l.Token, Server: hc.Server})
+		bridge, err = host.Setup(ctx, hostjob.Job{Job: inv.Job, VLAN: l.VLAN, State: string(l.State), Token: l.Token, Server: hc.Server})
 		if err != nil {
 			return fail(HostFault, "job %s: bridge for VLAN %d: %w", inv.Job, l.VLAN, err)
 		}
@@ -212,7 +212,7 @@ func (h *hook) tryAcquire(ctx context.Context, c *client.Client, req client.Crea
 		// The owner creates the lease. A run that comes late must not
 		// grant a new one to a job already cancelled and released.
 		l, err = c.Get(ctx, req.Job)
-		if err == nil && !api.Live(l.State) {
+		if err == nil && !l.State.Live() {
 			err = fail(Transient, "job %s: lease is %s, waiting for the controller", req.Job, l.State)
 		}
 	} else {
@@ -346,7 +346,7 @@ func deliverRelease(ctx context.Context, c *client.Client, r spool.Release) erro
 		}
 		// A lease granted after the release was queued belongs to a
 		// requeued run of the job: not ours to end.
-		if !api.Live(l.State) || l.CreatedAt.After(r.QueuedAt) {
+		if !l.State.Live() || l.CreatedAt.After(r.QueuedAt) {
 			return nil
 		}
 		token = l.Token

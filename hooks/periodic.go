@@ -138,7 +138,7 @@ func (pr *periodicRun) gc(ctx context.Context) error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("gc job %s: %w", j.Job, err))
 			continue
-		case api.Live(l.State) && (j.Token == 0 || l.Token == j.Token):
+		case l.State.Live() && (j.Token == 0 || l.Token == j.Token):
 			continue
 		}
 		pr.env.Logger.Info("removing leftovers of an ended lease", "job", j.Job, "vlan", j.VLAN)

@@ -360,7 +360,7 @@ func (r *rig) history(t *testing.T, id string) []api.Event {
 	return h
 }
 
-func (r *rig) waitLease(t *testing.T, id string, limit time.Duration, states ...string) *client.Lease {
+func (r *rig) waitLease(t *testing.T, id string, limit time.Duration, states ...api.State) *client.Lease {
 	t.Helper()
 	var l *client.Lease
 	var err error
@@ -441,7 +441,7 @@ func (r *rig) heldBy(t *testing.T, job string, vid int, host string) bool {
 		t.Fatalf("list leases: %v", err)
 	}
 	for _, o := range leases {
-		if o.Job != job && o.VLAN == vid && api.Live(o.State) && slices.Contains(o.Hosts, host) {
+		if o.Job != job && o.VLAN == vid && o.State.Live() && slices.Contains(o.Hosts, host) {
 			return true
 		}
 	}

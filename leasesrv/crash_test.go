@@ -223,7 +223,7 @@ func checkInvariants(t *testing.T, cfg *config.Config, st *store.Store, fleet *s
 	owner := map[string]string{}
 	want := map[string]map[int][]string{} // switch -> vlan -> ports
 	for _, l := range ls {
-		if !api.Live(l.State) {
+		if !l.State.Live() {
 			if confirmed[l.Job] {
 				t.Errorf("lease %s was confirmed active and is now %s (%s)", l.Job, l.State, l.Reason)
 			}

@@ -178,7 +178,7 @@ func checkStore(t *testing.T, srv *leasetest.Server, confirmed map[string]bool) 
 	owner := map[string]string{}
 	for _, l := range ls {
 		byJob[l.Job] = l
-		if !api.Live(l.State) {
+		if !l.State.Live() {
 			continue
 		}
 		for _, s := range l.Sites {

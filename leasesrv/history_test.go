@@ -269,7 +269,7 @@ func (h *history) describe() string {
 	ls, _ := h.st.List(context.Background())
 	var parts []string
 	for _, l := range ls {
-		if api.Live(l.State) {
+		if l.State.Live() {
 			parts = append(parts, fmt.Sprintf("%s %s vlan %d hosts %v core %q", l.Job, l.State, l.VLAN, l.Hosts, l.Core))
 		}
 	}

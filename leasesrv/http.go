@@ -107,7 +107,7 @@ func (s *Service) classify(err error) *httpapi.Error {
 	case errors.Is(err, store.ErrStale):
 		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodeStaleToken, Msg: "the token is not the lease's current token (a newer grant exists, or the token is wrong)"}
 	case errors.As(err, &se):
-		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodeBadState, Msg: "the lease is " + se.State}
+		return &httpapi.Error{Status: http.StatusConflict, Code: api.CodeBadState, Msg: se.Error()}
 	case errors.Is(err, ErrNetworkFault):
 		return &httpapi.Error{Status: http.StatusServiceUnavailable, Code: api.CodeNetworkFault, Msg: err.Error()}
 	case errors.Is(err, context.Canceled):

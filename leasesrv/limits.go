@@ -44,7 +44,7 @@ func (s *Service) checkLeaseCount(ctx context.Context, p *principal, job, owner 
 	}
 	mine, owners := 0, 0
 	for _, l := range ls {
-		if !api.Live(l.State) || l.Job == job {
+		if !l.State.Live() || l.Job == job {
 			continue
 		}
 		if l.Owner == owner {

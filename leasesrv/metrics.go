@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/leasesrv/store"
 )
 
@@ -68,7 +69,7 @@ func (m *metrics) setStoreLost(lost bool) {
 	m.lost.Set(v)
 }
 
-func (m *metrics) reaped(state string) { m.reaper.WithLabelValues(state).Inc() }
+func (m *metrics) reaped(state api.State) { m.reaper.WithLabelValues(string(state)).Inc() }
 
 // Register adds collectors of other parts (the reconciler).
 func (s *Service) Register(c prometheus.Collector) { s.metrics.reg.MustRegister(c) }

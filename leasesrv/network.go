@@ -204,7 +204,7 @@ type guardFunc func(ctx context.Context, lock *store.Lock) error
 
 // inState guards the writes of a commit or teardown: the lease still has
 // this token and one of the states.
-func (n *SwitchNetwork) inState(l *api.Lease, states ...string) guardFunc {
+func (n *SwitchNetwork) inState(l *api.Lease, states ...api.State) guardFunc {
 	return func(ctx context.Context, lock *store.Lock) error {
 		return n.st.Guard(ctx, lock, l.Job, l.Token, states...)
 	}

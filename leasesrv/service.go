@@ -113,7 +113,7 @@ func (s *Service) SyncPools(ctx context.Context) error {
 	}
 	for _, l := range leases {
 		site := s.cfg.Sites[l.Sites[0]]
-		if !api.Live(l.State) || l.Core != "" || site == nil {
+		if !l.State.Live() || l.Core != "" || site == nil {
 			continue
 		}
 		other, err := s.st.Adopt(ctx, l.Job, site.Core)
@@ -281,7 +281,7 @@ func (s *Service) Commit(ctx context.Context, job string, token int64, force boo
 }
 
 // settled waits up to the commit timeout for a lease to leave a state.
-func (s *Service) settled(ctx context.Context, job, state string) (*api.Lease, error) {
+func (s *Service) settled(ctx context.Context, job string, state api.State) (*api.Lease, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Lease.CommitTimeout.Duration)
 	defer cancel()
 	s.mu.Lock()
@@ -362,7 +362,7 @@ func (s *Service) rollback(ctx context.Context, l *api.Lease, reason, actor stri
 }
 
 // committed ends l's commit in state to.
-func committed(l *api.Lease, to, reason, actor string) store.Transition {
+func committed(l *api.Lease, to api.State, reason, actor string) store.Transition {
 	return store.Transition{Job: l.Job, Token: l.Token, From: api.StateCommitting, To: to, Reason: reason, Actor: actor}
 }
 

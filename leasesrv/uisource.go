@@ -63,7 +63,7 @@ func (u uiSource) status(ctx context.Context) (*ui.Status, error) {
 	}
 	// Live leases first, each group by job, as List sorts them.
 	slices.SortStableFunc(ls, func(a, b api.Lease) int {
-		switch la, lb := api.Live(a.State), api.Live(b.State); {
+		switch la, lb := a.State.Live(), b.State.Live(); {
 		case la && !lb:
 			return -1
 		case lb && !la:

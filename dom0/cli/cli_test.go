@@ -10,6 +10,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/dom0"
 	"github.com/virtcloud/virtcloud/dom0/internal/nstest"
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/hostjob"
@@ -129,11 +130,11 @@ func TestGCRefusesWithoutLeaseServer(t *testing.T) {
 
 func TestPlacements(t *testing.T) {
 	leases := []client.Lease{
-		{Job: "1", VLAN: 100, State: "active", Hosts: []string{"Node1.example.org", "node2"}},
-		{Job: "2", VLAN: 200, State: "released", Hosts: []string{"node1"}},
-		{Job: "3", VLAN: 300, State: "held", Hosts: []string{"node2"}},
-		{Job: "4", VLAN: 400, State: "committing", Hosts: []string{"node1"}},
-		{Job: "5", VLAN: 500, State: "failed", Hosts: []string{"node1"}},
+		{Job: "1", VLAN: 100, State: api.StateActive, Hosts: []string{"Node1.example.org", "node2"}},
+		{Job: "2", VLAN: 200, State: api.StateReleased, Hosts: []string{"node1"}},
+		{Job: "3", VLAN: 300, State: api.StateHeld, Hosts: []string{"node2"}},
+		{Job: "4", VLAN: 400, State: api.StateCommitting, Hosts: []string{"node1"}},
+		{Job: "5", VLAN: 500, State: api.StateFailed, Hosts: []string{"node1"}},
 	}
 	got := Placements(leases, "node1.example.org")
 	if fmt.Sprint(got) != "[{1 100} {4 400}]" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/virtcloud/virtcloud/dom0"
+	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 )
 
@@ -66,7 +67,7 @@ func Placements(leases []client.Lease, host string) []dom0.Placement {
 	short := func(s string) string { return strings.ToLower(strings.SplitN(s, ".", 2)[0]) }
 	var out []dom0.Placement
 	for _, l := range leases {
-		if l.State == "released" || l.State == "failed" || l.VLAN == 0 {
+		if l.State == api.StateReleased || l.State == api.StateFailed || l.VLAN == 0 {
 			continue
 		}
 		for _, h := range l.Hosts {

@@ -9,24 +9,49 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 )
 
+// State is where a lease is in its life. On the wire (JSON) and in the
+// store (Redis) it is the plain word.
+type State string
+
 // Lease states.
 const (
-	StateHeld       = "held"       // VLAN reserved, network not yet configured
-	StateCommitting = "committing" // switches being configured
-	StateActive     = "active"     // every switch configured
-	StateReleasing  = "releasing"  // switches being cleaned
-	StateReleased   = "released"   // gone; the VLAN is in quarantine
-	StateFailed     = "failed"     // configuration failed or the hold timed out
+	StateHeld       State = "held"       // VLAN reserved, network not yet configured
+	StateCommitting State = "committing" // switches being configured
+	StateActive     State = "active"     // every switch configured
+	StateReleasing  State = "releasing"  // switches being cleaned
+	StateReleased   State = "released"   // gone; the VLAN is in quarantine
+	StateFailed     State = "failed"     // configuration failed or the hold timed out
 )
 
+// States are all lease states, in a lease's order of life.
+var States = []State{StateHeld, StateCommitting, StateActive, StateReleasing, StateReleased, StateFailed}
+
+// Known reports whether s is one of States. A client keeps a state it does
+// not know (a newer server's) as it is, and treats it as not live.
+func (s State) Known() bool { return slices.Contains(States, s) }
+
 // Live reports whether a lease in this state owns its VLAN.
-func Live(state string) bool {
-	return state == StateHeld || state == StateCommitting || state == StateActive || state == StateReleasing
+func (s State) Live() bool {
+	return s == StateHeld || s == StateCommitting || s == StateActive || s == StateReleasing
+}
+
+// ParseState reads a state word; anything else is an error naming the
+// valid states.
+func ParseState(word string) (State, error) {
+	if s := State(word); s.Known() {
+		return s, nil
+	}
+	names := make([]string, len(States))
+	for i, s := range States {
+		names[i] = string(s)
+	}
+	return "", fmt.Errorf("unknown lease state %q (valid: %s)", word, strings.Join(names, ", "))
 }
 
 // Lease is one job's VLAN grant.
@@ -39,7 +64,7 @@ type Lease struct {
 	// confined to one switch, which reaches no other site.
 	Core         string            `json:"core,omitempty"`
 	VLAN         int               `json:"vlan"`
-	State        string            `json:"state"`
+	State        State             `json:"state"`
 	Token        int64             `json:"token"`
 	CreatedAt    time.Time         `json:"created_at"`
 	ExpiresAt    time.Time         `json:"expires_at"`

@@ -125,30 +125,34 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if clock := c.st.Policy().Now; clock != nil {
 		now = clock() // an injected clock writes the leases' times
 	}
-	type key struct{ state, reason string }
+	type key struct {
+		state  api.State
+		reason string
+	}
 	count := map[key]int{}
-	oldest := map[string]time.Time{}
+	oldest := map[api.State]time.Time{}
 	failed := 0
-	for _, s := range []string{api.StateHeld, api.StateCommitting, api.StateActive, api.StateReleasing} {
+	live := []api.State{api.StateHeld, api.StateCommitting, api.StateActive, api.StateReleasing}
+	for _, s := range live {
 		count[key{s, ""}] = 0
 	}
 	for _, l := range leases {
 		reason, _, _ := strings.Cut(l.Reason, ":") // the word, not the device's message
 		count[key{l.State, reason}]++
 		failed += l.FailedStarts
-		if api.Live(l.State) && (oldest[l.State].IsZero() || l.UpdatedAt.Before(oldest[l.State])) {
+		if l.State.Live() && (oldest[l.State].IsZero() || l.UpdatedAt.Before(oldest[l.State])) {
 			oldest[l.State] = l.UpdatedAt
 		}
 	}
 	for k, n := range count {
-		ch <- prometheus.MustNewConstMetric(leasesDesc, prometheus.GaugeValue, float64(n), k.state, k.reason)
+		ch <- prometheus.MustNewConstMetric(leasesDesc, prometheus.GaugeValue, float64(n), string(k.state), k.reason)
 	}
-	for _, s := range []string{api.StateHeld, api.StateCommitting, api.StateActive, api.StateReleasing} {
+	for _, s := range live {
 		age := 0.0
 		if t := oldest[s]; !t.IsZero() {
 			age = max(now.Sub(t).Seconds(), 0)
 		}
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age, s)
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age, string(s))
 	}
 	ch <- prometheus.MustNewConstMetric(failedStartsDesc, prometheus.GaugeValue, float64(failed))
 }

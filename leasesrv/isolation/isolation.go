@@ -96,7 +96,7 @@ func checkVLAN(cfg *config.Config, tables Tables, leases []api.Lease, vid int) [
 	owner := map[string][]string{}
 	var live []api.Lease
 	for _, l := range leases {
-		if l.VLAN != vid || !api.Live(l.State) {
+		if l.VLAN != vid || !l.State.Live() {
 			continue
 		}
 		live = append(live, l)

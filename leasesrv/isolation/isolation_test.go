@@ -57,7 +57,7 @@ func vlan(ports ...string) []switchdrv.VLAN {
 	return []switchdrv.VLAN{{ID: 110, Tagged: ports}}
 }
 
-func lease(job, state string, hosts ...string) api.Lease {
+func lease(job string, state api.State, hosts ...string) api.Lease {
 	return api.Lease{Job: job, VLAN: 110, State: state, Hosts: hosts}
 }
 
@@ -74,31 +74,31 @@ func TestCheck(t *testing.T) {
 	}{
 		{"single-site leases at two sites reuse a VLAN",
 			Tables{"b1": vlan("1"), "p1": vlan("1")},
-			[]api.Lease{lease("a", "active", "alice1"), lease("b", "active", "bob1")}, "[]"},
+			[]api.Lease{lease("a", api.StateActive, "alice1"), lease("b", api.StateActive, "bob1")}, "[]"},
 		{"the core joins them once both uplinks carry it",
 			Tables{"b1": vlan("1", "49"), "p1": vlan("1", "49")},
-			[]api.Lease{lease("a", "active", "alice1"), lease("b", "active", "bob1")}, "[shared:[a b]:[]]"},
+			[]api.Lease{lease("a", api.StateActive, "alice1"), lease("b", api.StateActive, "bob1")}, "[shared:[a b]:[]]"},
 		{"another core does not",
 			Tables{"b1": vlan("1", "49"), "o1": vlan("1", "49")},
-			[]api.Lease{lease("a", "active", "alice1"), lease("c", "active", "carol1")}, "[]"},
+			[]api.Lease{lease("a", api.StateActive, "alice1"), lease("c", api.StateActive, "carol1")}, "[]"},
 		{"a host the lease left still carries the VLAN",
 			Tables{"b1": vlan("1", "2")},
-			[]api.Lease{lease("a", "active", "alice1")}, "[shared:[a]:[alice2]]"},
+			[]api.Lease{lease("a", api.StateActive, "alice1")}, "[shared:[a]:[alice2]]"},
 		{"a migration's residue is still the lease's own",
 			Tables{"b1": vlan("1", "2")},
-			[]api.Lease{{Job: "a", VLAN: 110, State: "active", Hosts: []string{"alice1"}, Residue: &api.Residue{Hosts: []string{"alice2"}}}}, "[]"},
+			[]api.Lease{{Job: "a", VLAN: 110, State: api.StateActive, Hosts: []string{"alice1"}, Residue: &api.Residue{Hosts: []string{"alice2"}}}}, "[]"},
 		{"an ended lease explains nothing",
 			Tables{"b1": vlan("1", "49"), "p1": vlan("1", "49")},
-			[]api.Lease{lease("a", "active", "alice1"), lease("b", "released", "bob1")}, "[shared:[a]:[bob1]]"},
+			[]api.Lease{lease("a", api.StateActive, "alice1"), lease("b", api.StateReleased, "bob1")}, "[shared:[a]:[bob1]]"},
 		{"a multi-site lease across the core is one network",
 			Tables{"b1": vlan("1", "49"), "p1": vlan("1", "49")},
-			[]api.Lease{lease("m", "active", "alice1", "bob1")}, "[]"},
+			[]api.Lease{lease("m", api.StateActive, "alice1", "bob1")}, "[]"},
 		{"without the uplink it is split",
 			Tables{"b1": vlan("1", "49"), "p1": vlan("1")},
-			[]api.Lease{lease("m", "active", "alice1", "bob1")}, "[split:[m]:[]]"},
+			[]api.Lease{lease("m", api.StateActive, "alice1", "bob1")}, "[split:[m]:[]]"},
 		{"a host that lost its port is cut off",
 			Tables{"b1": vlan("1")},
-			[]api.Lease{lease("m", "active", "alice1", "alice2")}, "[split:[m]:[]]"},
+			[]api.Lease{lease("m", api.StateActive, "alice1", "alice2")}, "[split:[m]:[]]"},
 	} {
 		var got []string
 		for _, f := range Check(cfg, c.tables, c.leases) {

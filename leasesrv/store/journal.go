@@ -143,7 +143,7 @@ func (s *Store) LockSwitch(ctx context.Context, sw string, ttl time.Duration) (*
 
 // Guard checks, right before a device write, that the lock is still ours and
 // the lease still has token and one of states; it extends the lock.
-func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states ...string) error {
+func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states ...api.State) error {
 	return s.guard(ctx, l, job, token, "", states)
 }
 
@@ -151,10 +151,10 @@ func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, sta
 // active and on the same migration, so a late writer of an earlier one
 // cannot undo a later one.
 func (s *Store) GuardMove(ctx context.Context, l *Lock, job string, token, move int64) error {
-	return s.guard(ctx, l, job, token, strconv.FormatInt(move, 10), []string{api.StateActive})
+	return s.guard(ctx, l, job, token, strconv.FormatInt(move, 10), []api.State{api.StateActive})
 }
 
-func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, move string, states []string) error {
+func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, move string, states []api.State) error {
 	v, err := s.eval(ctx, "guard", l.key, l.value, l.ttl, job, token, move, states).Result()
 	if err != nil {
 		return err

@@ -6,7 +6,8 @@ package store
 // always the key prefix, then the script's own arguments in the order its
 // header comment lists them. argv encodes them, one way for all scripts: a
 // time.Duration as whole milliseconds, a bool as 1 or 0, an integer in
-// decimal, a string as it is, and a list ([]string or []int) as one ARGV
+// decimal, a string or lease state as it is, and a list ([]string,
+// []api.State or []int) as one ARGV
 // entry per element. A list is always a script's last argument, read with
 // rest(i) in common.lua, so no element is ever split or escaped. Host lists
 // are the one exception: a lease keeps its hosts as JSON text, which
@@ -35,7 +36,7 @@ func argv(args ...any) []any {
 	for i, a := range args {
 		if i < len(args)-1 {
 			switch a.(type) {
-			case []string, []int:
+			case []string, []api.State, []int:
 				panic(fmt.Sprintf("store: argument %d is a list but not the last one", i))
 			}
 		}
@@ -46,9 +47,15 @@ func argv(args ...any) []any {
 			out = append(out, flag(v))
 		case string, int, int64:
 			out = append(out, v)
+		case api.State:
+			out = append(out, string(v))
 		case []string:
 			for _, e := range v {
 				out = append(out, e)
+			}
+		case []api.State:
+			for _, e := range v {
+				out = append(out, string(e))
 			}
 		case []int:
 			for _, e := range v {
@@ -108,6 +115,15 @@ type reply struct {
 
 func (r reply) word() word { return word(r.arg(0)) }
 
+// state is element i as a lease state; "" when it is none.
+func (r reply) state(i int) api.State {
+	s, err := api.ParseState(r.arg(i))
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
 // arg is element i as a string; "" when there is none.
 func (r reply) arg(i int) string {
 	if i >= len(r.raw) {
@@ -129,7 +145,11 @@ func (r reply) lease(i int) (*api.Lease, error) {
 	for k := 0; k+1 < len(flat); k += 2 {
 		m[str(flat, k)] = str(flat, k+1)
 	}
-	return decode(m)
+	l, err := decode(m)
+	if err != nil {
+		return nil, fmt.Errorf("%s.lua: %w", r.script, err)
+	}
+	return l, nil
 }
 
 // refused is the answer of a script that found no lease or another token.
@@ -143,17 +163,25 @@ func (r reply) refused() error {
 	return nil
 }
 
-// state is the word as a lease state, "" when it is none.
-func (r reply) state() string {
-	switch s := string(r.word()); s {
-	case api.StateHeld, api.StateCommitting, api.StateActive, api.StateReleasing, api.StateReleased, api.StateFailed:
-		return s
-	}
-	return ""
-}
+// Words that follow "moved" besides a lease state.
+const (
+	movedAgain word = "migrated again" // a later migration fences this one out
+	movedGone  word = "gone"           // the lease has no state (guard.lua)
+)
 
-// moved is the *StateError of a "moved" answer: where the lease is now.
-func (r reply) moved() error { return &StateError{State: r.arg(1)} }
+// moved decodes a "moved" answer: where the lease is now.
+func (r reply) moved() error {
+	if st := r.state(1); st != "" {
+		return &StateError{State: st}
+	}
+	switch word(r.arg(1)) {
+	case movedAgain:
+		return &StateError{Migrated: true}
+	case movedGone:
+		return ErrNotFound
+	}
+	return r.unexpected()
+}
 
 // createResult decodes create.lua's answer: whether the grant is new.
 func createResult(r reply) (created bool, err error) {
@@ -188,7 +216,7 @@ const (
 )
 
 // commitStates maps the state commit.lua found the lease in.
-var commitStates = map[string]CommitResult{
+var commitStates = map[api.State]CommitResult{
 	api.StateCommitting: CommitPending,
 	api.StateActive:     CommitActive,
 	api.StateFailed:     CommitFailed,
@@ -210,7 +238,7 @@ const (
 )
 
 // releaseStates maps the state release.lua found the lease in.
-var releaseStates = map[string]ReleaseResult{
+var releaseStates = map[api.State]ReleaseResult{
 	api.StateReleasing: ReleasePending,
 	api.StateReleased:  ReleaseEnded,
 	api.StateFailed:    ReleaseEnded,
@@ -219,11 +247,11 @@ var releaseStates = map[string]ReleaseResult{
 // begun decodes the answer of commit.lua and release.lua: started (the
 // caller now does the device work) or the state the lease is in, which
 // byState maps to a result; with the lease.
-func begun[T ~int](r reply, started T, byState map[string]T) (T, *api.Lease, error) {
+func begun[T ~int](r reply, started T, byState map[api.State]T) (T, *api.Lease, error) {
 	if err := r.refused(); err != nil {
 		return 0, nil, err
 	}
-	res, ok := byState[r.state()]
+	res, ok := byState[r.state(0)]
 	if r.word() == wordStarted {
 		res, ok = started, true
 	}
@@ -258,7 +286,7 @@ func renewResult(r reply) (*api.Lease, error) {
 	if r.word() == wordOK {
 		return r.lease(1)
 	}
-	if st := r.state(); st != "" {
+	if st := r.state(0); st != "" {
 		return nil, &StateError{State: st}
 	}
 	return nil, r.unexpected()
@@ -279,7 +307,7 @@ func patchResult(r reply) (*api.Lease, error) {
 	case wordChanged:
 		return nil, ErrChanged
 	}
-	if st := r.state(); st != "" {
+	if st := r.state(0); st != "" {
 		return nil, &StateError{State: st}
 	}
 	return nil, r.unexpected()

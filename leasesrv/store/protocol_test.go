@@ -18,10 +18,13 @@ import (
 // TestArgvEncoding: one encoding for every script; a list goes last, one
 // entry per element, so an element is never split.
 func TestArgvEncoding(t *testing.T) {
-	got := argv(1500*time.Millisecond, true, false, "x,y", int64(7), []string{"a,b", "c"})
-	want := []any{Prefix, "1500", "1", "0", "x,y", int64(7), "a,b", "c"}
+	got := argv(1500*time.Millisecond, true, false, "x,y", int64(7), api.StateActive, []string{"a,b", "c"})
+	want := []any{Prefix, "1500", "1", "0", "x,y", int64(7), "active", "a,b", "c"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("argv: %#v, want %#v", got, want)
+	}
+	if got := argv([]api.State{api.StateHeld, api.StateFailed}); !reflect.DeepEqual(got, []any{Prefix, "held", "failed"}) {
+		t.Fatalf("argv of states: %#v", got)
 	}
 	if got := hostsJSON(nil); got != "[]" {
 		t.Fatalf("no hosts: %q, want []", got)
@@ -63,6 +66,53 @@ func TestUnknownAnswerNamesTheScript(t *testing.T) {
 	}
 }
 
+// TestUnknownStateIsAnError: a state word Go does not know, in a script's
+// answer or in a lease hash, is an error naming the script (or the lease),
+// never a state passed on; the words that may follow "moved" are typed.
+func TestUnknownStateIsAnError(t *testing.T) {
+	hash := []any{"job", "1.pbs", "state", "paused", "hosts", "[]", "attrs", "{}"}
+	if _, _, err := begun(reply{"commit", []any{"started", hash}}, CommitStarted, commitStates); err == nil ||
+		!strings.HasPrefix(err.Error(), "commit.lua: lease 1.pbs: unknown lease state \"paused\" (valid: held, committing, active, releasing, released, failed)") {
+		t.Errorf("a lease in an unknown state from commit.lua: %v", err)
+	}
+	var ae *AnswerError
+	if _, _, err := begun(reply{"release", []any{"paused", hash}}, ReleaseStarted, releaseStates); !errors.As(err, &ae) || ae.Script != "release" {
+		t.Errorf("release.lua answering an unknown state: %v, want an *AnswerError naming release.lua", err)
+	}
+	if err := settled(reply{"settle", []any{"moved", "paused"}}); !errors.As(err, &ae) || ae.Script != "settle" {
+		t.Errorf("settle.lua moved to an unknown state: %v, want an *AnswerError naming settle.lua", err)
+	}
+	var se *StateError
+	if err := guardResult(reply{"guard", []any{"moved", "released"}}); !errors.As(err, &se) || se.State != api.StateReleased || se.Migrated {
+		t.Errorf("guard.lua moved to released: %#v", err)
+	}
+	if err := guardResult(reply{"guard", []any{"moved", "migrated again"}}); !errors.As(err, &se) || !se.Migrated || err.Error() != "the lease is migrated again" {
+		t.Errorf("guard.lua migrated again: %#v", err)
+	}
+	if err := guardResult(reply{"guard", []any{"moved", "gone"}}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("guard.lua found no state: %v, want ErrNotFound", err)
+	}
+
+	rdb := startRedis(t)
+	st := New(rdb, Policy{Hold: time.Minute, Window: time.Minute, Quarantine: time.Millisecond, Retention: time.Hour})
+	ctx := context.Background()
+	if err := st.SyncPool(ctx, "a", []int{100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Create(ctx, Grant{Job: "1.pbs", Hosts: []string{"h1"}, Sites: []string{"a"}, TTL: time.Hour, Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, leaseKey("1.pbs"), "state", "paused").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(ctx, "1.pbs"); err == nil || !strings.Contains(err.Error(), `lease 1.pbs: unknown lease state "paused"`) {
+		t.Errorf("get of a lease hash in an unknown state: %v", err)
+	}
+	if _, err := st.List(ctx); err == nil || !strings.Contains(err.Error(), `unknown lease state "paused"`) {
+		t.Errorf("list with a lease hash in an unknown state: %v", err)
+	}
+}
+
 // TestResults walks one lease through the scripts and checks each typed
 // answer, and that the lease hash keeps the layout existing stores have
 // (docs/journal.md): sites comma-separated, hosts as JSON text.
@@ -84,8 +134,8 @@ func TestResults(t *testing.T) {
 		t.Fatalf("create: %+v %v %v", l, created, err)
 	}
 	raw, _ := rdb.HGetAll(ctx, leaseKey(g.Job)).Result()
-	if raw["sites"] != "a,b" || raw["hosts"] != `["h1","h2"]` || raw["core"] != "k" {
-		t.Fatalf("lease hash: %v, want sites a,b and hosts as JSON", raw)
+	if raw["sites"] != "a,b" || raw["hosts"] != `["h1","h2"]` || raw["core"] != "k" || raw["state"] != "held" {
+		t.Fatalf("lease hash: %v, want sites a,b, hosts as JSON and state held", raw)
 	}
 	if _, created, err := st.Create(ctx, g); err != nil || created {
 		t.Fatalf("create again: %v %v, want the same grant", created, err)
@@ -144,14 +194,14 @@ func TestResults(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back.Sites, g.Sites) {
 		t.Fatalf("revert: %+v %v", back, err)
 	}
-	if err := st.MoveDone(ctx, StepOf(moved, "t")); !errors.As(err, &se) || se.State != "migrated again" {
+	if err := st.MoveDone(ctx, StepOf(moved, "t")); !errors.As(err, &se) || !se.Migrated {
 		t.Fatalf("done for the reverted migration: %v", err)
 	}
 	if err := st.MoveDone(ctx, StepOf(back, "t")); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ = rdb.HGetAll(ctx, leaseKey(g.Job)).Result()
-	if raw["sites"] != "a,b" || raw["hosts"] != `["h1","h2"]` || raw["rsites"] != "" {
+	if raw["sites"] != "a,b" || raw["hosts"] != `["h1","h2"]` || raw["rsites"] != "" || raw["state"] != "active" {
 		t.Fatalf("lease hash after the revert: %v", raw)
 	}
 

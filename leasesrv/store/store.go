@@ -54,10 +54,19 @@ var (
 	ErrStale     = errors.New("the token is not the lease's current token")
 )
 
-// StateError says a lease is in a state that does not allow the operation.
-type StateError struct{ State string }
+// StateError says a lease is in a state that does not allow the operation,
+// or, Migrated, that a later migration of it fences out this one's writes.
+type StateError struct {
+	State    api.State
+	Migrated bool
+}
 
-func (e *StateError) Error() string { return "the lease is " + e.State }
+func (e *StateError) Error() string {
+	if e.Migrated {
+		return "the lease is migrated again"
+	}
+	return "the lease is " + string(e.State)
+}
 
 // Store is the lease store on one Redis (single, Sentinel or Cluster).
 type Store struct {
@@ -196,7 +205,12 @@ func (s *Store) Get(ctx context.Context, job string) (*api.Lease, error) {
 }
 
 func decode(m map[string]string) (*api.Lease, error) {
-	l := &api.Lease{Job: m["job"], Owner: m["owner"], State: m["state"], Reason: m["reason"]}
+	l := &api.Lease{Job: m["job"], Owner: m["owner"], Reason: m["reason"]}
+	state, err := api.ParseState(m["state"])
+	if err != nil {
+		return nil, fmt.Errorf("lease %s: %w", l.Job, err)
+	}
+	l.State = state
 	if err := json.Unmarshal([]byte(m["hosts"]), &l.Hosts); err != nil {
 		return nil, fmt.Errorf("lease %s: hosts: %w", l.Job, err)
 	}
@@ -316,7 +330,7 @@ func (s *Store) BeginCommit(ctx context.Context, c Commit) (CommitResult, *api.L
 type Transition struct {
 	Job      string
 	Token    int64
-	From, To string // committing -> active|failed, releasing -> released
+	From, To api.State // committing -> active|failed, releasing -> released
 	Reason   string
 	Actor    string
 }
@@ -459,7 +473,7 @@ func (s *Store) Adopt(ctx context.Context, job, core string) (string, error) {
 // releasing (tear down).
 type Claimed struct {
 	Job   string
-	State string
+	State api.State
 	Token int64
 }
 
@@ -474,10 +488,11 @@ func (s *Store) Claim(ctx context.Context, limit int) ([]Claimed, error) {
 	for _, e := range asSlice(v) {
 		t := reply{"claim", asSlice(e)}
 		tok, err := strconv.ParseInt(t.arg(2), 10, 64)
-		if err != nil || t.arg(0) == "" || (t.arg(1) != api.StateCommitting && t.arg(1) != api.StateReleasing) {
+		st := t.state(1)
+		if err != nil || t.arg(0) == "" || (st != api.StateCommitting && st != api.StateReleasing) {
 			return nil, t.unexpected()
 		}
-		out = append(out, Claimed{Job: t.arg(0), State: t.arg(1), Token: tok})
+		out = append(out, Claimed{Job: t.arg(0), State: st, Token: tok})
 	}
 	return out, nil
 }
@@ -539,7 +554,7 @@ func (s *Store) Pools(ctx context.Context, sites []string) ([]api.Pool, error) {
 			if err := st.Err(); err != nil && !errors.Is(err, redis.Nil) {
 				return nil, fmt.Errorf("pools: site %s: %w", site, err)
 			}
-			if v := st.Val(); v == api.StateActive || v == api.StateReleasing {
+			if v := api.State(st.Val()); v == api.StateActive || v == api.StateReleasing {
 				p.Active++
 			} else {
 				p.Held++

@@ -57,7 +57,7 @@ func (s *Store) VLANs(ctx context.Context, site string) ([]VLANState, error) {
 		}
 		st := VLANState{VID: vid, State: "free"}
 		if job, ok := used.Val()[v]; ok {
-			st.Job, st.State = job, api.StateHeld
+			st.Job, st.State = job, string(api.StateHeld)
 			if c := states[job]; c != nil && c.Val() != "" {
 				st.State = c.Val()
 			}

@@ -12,7 +12,7 @@ import (
 )
 
 // States are the map's colours, in a lease's order of life.
-var States = []string{Free, api.StateHeld, api.StateCommitting, api.StateActive, api.StateReleasing, Quarantined}
+var States = []string{Free, string(api.StateHeld), string(api.StateCommitting), string(api.StateActive), string(api.StateReleasing), Quarantined}
 
 // The page's script draws cell titles and times as cellTitle and stamp do.
 var funcs = template.FuncMap{

@@ -12,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 )
 
@@ -226,7 +225,7 @@ func jobs(app *cli.App, global map[string]string, liveOnly bool) []string {
 	}
 	var out []string
 	for _, l := range ls {
-		if !liveOnly || api.Live(l.State) {
+		if !liveOnly || l.State.Live() {
 			out = append(out, l.Job)
 		}
 	}
