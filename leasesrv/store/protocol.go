@@ -7,16 +7,16 @@ package store
 // header comment lists them. argv encodes them, one way for all scripts: a
 // time.Duration as whole milliseconds, a bool as 1 or 0, an integer in
 // decimal, a string or lease state as it is, and a list ([]string,
-// []api.State or []int) as one ARGV
-// entry per element. A list is always a script's last argument, read with
-// rest(i) in common.lua, so no element is ever split or escaped. Host lists
-// are the one exception: a lease keeps its hosts as JSON text, which
-// create.lua and patch.lua compare byte for byte, so they travel as that
-// text (hostsJSON).
+// []api.State or []int) as one ARGV entry per element. A list is always a
+// script's last argument, read with rest(i) in common.lua, so no element is
+// ever split or escaped. Host lists are the one exception: a lease keeps
+// its hosts as JSON text, which create.lua and patch.lua compare byte for
+// byte, so they travel as that text (hostsJSON).
 //
 // Answers. A script that decides something answers a list whose first
-// element is a word: one of the words below or a lease state. Every
-// script's answer has one decoder (begun, settled, patchResult ...) that
+// element is a word: one of the words below or a lease state (api.State;
+// a word Go does not know is never taken for one). Every script's answer
+// has one decoder (begun, settled, patchResult ...) that
 // turns the words that script may say into a Go value or error, and any
 // other answer into an *AnswerError naming the script.
 
