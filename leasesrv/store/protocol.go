@@ -16,9 +16,9 @@ package store
 // Answers. A script that decides something answers a list whose first
 // element is a word: one of the words below or a lease state (api.State;
 // a word Go does not know is never taken for one). Every script's answer
-// has one decoder (begun, settled, patchResult ...) that
-// turns the words that script may say into a Go value or error, and any
-// other answer into an *AnswerError naming the script.
+// has one decoder (begun, settled, patchResult ...) that turns the words
+// that script may say into a Go value or error, and any other answer into
+// an *AnswerError naming the script.
 
 import (
 	"encoding/json"
