@@ -469,7 +469,9 @@ func TestConcurrentGuests(t *testing.T) {
 
 // BenchmarkAttachVsIP attaches and detaches 100 guest interfaces through
 // the netlink path and then the way Xen's vif-bridge and OpenNebula do, one
-// ip command per step, and reports the ratio and the time of one attach.
+// ip command per step. Each round (-test.benchtime Nx runs N in one boot)
+// prints its own ratio and time of one attach, so that bench/report judges
+// the goal over the spread of the rounds.
 func BenchmarkAttachVsIP(b *testing.B) {
 	const n = 100
 	ctx := context.Background()
@@ -495,7 +497,6 @@ func BenchmarkAttachVsIP(b *testing.B) {
 		}
 		return nil
 	}
-	var nlTime, attachTime, ipTime time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		for _, p := range ports {
@@ -503,13 +504,13 @@ func BenchmarkAttachVsIP(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		attachTime += time.Since(t0)
+		attachTime := time.Since(t0)
 		for _, p := range ports {
 			if err := h.Detach(ctx, p); err != nil {
 				b.Fatal(err)
 			}
 		}
-		nlTime += time.Since(t0)
+		nlTime := time.Since(t0)
 		t1 := time.Now()
 		err := ns.Do(func() error { // ip runs in the host's namespace
 			for _, p := range ports {
@@ -532,15 +533,9 @@ func BenchmarkAttachVsIP(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ipTime += time.Since(t1)
-	}
-	speedup := float64(ipTime) / float64(nlTime)
-	attachMS := float64(attachTime.Microseconds()) / 1000 / float64(n*b.N)
-	b.ReportMetric(speedup, "speedup_vs_ip")
-	b.ReportMetric(attachMS, "attach_ms")
-	fmt.Printf("BENCH dom0_speedup_vs_ip=%.1f dom0_attach_ms=%.3f\n", speedup, attachMS)
-	if speedup < 10 {
-		b.Errorf("netlink path only %.1fx faster than ip commands, want at least 10x", speedup)
+		ipTime := time.Since(t1)
+		fmt.Printf("BENCH dom0_speedup_vs_ip=%.2f dom0_attach_ms=%.3f\n",
+			float64(ipTime)/float64(nlTime), float64(attachTime.Microseconds())/1000/n)
 	}
 }
 

@@ -39,3 +39,62 @@ func TestTaggingOverhead(t *testing.T) {
 	}
 	t.Fatal("no tagging_overhead_pct figure")
 }
+
+// figureFrom computes the figures from the given steps' output lines (every
+// other step not run) and returns the one named.
+func figureFrom(t *testing.T, name string, lines map[string][]string) *figure {
+	t.Helper()
+	steps := map[string]*step{}
+	for _, n := range stepNames {
+		steps[n] = &step{Name: n, Ran: lines[n] != nil, Lines: lines[n]}
+	}
+	figs, _ := compute(steps)
+	for _, f := range figs {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("no figure %s", name)
+	return nil
+}
+
+// TestDom0Rounds: each round's BENCH line is one run of dom0_speedup_vs_ip;
+// three rounds that all meet the goal meet it, two do not count.
+func TestDom0Rounds(t *testing.T) {
+	rounds := []string{
+		"BENCH dom0_speedup_vs_ip=11.00 dom0_attach_ms=4.000",
+		"BENCH dom0_speedup_vs_ip=10.20 dom0_attach_ms=5.000",
+		"BENCH dom0_speedup_vs_ip=12.50 dom0_attach_ms=4.500",
+	}
+	f := figureFrom(t, "dom0_speedup_vs_ip", map[string][]string{"dom0": rounds})
+	if want := (stats{Med: 11, Lo: 10.2, Hi: 12.5, N: 3}); f.Value != want || !f.met() {
+		t.Fatalf("three rounds: %+v met %v, want %+v met", f.Value, f.met(), want)
+	}
+	f = figureFrom(t, "dom0_speedup_vs_ip", map[string][]string{"dom0": rounds[:2]})
+	if got, want := byHowMuch(f), "2 runs, which meet it, are fewer than the 3 its spread is judged over"; f.met() || got != want {
+		t.Fatalf("two rounds: met %v, %q, want not met, %q", f.met(), got, want)
+	}
+	f = figureFrom(t, "dom0_speedup_vs_ip", map[string][]string{"dom0": append(rounds, "BENCH dom0_speedup_vs_ip=9.50 dom0_attach_ms=4.000")})
+	if got, want := byHowMuch(f), "the worst run, 9.50, is 5 % short of 10.0"; f.met() || got != want {
+		t.Fatalf("a round short: met %v, %q, want not met, %q", f.met(), got, want)
+	}
+}
+
+// TestPerPortWorstDialect: the per-port speedup is the worst measured
+// dialect's median, judged over that dialect's runs; dialects the step did
+// not run are left out.
+func TestPerPortWorstDialect(t *testing.T) {
+	var lines []string
+	for _, r := range [][2]float64{{60, 40}, {64, 25}, {62, 30}} {
+		lines = append(lines,
+			fmt.Sprintf("BenchmarkAddVLAN/junos/per-port/N=64-2 1 1000 ns/op %.1f x-batch-time", r[0]),
+			fmt.Sprintf("BenchmarkAddVLAN/comware/per-port/N=64-2 1 1000 ns/op %.1f x-batch-time", r[1]))
+	}
+	f := figureFrom(t, "switch_speedup_vs_per_port_64", map[string][]string{"ssh-per-port": lines})
+	if want := (stats{Med: 30, Lo: 25, Hi: 40, N: 3}); f.Value != want || !f.met() {
+		t.Fatalf("%+v met %v, want comware's %+v, met", f.Value, f.met(), want)
+	}
+	if want := "worst: comware; measured: comware 30x, junos 62x"; f.Note != want {
+		t.Fatalf("note %q, want %q", f.Note, want)
+	}
+}

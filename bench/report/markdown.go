@@ -14,7 +14,7 @@ func markdown(figs []*figure, steps map[string]*step, mach [][2]string, charts [
 	w("Do not edit by hand. Each figure is the median of its repeats with the spread (min-max) beside it; ratios\n")
 	w("are taken pair by pair within one run, never across runs. The machine is shared and noisy: absolute\n")
 	w("times move from run to run, the ratios much less. A goal is met only when the whole spread meets it;\n")
-	w("a figure from one run shows no spread and is not called met.\n\n")
+	w("a figure from fewer than %d runs is not called met.\n\n", minRuns)
 
 	w("## Machine\n\n| | |\n|---|---|\n")
 	for _, kv := range mach {
@@ -65,8 +65,8 @@ func markdown(figs []*figure, steps map[string]*step, mach [][2]string, charts [
 				load = fmt.Sprintf(" (load average %s on %s cores when the step started)", l, cores(mach))
 			}
 			why := f.Why
-			if f.Value.N < 2 && f.Met(f.Value.Med) {
-				why = "bench.sh runs this step once"
+			if f.tooFewRuns() {
+				why = fmt.Sprintf("bench.sh runs this step fewer than %d times", minRuns)
 			}
 			w("- `%s` = %s against a goal of %s: %s. Why: %s%s.\n", f.Name, num(f.Value.Med), f.Goal, byHowMuch(f), why, load)
 		}
@@ -117,10 +117,13 @@ func cores(mach [][2]string) string {
 }
 
 // byHowMuch says how far the run at the wrong end of the spread is from
-// the goal, or that one run shows no spread to hold the goal over.
+// the goal, or that too few runs show no spread to hold the goal over.
 func byHowMuch(f *figure) string {
-	if f.Value.N < 2 && f.Met(f.Value.Med) {
-		return "one run, which meets it, shows no spread to hold the goal over"
+	if f.tooFewRuns() {
+		if f.Value.N == 1 {
+			return "one run, which meets it, shows no spread to hold the goal over"
+		}
+		return fmt.Sprintf("%d runs, which meet it, are fewer than the %d its spread is judged over", f.Value.N, minRuns)
 	}
 	var goal float64
 	if _, err := fmt.Sscanf(strings.TrimLeft(f.Goal, "<>= "), "%g", &goal); err != nil || goal == 0 {
