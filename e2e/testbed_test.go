@@ -130,7 +130,7 @@ func newTestbed(ctx context.Context) (*testbed, error) {
 	if b.bin == "" {
 		return nil, errors.New("VIRTCLOUD_BIN is not set: the directory with vc-prologue, vc-dom0, leasesrv, ... (make build)")
 	}
-	for _, name := range []string{"leasesrv", "vcctl", "vc-dom0", "vc-prologue", "vc-epilogue", "vc-periodic"} {
+	for _, name := range []string{"leasesrv", "vcctl", "vc-dom0", "vc-prologue", "vc-epilogue", "vc-hook", "vc-periodic"} {
 		if _, err := os.Stat(filepath.Join(b.bin, name)); err != nil {
 			return nil, fmt.Errorf("binary %s: %w (run make build)", name, err)
 		}

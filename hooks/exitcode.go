@@ -1,11 +1,13 @@
 package hooks
 
+import "github.com/virtcloud/virtcloud/hooks/gate"
+
 // Program is which binary runs.
 type Program string
 
 const (
-	Prologue Program = "vc-prologue"
-	Epilogue Program = "vc-epilogue"
+	Prologue Program = gate.Prologue
+	Epilogue Program = gate.Epilogue
 	Periodic Program = "vc-periodic"
 )
 

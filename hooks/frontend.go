@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/virtcloud/virtcloud/hooks/slurm"
+	"github.com/virtcloud/virtcloud/hooks/gate"
 )
 
 // FrontEnd is one resource manager's side of a hook run. It made the
@@ -62,11 +62,10 @@ type Part struct {
 // invocation it returns with an error has its front end set whenever one
 // was picked, for the exit status.
 func parseInvocation(p Program, env Env) (*Invocation, error) {
-	args := env.Args
-	switch {
-	case len(args) > 1 && args[1] == "--openpbs":
+	switch gate.Manager(env.Args, env.Getenv) {
+	case gate.OpenPBS:
 		return parseOpenPBS(p, env)
-	case slurm.Detect(env.Getenv):
+	case gate.Slurm:
 		return parseSlurm(p, env)
 	default:
 		return parseTorque(p, env)
@@ -84,6 +83,6 @@ type jobStatus struct {
 // cannot be asked (OpenPBS: its hook renews nothing itself), and then the
 // job counts as alive with the walltime it started with.
 var jobStatusBy = map[string]func(ctx context.Context, getenv func(string) string, job string) jobStatus{
-	torqueName: torqueJobStatus,
-	slurmName:  slurmJobStatus,
+	gate.Torque: torqueJobStatus,
+	gate.Slurm:  slurmJobStatus,
 }

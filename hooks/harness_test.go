@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/gate"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/hostjob"
@@ -41,19 +42,25 @@ func binary(t testing.TB, name string) string {
 	if dir := os.Getenv("VIRTCLOUD_TEST_BIN"); dir != "" {
 		return filepath.Join(dir, name)
 	}
-	p := filepath.Join(buildDir, name)
-	err, done := built[name]
-	if !done {
-		out, berr := exec.Command("go", "build", "-o", p, "github.com/virtcloud/virtcloud/cmd/"+name).CombinedOutput()
-		if berr != nil {
-			err = fmt.Errorf("go build %s: %v\n%s", name, berr, out)
+	// vc-prologue and vc-epilogue hand cluster jobs to vc-hook beside them.
+	names := []string{name}
+	if name == "vc-prologue" || name == "vc-epilogue" {
+		names = append(names, "vc-hook")
+	}
+	for _, name := range names {
+		err, done := built[name]
+		if !done {
+			out, berr := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "github.com/virtcloud/virtcloud/cmd/"+name).CombinedOutput()
+			if berr != nil {
+				err = fmt.Errorf("go build %s: %v\n%s", name, berr, out)
+			}
+			built[name] = err
 		}
-		built[name] = err
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return filepath.Join(buildDir, name)
 }
 
 func TestMain(m *testing.M) {
@@ -194,6 +201,8 @@ func newNode(t *testing.T, name string, o nodeOpts) *node {
 	if o.budget == "" {
 		o.budget = "20s"
 	}
+	// Built binaries leave their decisions where the gate looks.
+	t.Cleanup(func() { os.Remove(gate.CacheFile(gate.DefaultCacheDir, n.cfg)) })
 	body := fmt.Sprintf("[hooks]\nserver = %q\ntoken = %q\nqueues = [\"vcluster\"]\nhost = %q\nbudget = %q\nspool_dir = %q\nmax_failed_starts = 3\n",
 		n.server, nodeSecret, name, o.budget, n.spool)
 	if o.dom0 {
@@ -226,6 +235,9 @@ type result struct {
 	stdout, stderr string
 }
 
+// cacheDir is where this node's hooks leave decisions for the gate.
+func (n *node) cacheDir() string { return filepath.Join(filepath.Dir(n.cfg), "gate-cache") }
+
 // run calls the hook function the way main does, with env as the whole
 // environment.
 func (n *node) run(p Program, args []string, env map[string]string) result {
@@ -235,7 +247,7 @@ func (n *node) run(p Program, args []string, env map[string]string) result {
 	}
 	var out, errb bytes.Buffer
 	code := runHook(p, Env{Args: args, Getenv: func(k string) string { return e[k] }, Stdout: &out, Stderr: &errb,
-		OpenHost: n.host.open, Hostname: func() (string, error) { return n.name, nil }})
+		OpenHost: n.host.open, Hostname: func() (string, error) { return n.name, nil }, CacheDir: n.cacheDir()})
 	return result{code, out.String(), errb.String()}
 }
 

@@ -4,7 +4,9 @@
 // what only that manager can; the shared code decides whether the job is a
 // cluster job, creates, commits and releases its lease, has this host's
 // bridge built (Host), and maps every failure to a Class that ExitCode turns
-// into the exit status the manager needs. The command line is hooks/cli.
+// into the exit status the manager needs. The command line is hooks/cli;
+// vc-prologue and vc-epilogue reach this code through vc-hook, for every
+// job their gate (hooks/gate) cannot tell is ordinary.
 package hooks
 
 import (
@@ -19,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/virtcloud/virtcloud/hooks/request"
+	"github.com/virtcloud/virtcloud/hooks/gate"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 )
@@ -39,6 +41,9 @@ type Env struct {
 	OpenHost func(cfg *config.Dom0, configPath string, getenv func(string) string) (Host, error)
 	// Hostname names this machine (default os.Hostname).
 	Hostname func() (string, error)
+	// CacheDir keeps the ordinary-job decisions for the gate (default
+	// gate.DefaultCacheDir).
+	CacheDir string
 	// Now is the clock for spool records (default time.Now).
 	Now func() time.Time
 	// Sleep waits between retries (default: a timer that honours ctx).
@@ -72,6 +77,9 @@ func (env *Env) defaults() {
 	}
 	if env.Hostname == nil {
 		env.Hostname = os.Hostname
+	}
+	if env.CacheDir == "" {
+		env.CacheDir = gate.DefaultCacheDir
 	}
 	if env.Now == nil {
 		env.Now = time.Now
@@ -122,23 +130,24 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 const hardCapSlack = 45 * time.Second
 
 // ConfigPath is the configuration file hooks read.
-func ConfigPath(getenv func(string) string) string {
-	if p := getenv("VIRTCLOUD_CONFIG"); p != "" {
-		return p
-	}
-	return config.DefaultPath
-}
+func ConfigPath(getenv func(string) string) string { return gate.ConfigPath(getenv) }
 
 // loadConfig reads the hooks' part of the configuration, refusing a file
-// others may read: it holds a token.
-func loadConfig(getenv func(string) string) (*config.Config, error) {
-	path := ConfigPath(getenv)
-	if err := config.CheckPrivate(path); err != nil {
-		return nil, fail(HostFault, "%w", err)
-	}
-	cfg, err := config.LoadPart(path, "hooks")
+// others may read: it holds a token. The cluster queues of a valid file are
+// left for the gate (hooks/gate), so that the next ordinary job is told
+// without this binary; a cache that cannot be written only costs that.
+func loadConfig(env Env) (*config.Config, error) {
+	path := ConfigPath(env.Getenv)
+	data, mode, err := config.ReadPrivate(path)
 	if err != nil {
 		return nil, fail(HostFault, "%w", err)
+	}
+	cfg, err := config.ParsePart(path, data, "hooks")
+	if err != nil {
+		return nil, fail(HostFault, "%w", err)
+	}
+	if err := gate.Remember(env.CacheDir, path, data, mode, cfg.Hooks.Queues); err != nil {
+		env.Logger.Debug("no ordinary-job cache", "err", err)
 	}
 	return cfg, nil
 }
@@ -146,7 +155,7 @@ func loadConfig(getenv func(string) string) (*config.Config, error) {
 // loadFor reads the configuration and says whether the job is a cluster job:
 // one in a [hooks] queue or with a request string.
 func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
-	cfg, err := loadConfig(env.Getenv)
+	cfg, err := loadConfig(env)
 	if err != nil {
 		// Without a request string the job can only be a cluster job by
 		// its queue, which needs the file: an epilogue has nothing to say
@@ -191,6 +200,3 @@ func nodeFault(ctx context.Context, inv *Invocation, env Env, cause error) error
 func outOfServiceNote(cause error) string {
 	return "virtcloud: " + strings.ReplaceAll(cause.Error(), "\n", " ")
 }
-
-// IsRequest reports whether a resource or comment value asks for a cluster.
-func IsRequest(s string) bool { return request.Is(s) }

@@ -6,10 +6,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/gate"
+	"github.com/virtcloud/virtcloud/hooks/request"
 	"github.com/virtcloud/virtcloud/hooks/torque"
 )
-
-const openpbsName = "openpbs"
 
 // OpenPBS exit codes, turned into accept / reject by contrib/openpbs hooks.
 const (
@@ -55,7 +55,7 @@ func parseOpenPBS(p Program, env Env) (*Invocation, error) {
 	}
 	inv.Job, inv.User, inv.Queue = *job, *user, *queue
 	f.sister, f.hosts = *sister, *hosts
-	if IsRequest(*req) {
+	if request.Is(*req) {
 		inv.Request = *req
 	}
 	var err error
@@ -65,7 +65,7 @@ func parseOpenPBS(p Program, env Env) (*Invocation, error) {
 	return inv, nil
 }
 
-func (f *openpbsFront) Manager() string { return openpbsName }
+func (f *openpbsFront) Manager() string { return gate.OpenPBS }
 
 func (f *openpbsFront) Part() Part { return Part{Owner: !f.sister} }
 

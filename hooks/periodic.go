@@ -28,7 +28,7 @@ type periodicRun struct {
 // (the walltime may have changed) and removes host leftovers of leases that
 // no longer exist. It reports every failure, and does all it can first.
 func runPeriodic(ctx context.Context, env Env) error {
-	cfg, err := loadConfig(env.Getenv)
+	cfg, err := loadConfig(env)
 	if err != nil {
 		return err
 	}

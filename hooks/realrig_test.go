@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/gate"
 	"github.com/virtcloud/virtcloud/internal/api"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
@@ -79,9 +80,21 @@ func newRig(t *testing.T, prefix, role string, hosts []rigHost) *rig {
 	return newRigIn(t, work, role, hosts)
 }
 
+// forgetGateCaches removes the decisions the real managers' hooks left in
+// the gate's cache for configurations under work.
+func forgetGateCaches(work string) {
+	caches, _ := filepath.Glob(filepath.Join(gate.DefaultCacheDir, "hooks-*"))
+	for _, c := range caches {
+		if b, err := os.ReadFile(c); err == nil && strings.Contains(string(b), "\npath "+work+"/") {
+			os.Remove(c)
+		}
+	}
+}
+
 // newRigIn is newRig in a directory the caller made.
 func newRigIn(t *testing.T, work, role string, hosts []rigHost) *rig {
 	r := &rig{work: work, ports: map[string]string{}}
+	t.Cleanup(func() { forgetGateCaches(work) })
 	var err error
 	os.Chmod(r.work, 0o755)
 	os.MkdirAll(r.outDir(), 0o755)

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/gate"
 	"github.com/virtcloud/virtcloud/hooks/slurm"
 )
-
-const slurmName = "slurm"
 
 // slurmFront is Slurm's front end: PrologSlurmctld and EpilogSlurmctld on
 // the controller own the lease; Prolog and Epilog on each node build and
@@ -27,17 +26,14 @@ type slurmFront struct {
 func parseSlurm(p Program, env Env) (*Invocation, error) {
 	e, err := slurm.Parse(env.Getenv, p == Prologue)
 	f := &slurmFront{env: e, controller: e.Context.Controller(), getenv: env.Getenv, log: env.Logger}
-	inv := &Invocation{Program: p, FrontEnd: f, Job: e.Job, User: e.User, Queue: e.Partition}
+	inv := &Invocation{Program: p, FrontEnd: f, Job: e.Job, User: e.User, Queue: e.Partition, Request: e.Request()}
 	if err != nil {
 		return inv, fail(HostFault, "%w", err)
-	}
-	if IsRequest(e.Comment) {
-		inv.Request = e.Comment
 	}
 	return inv, nil
 }
 
-func (f *slurmFront) Manager() string { return slurmName }
+func (f *slurmFront) Manager() string { return gate.Slurm }
 
 func (f *slurmFront) Part() Part {
 	if f.controller {

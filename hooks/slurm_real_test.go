@@ -127,7 +127,7 @@ func setupSlurm(t *testing.T) *realSlurm {
 	// on a compute node that is not the controller.
 	s.nodeCfg = filepath.Join(s.work, "node.toml")
 	os.WriteFile(s.nodeCfg, []byte(s.hooksConfig(spoolDir)), 0o600)
-	for _, b := range []string{"vc-prologue", "vc-epilogue", "vc-periodic"} {
+	for _, b := range []string{"vc-prologue", "vc-epilogue", "vc-hook", "vc-periodic"} {
 		data, err := os.ReadFile(binary(t, b))
 		if err != nil {
 			t.Fatal(err)

@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/gate"
 	"github.com/virtcloud/virtcloud/hooks/torque"
 )
-
-const torqueName = "torque"
 
 // torqueFront is Torque's front end: pbs_mom runs prologue (the mother
 // superior), prologue.parallel (a sister) and, when configured,
@@ -33,22 +32,12 @@ type torqueFront struct {
 func parseTorque(p Program, env Env) (*Invocation, error) {
 	f := &torqueFront{getenv: env.Getenv, hostname: env.Hostname, log: env.Logger}
 	inv := &Invocation{Program: p, FrontEnd: f}
-	var a torque.Args
-	var err error
-	if p == Prologue {
-		a, err = torque.ParsePrologue(env.Args[1:])
-	} else {
-		a, err = torque.ParseEpilogue(env.Args[1:])
-	}
+	a, err := torque.Parse(env.Args[1:], p == Prologue)
 	if err != nil {
 		return inv, fail(Refused, "%w", err)
 	}
-	inv.Job, inv.User, inv.Queue = a.Job, a.User, a.Queue
+	inv.Job, inv.User, inv.Queue, inv.Request = a.Job, a.User, a.Queue, a.Request()
 	f.job, f.user, f.hostList = a.Job, a.User, a.HostList
-	res := torque.Resources(a.Resources)
-	if other := res["other"]; IsRequest(other) {
-		inv.Request = other
-	}
 	switch {
 	case a.HostList != "":
 		f.presetup = true
@@ -56,14 +45,14 @@ func parseTorque(p Program, env Env) (*Invocation, error) {
 		env.Getenv("PBS_NODENUM") != "" && env.Getenv("PBS_NODENUM") != "0":
 		f.sister = true
 	}
-	f.walltime, err = torque.Walltime(res["walltime"])
+	f.walltime, err = torque.Walltime(torque.Resources(a.Resources)["walltime"])
 	if err != nil && inv.Request != "" {
 		return inv, fail(Refused, "torque: %w", err)
 	}
 	return inv, nil
 }
 
-func (f *torqueFront) Manager() string { return torqueName }
+func (f *torqueFront) Manager() string { return gate.Torque }
 
 func (f *torqueFront) Part() Part {
 	return Part{Owner: !f.sister && !f.presetup, Announce: f.presetup}

@@ -76,7 +76,9 @@ func (m *realTorque) install(t *testing.T) {
 
 // start writes the moms' environment as README says (PATH reaching qstat
 // and pbsnodes; VIRTCLOUD_CONFIG) and mom_config.example's lines, and starts
-// Torque afresh.
+// Torque afresh. The hooks in mom_priv find vc-hook where README installs
+// it, /usr/local/sbin, which they search after PATH; here that directory
+// is m.bin, so PATH names it.
 func (m *realTorque) start(t *testing.T, peers string) {
 	envFile := filepath.Join(torqueHome, "spool", "pbs_environment")
 	orig, err := os.ReadFile(envFile)
@@ -84,7 +86,7 @@ func (m *realTorque) start(t *testing.T, peers string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.WriteFile(envFile, orig, 0o644) })
-	os.WriteFile(envFile, []byte(fmt.Sprintf("PATH=/bin:/usr/bin:%s/torque/bin\nLANG=C.UTF-8\nVIRTCLOUD_CONFIG=%s\n", torqueHome, m.cfg)), 0o644)
+	os.WriteFile(envFile, []byte(fmt.Sprintf("PATH=/bin:/usr/bin:%s/torque/bin:%s\nLANG=C.UTF-8\nVIRTCLOUD_CONFIG=%s\n", torqueHome, m.bin, m.cfg)), 0o644)
 	start := exec.Command(filepath.Join(torqueHome, "start.sh"))
 	start.Env = append(os.Environ(), "RESET=1", "MULTIMOM=1")
 	t.Cleanup(func() {

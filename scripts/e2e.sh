@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh ip=iproute2 bridge=iproute2 redis-server=redis-server iperf3=iperf3 >&2
-for b in leasesrv vcctl vc-dom0 vc-prologue vc-epilogue vc-periodic; do
+for b in leasesrv vcctl vc-dom0 vc-prologue vc-epilogue vc-hook vc-periodic; do
   [ -x "bin/$b" ] || { echo "e2e: bin/$b is missing: run make build" >&2; exit 1; }
 done
 where=${E2E_WHERE:-auto}

@@ -1,11 +1,11 @@
-// Command vc-prologue is the scheduler hooks' prologue (see hooks/README.md).
+// Command vc-prologue is the scheduler hooks' prologue (see hooks/README.md): it
+// ends an ordinary job's run at once and hands any other to vc-hook.
 package main
 
 import (
 	"os"
 
-	"github.com/virtcloud/virtcloud/hooks"
-	"github.com/virtcloud/virtcloud/hooks/cli"
+	"github.com/virtcloud/virtcloud/hooks/gate"
 )
 
-func main() { os.Exit(cli.Main(hooks.Prologue, os.Args, os.Stdout, os.Stderr)) }
+func main() { os.Exit(gate.Main(gate.Prologue, os.Args)) }

@@ -1,8 +1,8 @@
-// Package cli is the command line of vc-prologue, vc-epilogue and
-// vc-periodic: it hands the process's arguments, environment and stdio to
-// the hooks package, with this host's networking through vc-dom0, and
-// turns the outcome into the exit status and a "prog: message" line on
-// stderr. Each cmd/vc-* main only calls Main.
+// Package cli is the command line of vc-hook and vc-periodic: it hands the
+// process's arguments, environment and stdio to the hooks package, with
+// this host's networking through vc-dom0, and turns the outcome into the
+// exit status and a "prog: message" line on stderr. (vc-prologue and
+// vc-epilogue are hooks/gate, which runs vc-hook.)
 package cli
 
 import (
@@ -13,6 +13,7 @@ import (
 
 	"github.com/virtcloud/virtcloud/hooks"
 	"github.com/virtcloud/virtcloud/hooks/dom0host"
+	"github.com/virtcloud/virtcloud/hooks/gate"
 )
 
 // Main runs hook p with args (os.Args) and returns its exit status.
@@ -27,4 +28,15 @@ func Main(p hooks.Program, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 	}
 	return hooks.ExitCode(p, inv, err)
+}
+
+// Hook is vc-hook's command line, `vc-hook vc-prologue|vc-epilogue
+// ARGV...`: hooks/gate runs it with the argv the resource manager gave the
+// hook.
+func Hook(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 3 || args[1] != gate.Prologue && args[1] != gate.Epilogue {
+		fmt.Fprintf(stderr, "usage: vc-hook %s|%s ARGV...\n(vc-prologue and vc-epilogue run it for every job they cannot tell is ordinary)\n", gate.Prologue, gate.Epilogue)
+		return 2
+	}
+	return Main(hooks.Program(args[1]), args[2:], stdout, stderr)
 }

@@ -9,9 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,27 +17,18 @@ import (
 	"github.com/virtcloud/virtcloud/hooks"
 	"github.com/virtcloud/virtcloud/internal/config"
 	"github.com/virtcloud/virtcloud/internal/hostjob"
+	"github.com/virtcloud/virtcloud/internal/lookpath"
 )
 
 // Open is hooks.Env.OpenHost. vc-dom0 is looked for beside the running
 // binary (both are in one package, or one build directory), then in $PATH
 // and the usual places; it reads the [dom0] table of configPath.
 func Open(cfg *config.Dom0, configPath string, getenv func(string) string) (hooks.Host, error) {
-	bin, err := find(getenv)
+	bin, err := lookpath.Sibling(getenv, "vc-dom0")
 	if err != nil {
 		return nil, err
 	}
 	return &host{bin: bin, config: configPath, dir: cfg.StateDir}, nil
-}
-
-func find(getenv func(string) string) (string, error) {
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), "vc-dom0")
-		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return hooks.LookPath(getenv, "vc-dom0")
 }
 
 type host struct {

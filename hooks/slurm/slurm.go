@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/hostlist"
+	"github.com/virtcloud/virtcloud/hooks/request"
 )
 
 // Context says where a script runs.
@@ -85,6 +86,15 @@ func Parse(getenv func(string) string, prologue bool) (Env, error) {
 		return e, fmt.Errorf("slurm: SLURM_JOB_ID is not set")
 	}
 	return e, nil
+}
+
+// Request is the job's request string, given as `--comment=vcluster...`
+// ("" when it has none).
+func (e Env) Request() string {
+	if request.Is(e.Comment) {
+		return e.Comment
+	}
+	return ""
 }
 
 // ExpandHosts fills Hosts from SLURM_JOB_NODELIST (controller) or

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/virtcloud/virtcloud/hooks/request"
 )
 
 // Args are a prologue's or epilogue's positional arguments. Unset arguments
@@ -29,6 +31,24 @@ type Args struct {
 	ExitStatus string
 	// HostList is the 9th argument of $presetup_prologue: every host of the job.
 	HostList string
+}
+
+// Parse reads a prologue's argv[1:] (ParsePrologue) or an epilogue's
+// (ParseEpilogue).
+func Parse(args []string, prologue bool) (Args, error) {
+	if prologue {
+		return ParsePrologue(args)
+	}
+	return ParseEpilogue(args)
+}
+
+// Request is the job's request string, given as `-l other=vcluster...`
+// ("" when it has none).
+func (a Args) Request() string {
+	if other := Resources(a.Resources)["other"]; request.Is(other) {
+		return other
+	}
+	return ""
 }
 
 // ParsePrologue reads prologue argv[1:]: 7 or 8 arguments, or 9 when run as

@@ -10,14 +10,20 @@ import (
 // part of the configuration (a hypervisor host keeps just [dom0]). The whole
 // file is still decoded, so an unknown key anywhere is still an error.
 func LoadPart(path string, tables ...string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParsePart(path, b, tables...)
+}
+
+// ParsePart is LoadPart on bytes already read; path only names them in
+// messages.
+func ParsePart(path string, b []byte, tables ...string) (*Config, error) {
 	for _, t := range tables {
 		if t != "dom0" && t != "hooks" {
 			return nil, fmt.Errorf("load config: no table %q can be validated alone", t)
 		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return parse(path, b, func(c *Config) Problems {
 		var probs Problems

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 )
 
@@ -13,7 +15,34 @@ func CheckPrivate(path string) error {
 	if err != nil {
 		return fmt.Errorf("check config permissions: %w", err)
 	}
-	if m := info.Mode().Perm(); m&0o007 != 0 {
+	return checkMode(path, info.Mode())
+}
+
+// ReadPrivate reads a file CheckPrivate accepts, with the mode it checked:
+// the mode of the very bytes it returns, for a caller that remembers both
+// (hooks/gate).
+func ReadPrivate(path string) ([]byte, fs.FileMode, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read config: %w", err)
+	}
+	defer func() { _ = f.Close() }() // read only: nothing to report
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("check config permissions: %w", err)
+	}
+	if err := checkMode(path, info.Mode()); err != nil {
+		return nil, 0, err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read config: %w", err)
+	}
+	return b, info.Mode(), nil
+}
+
+func checkMode(path string, mode fs.FileMode) error {
+	if m := mode.Perm(); m&0o007 != 0 {
 		return fmt.Errorf("%s is mode %04o: it holds secrets and must not be readable or writable by others (chmod o-rwx %s)", path, m, path)
 	}
 	return nil

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +23,18 @@ func TestCheckPrivate(t *testing.T) {
 		if ok != (err == nil) {
 			t.Errorf("mode %04o: err = %v", mode, err)
 		}
+		_, got, rerr := ReadPrivate(p)
+		if (err == nil) != (rerr == nil) || rerr == nil && got.Perm() != mode {
+			t.Errorf("mode %04o: ReadPrivate = %04o, %v; CheckPrivate said %v", mode, got.Perm(), rerr, err)
+		}
 		if err != nil && !strings.Contains(err.Error(), "chmod o-rwx") {
 			t.Errorf("mode %04o: message does not say what to do: %v", mode, err)
 		}
 	}
 	if err := CheckPrivate(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing file accepted")
+	}
+	if _, _, err := ReadPrivate(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadPrivate of a missing file: %v", err)
 	}
 }

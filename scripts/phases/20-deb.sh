@@ -64,6 +64,9 @@ printf '\n[sites.brno]\nvlans = ["100-199"]\n' >>"$root$conf"
 check "leasesrv check-config passes once a site is filled in" in_root leasesrv check-config "$conf"
 check "leasesrv.service and vc-periodic.timer are enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/leasesrv.service" -a -L "$root/etc/systemd/system/timers.target.wants/vc-periodic.timer"
 check "vcctl, its man page and completion are installed" test -x "$root/usr/bin/vcctl" -a -s "$root/usr/share/man/man8/vcctl.8.gz" -a -s "$root/usr/share/bash-completion/completions/vcctl"
+# A cluster job's prologue reaches vc-hook: its own message about the missing
+# configuration, not the gate's "cannot run the hook".
+check "the node package's vc-prologue hands a cluster job to its vc-hook" sh -c "chroot '$root' /usr/bin/env -i PATH=/usr/bin:/bin VIRTCLOUD_CONFIG=/nonexistent.toml /usr/sbin/vc-prologue 1.srv alice users job nodes=1,other=vcluster batch '' 2>&1 | grep -q 'read config: open /nonexistent.toml'"
 
 echo "--- boot the root with systemd as init"
 cat >"$root/usr/local/sbin/vctest" <<'SH'

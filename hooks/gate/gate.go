@@ -1,0 +1,124 @@
+// Package gate is what vc-prologue and vc-epilogue run first. Most jobs
+// are ordinary, and the hook must cost them no more than starting a
+// program: the gate tells an ordinary job from its arguments and a
+// decision vc-hook left in a cache, and hands every other run, unchanged,
+// to vc-hook, the whole hook (package hooks). It links no HTTP, TLS or
+// TOML code: their initialisers alone would double an ordinary job's cost.
+package gate
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+
+	"github.com/virtcloud/virtcloud/hooks/slurm"
+	"github.com/virtcloud/virtcloud/hooks/torque"
+	"github.com/virtcloud/virtcloud/internal/lookpath"
+)
+
+// The hooks the gate stands in front of, as vc-hook's first argument names
+// them (hooks.Program).
+const (
+	Prologue = "vc-prologue"
+	Epilogue = "vc-epilogue"
+)
+
+// The resource managers the hooks serve.
+const (
+	Torque  = "torque"
+	OpenPBS = "openpbs"
+	Slurm   = "slurm"
+)
+
+// DefaultCacheDir is where vc-hook leaves its decisions for the gate.
+const DefaultCacheDir = "/var/cache/virtcloud"
+
+// defaultConfig is config.DefaultPath (a test checks it): the config
+// package pulls in the TOML decoder.
+const defaultConfig = "/etc/virtcloud/virtcloud.toml"
+
+// ConfigPath is the configuration file the hooks read.
+func ConfigPath(getenv func(string) string) string {
+	if p := getenv("VIRTCLOUD_CONFIG"); p != "" {
+		return p
+	}
+	return defaultConfig
+}
+
+// Manager names the resource manager running the hook: OpenPBS's hook
+// passes --openpbs first, Slurm is known by its environment, and anything
+// else is pbs_mom's argv.
+func Manager(args []string, getenv func(string) string) string {
+	switch {
+	case len(args) > 1 && args[1] == "--openpbs":
+		return OpenPBS
+	case slurm.Detect(getenv):
+		return Slurm
+	default:
+		return Torque
+	}
+}
+
+// Main runs hook program (Prologue or Epilogue) with args (os.Args): it
+// returns 0 for an ordinary job, and otherwise replaces itself with
+// `vc-hook PROGRAM ARGS...`. It returns only when vc-hook cannot be run,
+// with the exit status of a fault of this host.
+func Main(program string, args []string) int {
+	if Ordinary(program, args, os.Getenv, DefaultCacheDir) {
+		return 0
+	}
+	bin, err := lookpath.Sibling(os.Getenv, "vc-hook")
+	if err == nil {
+		err = syscall.Exec(bin, append([]string{bin, program}, args...), os.Environ())
+	}
+	prog := program
+	if len(args) > 0 {
+		prog = filepath.Base(args[0])
+	}
+	fmt.Fprintf(os.Stderr, "%s: cannot run the hook: %v\n", prog, err)
+	return hostFaultExit(program, Manager(args, os.Getenv))
+}
+
+// hostFaultExit is the exit status each front end gives a prologue's fault
+// of this host (hooks' FrontEnd.ExitCode; a test keeps the two equal):
+// Torque requeues the job, OpenPBS's hook takes the node offline, Slurm
+// drains the node. An epilogue always succeeds.
+func hostFaultExit(program, manager string) int {
+	if program != Prologue {
+		return 0
+	}
+	return map[string]int{Torque: 2, OpenPBS: 3, Slurm: 1}[manager]
+}
+
+// Ordinary reports whether the run is certainly for an ordinary job: its
+// arguments parse, it carries no request string, and vc-hook found its
+// queue outside [hooks] queues in the configuration file as it is now.
+// Anything less certain is vc-hook's to decide.
+func Ordinary(program string, args []string, getenv func(string) string, cacheDir string) bool {
+	queue, ok := ordinaryQueue(program, args, getenv)
+	if !ok {
+		return false
+	}
+	queues, ok := recalled(cacheDir, ConfigPath(getenv))
+	return ok && !slices.Contains(queues, queue)
+}
+
+// ordinaryQueue is the queue (Slurm: partition) of a job with no request
+// string. OpenPBS's hook tells ordinary jobs itself and runs the binaries
+// only for the others.
+func ordinaryQueue(program string, args []string, getenv func(string) string) (string, bool) {
+	if len(args) == 0 {
+		return "", false
+	}
+	switch Manager(args, getenv) {
+	case Torque:
+		a, err := torque.Parse(args[1:], program == Prologue)
+		return a.Queue, err == nil && a.Request() == ""
+	case Slurm:
+		e, err := slurm.Parse(getenv, program == Prologue)
+		return e.Partition, err == nil && e.Request() == ""
+	}
+	return "", false
+}
