@@ -76,11 +76,11 @@ type Dialect struct {
 		Delete string `toml:"delete"`
 	} `toml:"commands"`
 
-	promptRE, execRE, passwordRE, moreRE *regexp.Regexp
-	errorRE                              *regexp.Regexp // every error pattern in one alternation, for one line
-	anyErrorRE                           *regexp.Regexp // the same over a whole output at once
-	configRE                             *regexp.Regexp
-	create, tag, untag, del, batch       *template.Template
+	prompts, errors                *linePattern
+	execRE, passwordRE, moreRE     *regexp.Regexp
+	moreLit                        string // a part of every pager prompt, or ""
+	configRE                       *regexp.Regexp
+	create, tag, untag, del, batch *template.Template
 }
 
 // Read is one way to read the state: commands typed ahead as one batch and
@@ -138,7 +138,7 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 	var prompts []string
 	for _, p := range []string{d.Prompts.Config, d.Prompts.Enable, d.Prompts.Exec, d.Prompts.Confirm} {
 		if p != "" {
-			prompts = append(prompts, "(?:"+p+")")
+			prompts = append(prompts, p)
 		}
 	}
 	if len(prompts) == 0 {
@@ -154,30 +154,26 @@ func LoadDialect(name string, b []byte) (*Dialect, error) {
 		}
 		return r
 	}
-	d.promptRE = re("prompts", strings.Join(prompts, "|"))
 	d.execRE = re("prompts.exec", d.Prompts.Exec)
 	d.passwordRE = re("prompts.password", d.Prompts.Password)
 	d.configRE = re("prompts.config", d.Prompts.Config)
 	d.moreRE = re("more", d.More)
+	d.moreLit = requiredLiteral(d.More)
 	for _, e := range d.Errors {
 		re("errors", e) // each pattern checked on its own, for a message that names it
 	}
-	if len(d.Errors) > 0 {
-		d.errorRE = re("errors", "(?:"+strings.Join(d.Errors, ")|(?:")+")")
-		// Lines are matched trimmed; over the whole output, anchors must
-		// allow the blanks and carriage returns trimming would remove.
-		whole := make([]string, len(d.Errors))
-		for i, e := range d.Errors {
-			if strings.HasPrefix(e, "^") {
-				e = `^[ \t\r]*` + e[1:]
-			}
-			if strings.HasSuffix(e, "$") && !strings.HasSuffix(e, `\$`) {
-				e = e[:len(e)-1] + `[ \t\r]*$`
-			}
-			whole[i] = e
+	perLine := func(what string, patterns []string) *linePattern {
+		if err != nil {
+			return nil
 		}
-		d.anyErrorRE = re("errors", "(?:"+strings.Join(whole, ")|(?:")+")")
+		lp, e := compileLines(patterns)
+		if e != nil {
+			err = fmt.Errorf("dialect %s: %s: %w", name, what, e)
+		}
+		return lp
 	}
+	d.prompts = perLine("prompts", prompts)
+	d.errors = perLine("errors", d.Errors)
 	tmpl := func(what, s string) *template.Template {
 		if err != nil || strings.TrimSpace(s) == "" {
 			return nil
@@ -343,15 +339,19 @@ func (d *Dialect) render(p plan, single bool) (rendered, error) {
 }
 
 // failed returns the output lines that match an error pattern, joined.
+// It runs over every line a switch prints: the patterns anchored at a
+// line's start are tried there only, and the others only on the lines of
+// an output that one scan found them in.
 func (d *Dialect) failed(output string) (string, bool) {
-	var bad []string
-	// Most outputs hold no error: one scan of the whole output settles it.
-	if d.errorRE == nil || !d.anyErrorRE.MatchString(output) {
+	e := d.errors
+	anywhere := e.any != nil && e.anyText.MatchString(output)
+	if e.start == nil && !anywhere {
 		return "", false
 	}
-	for _, l := range strings.Split(output, "\n") {
-		// One match per line: this runs over every line a switch prints.
-		if l = strings.TrimSpace(l); d.errorRE.MatchString(l) {
+	var bad []string
+	for l := range strings.Lines(output) {
+		l = strings.TrimSpace(l)
+		if e.start != nil && e.start.MatchString(l) || anywhere && e.any.MatchString(l) {
 			bad = append(bad, l)
 		}
 	}

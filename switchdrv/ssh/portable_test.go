@@ -278,7 +278,7 @@ func TestDeviceMessagesAreNoPrompts(t *testing.T) {
 	}
 	for _, dl := range Dialects() {
 		for _, l := range lines {
-			if loc := dialects[dl].promptRE.FindStringIndex(l); loc != nil {
+			if loc := dialects[dl].prompts.find(l); loc != nil {
 				t.Errorf("%s: %q passes for a prompt (%q)", dl, l, l[loc[0]:loc[1]])
 			}
 		}

@@ -393,7 +393,7 @@ func (s *session) read(ctx context.Context, cmds []string, n int, single bool) (
 // the next command's echo is the one.
 func (s *session) unprompted(cmds []string, seen int) string {
 	text := string(s.buf)
-	locs := s.d.promptRE.FindAllStringIndex(text, -1)
+	locs := s.d.prompts.findAll(text)
 	start := 0
 	for i := 0; i+1 < len(cmds); i++ {
 		end := len(text)
@@ -441,6 +441,9 @@ func (s *session) add(chunk []byte) {
 		return
 	}
 	from := max(0, old-128) // a pager prompt cut between two chunks
+	if s.d.moreLit != "" && !bytes.Contains(s.buf[from:], []byte(s.d.moreLit)) {
+		return // the pattern cannot match: no need to run it over the output
+	}
 	if loc := s.d.moreRE.FindIndex(s.buf[from:]); loc != nil {
 		s.buf = append(s.buf[:from+loc[0]], s.buf[from+loc[1]:]...)
 		s.locs, s.scanned = nil, 0 // the text moved
@@ -458,7 +461,7 @@ func (s *session) add(chunk []byte) {
 func (s *session) prompts() [][]int {
 	from := s.scanned
 	all := slices.Clone(s.locs)
-	for _, l := range s.d.promptRE.FindAllIndex(s.buf[from:], -1) {
+	for _, l := range s.d.prompts.findAll(string(s.buf[from:])) {
 		all = append(all, []int{from + l[0], from + l[1]})
 	}
 	// Prompts on the last line may still grow: they are found again.
