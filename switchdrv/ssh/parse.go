@@ -64,20 +64,32 @@ func (d *Dialect) Parse(read int, outputs []string) (*State, error) {
 	if len(outputs) != len(r.Commands) {
 		return nil, fmt.Errorf("parse %s: %d outputs for %d commands", d.Name, len(outputs), len(r.Commands))
 	}
-	st, err := r.parse(outputs, d.canonicalOrSelf)
+	// A port is named in several outputs and lines: each form is turned
+	// into the one form once per read.
+	names := map[string]string{}
+	name := func(p string) string {
+		c, ok := names[p]
+		if !ok {
+			c = d.canonicalOrSelf(p)
+			names[p] = c
+		}
+		return c
+	}
+	st, err := r.parse(outputs, name)
 	if err != nil {
 		return nil, err
 	}
-	st.canonical(d)
+	st.canonical(name)
 	return st, nil
 }
 
-// canonical renames every port as the dialect's Canonical names it: the
-// device prints GigabitEthernet1/0/1 in one output and Gi1/0/1 in another.
-func (s *State) canonical(d *Dialect) {
+// canonical renames every port as name (the dialect's Canonical) names it:
+// the device prints GigabitEthernet1/0/1 in one output and Gi1/0/1 in
+// another.
+func (s *State) canonical(name func(string) string) {
 	rename := func(ps []string) []string {
 		for i, p := range ps {
-			ps[i] = d.canonicalOrSelf(p)
+			ps[i] = name(p)
 		}
 		return ps
 	}
@@ -87,14 +99,14 @@ func (s *State) canonical(d *Dialect) {
 	if s.Modes != nil {
 		m := make(map[string]string, len(s.Modes))
 		for p, mode := range s.Modes {
-			m[d.canonicalOrSelf(p)] = mode
+			m[name(p)] = mode
 		}
 		s.Modes = m
 	}
 	if s.Allowed != nil {
 		a := make(map[string]vlanRanges, len(s.Allowed))
 		for p, r := range s.Allowed {
-			a[d.canonicalOrSelf(p)] = r
+			a[name(p)] = r
 		}
 		s.Allowed = a
 	}

@@ -462,8 +462,9 @@ func (e *Emulator) channel(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				e.mu.Unlock()
 				go func() {
 					defer close(done)
-					c := &cli{e: e, w: ch, r: bufio.NewReader(ch), echo: pty, paging: true, pageLen: 24}
+					c := &cli{e: e, w: bufio.NewWriterSize(ch, 32<<10), r: bufio.NewReader(ch), echo: pty, paging: true, pageLen: 24}
 					c.loop()
+					_ = c.w.Flush() // the client may have gone: nothing to tell
 					// The client may have gone first; then neither can reach it.
 					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
 					_ = ch.Close()
@@ -479,8 +480,11 @@ func (e *Emulator) channel(ch ssh.Channel, reqs <-chan *ssh.Request) {
 
 // cli is one interactive shell.
 type cli struct {
-	e       *Emulator
-	w       io.Writer
+	e *Emulator
+	// w holds what the shell prints until it waits for input (readByte):
+	// one packet per answer, as a device's TCP stack would send it, not
+	// one per line written.
+	w       *bufio.Writer
 	r       *bufio.Reader
 	echo    bool
 	paging  bool
@@ -496,14 +500,25 @@ type cli struct {
 }
 
 func (c *cli) write(s string) {
-	io.WriteString(c.w, strings.ReplaceAll(s, "\n", "\r\n"))
+	_, _ = c.w.WriteString(strings.ReplaceAll(s, "\n", "\r\n")) // a lost client shows at the next read
+}
+
+// readByte reads one typed byte, first sending what the shell printed
+// when it would otherwise wait with output held back.
+func (c *cli) readByte() (byte, error) {
+	if c.r.Buffered() == 0 {
+		if err := c.w.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return c.r.ReadByte()
 }
 
 // readLine reads one line typed at the device; echo says whether to echo it.
 func (c *cli) readLine(echo bool) (string, error) {
 	var b []byte
 	for {
-		ch, err := c.r.ReadByte()
+		ch, err := c.readByte()
 		if err != nil {
 			return "", err
 		}
@@ -511,7 +526,7 @@ func (c *cli) readLine(echo bool) (string, error) {
 		case '\r', '\n':
 			if ch == '\r' && c.r.Buffered() > 0 {
 				if next, _ := c.r.Peek(1); next[0] == '\n' {
-					_, _ = c.r.ReadByte() // the '\n' just peeked
+					_, _ = c.r.ReadByte() // the '\n' just peeked: no wait
 				}
 			}
 			if echo && c.echo {
@@ -557,7 +572,7 @@ func (c *cli) print(out string) {
 			return
 		}
 		c.write(c.more)
-		key, err := c.r.ReadByte()
+		key, err := c.readByte()
 		c.write("\r\x1b[K")
 		if err != nil || key == 'q' || key == 3 {
 			return
