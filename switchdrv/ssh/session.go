@@ -227,11 +227,11 @@ func (s *session) start(ctx context.Context, cfg *Config) error {
 	s.stdin = stdin
 	go func() {
 		defer close(s.out)
+		b := make([]byte, 32<<10) // one buffer; each chunk is passed on as a copy of its size
 		for {
-			b := make([]byte, 32<<10)
 			n, err := stdout.Read(b)
 			if n > 0 {
-				s.out <- b[:n]
+				s.out <- slices.Clone(b[:n])
 			}
 			if err != nil {
 				return

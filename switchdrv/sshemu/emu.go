@@ -739,10 +739,10 @@ type chunk struct {
 func newLatencyConn(c net.Conn, d time.Duration) *latencyConn {
 	l := &latencyConn{Conn: c, delay: d, chunks: make(chan chunk, 1024)}
 	go func() {
+		b := make([]byte, 32<<10) // one buffer; each chunk is queued as a copy of its size
 		for {
-			b := make([]byte, 32<<10)
 			n, err := c.Read(b)
-			l.chunks <- chunk{at: time.Now().Add(d), data: b[:n], err: err}
+			l.chunks <- chunk{at: time.Now().Add(d), data: slices.Clone(b[:n]), err: err}
 			if err != nil {
 				close(l.chunks)
 				return
