@@ -28,15 +28,24 @@ func NewFleet(cfg *config.Config, log *slog.Logger) *Fleet {
 // Driver returns the open driver of a configured switch.
 func (f *Fleet) Driver(name string) (Driver, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if d := f.drivers[name]; d != nil {
+	d := f.drivers[name]
+	f.mu.Unlock()
+	if d != nil {
 		return d, nil
 	}
 	sw := f.cfg.Switches[name]
 	if sw == nil {
 		return nil, fmt.Errorf("no switch %q in the configuration", name)
 	}
+	// Outside the lock: the first steps of a transaction open their
+	// switches' drivers in parallel, and a site's pool is thousands of
+	// VLANs to expand.
 	pool := f.cfg.SitePool(sw.Site)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d := f.drivers[name]; d != nil {
+		return d, nil
+	}
 	d, err := Open(sw, Options{Name: name, Logger: f.log,
 		Managed: func(vid int) bool { _, ok := slices.BinarySearch(pool, vid); return ok }})
 	if err != nil {
