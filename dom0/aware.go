@@ -71,33 +71,37 @@ func (h *Host) checkAwareBridge(br netlink.Link) error {
 }
 
 // attachAware makes link a port of the bridge that is an untagged member of
-// exactly VLAN vlan with that VLAN as its PVID.
-func (h *Host) attachAware(vlan int, link, bridge, trunk netlink.Link) error {
+// exactly VLAN vlan with that VLAN as its PVID, and returns the VLAN it was
+// in before (0: none).
+func (h *Host) attachAware(vlan int, link, bridge, trunk netlink.Link) (int, error) {
+	var old int
 	var stale []uint16
 	if link.Attrs().MasterIndex == bridge.Attrs().Index {
 		// Already a port (libvirt enslaves taps itself): drop other VLANs.
 		all, err := h.bridgeVLANs()
 		if err != nil {
-			return err
+			return 0, err
 		}
-		for _, vi := range all[int32(link.Attrs().Index)] {
+		infos := all[int32(link.Attrs().Index)]
+		old = pvidOf(infos)
+		for _, vi := range infos {
 			if int(vi.Vid) != vlan {
 				stale = append(stale, vi.Vid)
 			}
 		}
 	}
 	if err := h.apply(link, change{mtu: trunk.Attrs().MTU, master: bridge.Attrs().Index, group: -1, up: true}); err != nil {
-		return err
+		return 0, err
 	}
 	if err := h.nl.BridgeVlanAdd(link, uint16(vlan), true, true, false, true); err != nil {
-		return fmt.Errorf("set port VLAN %d: %w", vlan, err)
+		return 0, fmt.Errorf("set port VLAN %d: %w", vlan, err)
 	}
 	for _, vid := range stale {
 		if err := h.nl.BridgeVlanDel(link, vid, false, false, false, true); err != nil && !isNotFound(err) {
-			return fmt.Errorf("remove port from VLAN %d: %w", vid, err)
+			return 0, fmt.Errorf("remove port from VLAN %d: %w", vid, err)
 		}
 	}
-	return nil
+	return old, nil
 }
 
 // portPVID is the VLAN a port of the vlan-aware bridge is in (0: none).
@@ -106,18 +110,23 @@ func (h *Host) portPVID(link netlink.Link) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, vi := range all[int32(link.Attrs().Index)] {
+	return pvidOf(all[int32(link.Attrs().Index)]), nil
+}
+
+func pvidOf(infos []*nl.BridgeVlanInfo) int {
+	for _, vi := range infos {
 		if vi.Flags&nl.BRIDGE_VLAN_INFO_PVID != 0 {
-			return int(vi.Vid), nil
+			return int(vi.Vid)
 		}
 	}
-	return 0, nil
+	return 0
 }
 
 // releaseAware takes VLAN vlan off the trunk when no guest port is in it
 // (force: detaching those guests first). The bridge itself stays: it holds
-// the trunk.
-func (h *Host) releaseAware(vlan int, force bool, kept func() (bool, error)) (bool, error) {
+// the trunk. jobErr, from job files that could not be read, stops it before
+// it removes anything.
+func (h *Host) releaseAware(vlan int, force bool, jobErr error) (bool, error) {
 	br, err := h.linkByName(h.cfg.Bridge)
 	if err != nil || br == nil {
 		return false, err
@@ -159,8 +168,8 @@ func (h *Host) releaseAware(vlan int, force bool, kept func() (bool, error)) (bo
 	if !onTrunk {
 		return false, nil
 	}
-	if keep, err := kept(); keep || err != nil {
-		return false, err
+	if jobErr != nil {
+		return false, jobErr
 	}
 	if err := h.nl.BridgeVlanDel(trunk, uint16(vlan), false, false, false, true); err != nil && !isNotFound(err) {
 		return false, fmt.Errorf("remove VLAN %d from trunk %s: %w", vlan, h.cfg.Trunk, err)

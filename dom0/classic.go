@@ -144,8 +144,9 @@ func (h *Host) attachClassic(link, bridge, trunk netlink.Link) error {
 }
 
 // releaseClassic deletes br<N> and <trunk>.<N> when no guest port is left
-// (force: detaching the guests first).
-func (h *Host) releaseClassic(vlan int, force bool, kept func() (bool, error)) (bool, error) {
+// (force: detaching the guests first). jobErr, from job files that could not
+// be read, stops it before it deletes anything.
+func (h *Host) releaseClassic(vlan int, force bool, jobErr error) (bool, error) {
 	brName, devName := h.BridgeName(vlan), h.VLANDevice(vlan)
 	br, err := h.linkByName(brName)
 	if err != nil {
@@ -184,8 +185,8 @@ func (h *Host) releaseClassic(vlan int, force bool, kept func() (bool, error)) (
 	if br == nil && dev == nil {
 		return false, nil
 	}
-	if keep, err := kept(); keep || err != nil {
-		return false, err
+	if jobErr != nil {
+		return false, jobErr
 	}
 	if br != nil {
 		if err := h.delLink(brName); err != nil {

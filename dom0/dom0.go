@@ -188,10 +188,8 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 	if err := checkVLAN(vlan); err != nil {
 		return fmt.Errorf("attach %s: %w", iface, err)
 	}
-	// An interface in no managed VLAN's bridge (or unreadable here: old is
-	// then 0) leaves no VLAN of ours behind.
-	_, old, _ := h.vlanOfPort(iface)
-	if err := h.attach(ctx, vlan, iface); err != nil {
+	old, err := h.attach(ctx, vlan, iface)
+	if err != nil {
 		return err
 	}
 	if old != 0 && old != vlan {
@@ -204,22 +202,25 @@ func (h *Host) Attach(ctx context.Context, vlan int, iface string) error {
 	return nil
 }
 
-func (h *Host) attach(ctx context.Context, vlan int, iface string) error {
+// attach does Attach's work under VLAN vlan's lock and returns the managed
+// VLAN the interface was in before (0: none).
+func (h *Host) attach(ctx context.Context, vlan int, iface string) (int, error) {
 	unlock, err := h.lock(ctx, vlan)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer unlock()
 	p, err := h.ensureLocked(ctx, vlan)
 	if err != nil {
-		return fmt.Errorf("attach %s: %w", iface, err)
+		return 0, fmt.Errorf("attach %s: %w", iface, err)
 	}
 	br := p.bridge.Attrs().Name
-	if err := h.attachLocked(vlan, iface, p); err != nil {
-		return fmt.Errorf("attach %s to %s: %w", iface, br, err)
+	old, err := h.attachLocked(vlan, iface, p)
+	if err != nil {
+		return 0, fmt.Errorf("attach %s to %s: %w", iface, br, err)
 	}
 	h.log.Info("attached", "iface", iface, "vlan", vlan, "bridge", br)
-	return nil
+	return old, nil
 }
 
 // Detach takes iface out of its VLAN and removes the VLAN's bridge if
@@ -287,50 +288,54 @@ func (h *Host) ensureLocked(ctx context.Context, vlan int) (plumbing, error) {
 	return h.ensureClassic(ctx, vlan)
 }
 
-func (h *Host) attachLocked(vlan int, iface string, p plumbing) error {
+// attachLocked reads the interface once, under the lock, and returns the
+// managed VLAN it was in before.
+func (h *Host) attachLocked(vlan int, iface string, p plumbing) (int, error) {
 	if iface == h.cfg.Trunk || iface == p.bridge.Attrs().Name || iface == h.VLANDevice(vlan) {
-		return fmt.Errorf("%q is the host's own device, not a guest interface: %w", iface, ErrInvalid)
+		return 0, fmt.Errorf("%q is the host's own device, not a guest interface: %w", iface, ErrInvalid)
 	}
 	link, err := h.linkByName(iface)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if link == nil {
-		return fmt.Errorf("guest interface %q: %w", iface, ErrNotFound)
+		return 0, fmt.Errorf("guest interface %q: %w", iface, ErrNotFound)
 	}
 	if h.cfg.Mode == ModeVLANAware {
 		return h.attachAware(vlan, link, p.bridge, p.trunk)
 	}
-	return h.attachClassic(link, p.bridge, p.trunk)
+	old := vlan
+	if link.Attrs().MasterIndex != p.bridge.Attrs().Index {
+		// In another bridge: the VLAN it names, if one of ours. In none
+		// we manage (or one unreadable here) it leaves no VLAN behind.
+		old, _ = h.vlanOfMaster(link)
+	}
+	return old, h.attachClassic(link, p.bridge, p.trunk)
 }
 
 // releaseLocked removes VLAN vlan's objects when unused (force: even with
-// guest ports, which are detached first, and job files). The kernel's state
-// is read first; job files only when it says the VLAN is unused. It reports
-// whether it removed anything.
+// guest ports, which are detached first, and job files). Job files are read
+// first: one naming the VLAN keeps it whatever the kernel holds, and reading
+// them costs a directory read where the kernel's answer costs a list of the
+// bridge's ports, which grows with the guests on it. Job files that cannot
+// be read fail a release only when the kernel says the VLAN is unused. It
+// reports whether it removed anything.
 func (h *Host) releaseLocked(_ context.Context, vlan int, force bool) (bool, error) {
-	kept := func() (bool, error) {
-		if force {
+	var jobErr error
+	if !force {
+		job, err := h.jobOf(vlan)
+		if job != "" {
+			h.log.Debug("kept: a job file names the VLAN", "vlan", vlan, "job", job)
 			return false, nil
 		}
-		jobs, err := hostjob.ReadAll(h.cfg.StateDir)
-		if err != nil {
-			return false, err
-		}
-		for _, j := range jobs {
-			if j.VLAN == vlan {
-				h.log.Debug("kept: a job file names the VLAN", "vlan", vlan, "job", j.Job)
-				return true, nil
-			}
-		}
-		return false, nil
+		jobErr = err
 	}
 	var removed bool
 	var err error
 	if h.cfg.Mode == ModeVLANAware {
-		removed, err = h.releaseAware(vlan, force, kept)
+		removed, err = h.releaseAware(vlan, force, jobErr)
 	} else {
-		removed, err = h.releaseClassic(vlan, force, kept)
+		removed, err = h.releaseClassic(vlan, force, jobErr)
 	}
 	if err != nil {
 		return false, fmt.Errorf("release VLAN %d: %w", vlan, err)
@@ -341,37 +346,60 @@ func (h *Host) releaseLocked(_ context.Context, vlan int, force bool) (bool, err
 	return removed, nil
 }
 
+// jobOf names a job whose job file names VLAN vlan ("": none).
+func (h *Host) jobOf(vlan int) (string, error) {
+	jobs, err := hostjob.ReadAll(h.cfg.StateDir)
+	if err != nil {
+		return "", err
+	}
+	for _, j := range jobs {
+		if j.VLAN == vlan {
+			return j.Job, nil
+		}
+	}
+	return "", nil
+}
+
 // vlanOfPort reads iface and says which managed VLAN it is a port of
 // (0: none, or no such interface).
 func (h *Host) vlanOfPort(iface string) (netlink.Link, int, error) {
 	link, err := h.linkByName(iface)
+	if err != nil || link == nil {
+		return link, 0, err
+	}
+	v, err := h.vlanOfMaster(link)
 	if err != nil {
 		return nil, 0, err
 	}
-	if link == nil || link.Attrs().MasterIndex == 0 {
-		return link, 0, nil
+	return link, v, nil
+}
+
+// vlanOfMaster says which managed VLAN link is a port of (0: none), from
+// the name of its bridge.
+func (h *Host) vlanOfMaster(link netlink.Link) (int, error) {
+	if link.Attrs().MasterIndex == 0 {
+		return 0, nil
 	}
-	master, err := h.nl.LinkByIndex(link.Attrs().MasterIndex)
+	master, err := h.getLink("", link.Attrs().MasterIndex)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read its bridge: %w", err)
+		return 0, fmt.Errorf("read its bridge: %w", err)
+	}
+	if master == nil {
+		return 0, nil // the bridge went away meanwhile
 	}
 	name := master.Attrs().Name
 	unmanaged := fmt.Errorf("it is in bridge %q, which vc-dom0 does not manage: %w", name, ErrConflict)
 	if h.cfg.Mode == ModeVLANAware {
 		if name != h.cfg.Bridge {
-			return nil, 0, unmanaged
+			return 0, unmanaged
 		}
-		v, err := h.portPVID(link)
-		if err != nil {
-			return nil, 0, err
-		}
-		return link, v, nil
+		return h.portPVID(link)
 	}
 	v, err := h.VLANOfBridge(name)
 	if err != nil {
-		return nil, 0, unmanaged
+		return 0, unmanaged
 	}
-	return link, v, nil
+	return v, nil
 }
 
 func (h *Host) detachLink(link netlink.Link) error {
