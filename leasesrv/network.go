@@ -179,8 +179,8 @@ func (n *SwitchNetwork) move(ctx context.Context, from plan.Plan, to *api.Lease)
 	if len(adds)+len(removes) == 0 {
 		return nil
 	}
-	guard := func(ctx context.Context, lock *store.Lock) error {
-		return n.st.GuardMove(ctx, lock, to.Job, to.Token, to.Move)
+	guard := func(ctx context.Context, lock *store.Lock, sw string) error {
+		return n.st.GuardMove(ctx, lock, to.Job, sw, to.Token, to.Move)
 	}
 	j := &store.Journal{Job: to.Job, Token: to.Token, Intent: store.IntentPatch, VLAN: to.VLAN, Plan: add, Remove: remove, Delete: gone, Started: time.Now().UTC()}
 	if err := n.st.JournalBegin(ctx, j); err != nil {
@@ -198,15 +198,16 @@ func (n *SwitchNetwork) move(ctx context.Context, from plan.Plan, to *api.Lease)
 	return n.st.JournalEnd(ctx, to.Job)
 }
 
-// guardFunc re-checks, under a switch's lock and right before the device
-// write, that the write is still wanted.
-type guardFunc func(ctx context.Context, lock *store.Lock) error
+// guardFunc re-checks, under switch sw's lock and right before the device
+// write, that the write is still wanted, and then records the switch's
+// journal step as started, in the same script.
+type guardFunc func(ctx context.Context, lock *store.Lock, sw string) error
 
 // inState guards the writes of a commit or teardown: the lease still has
 // this token and one of the states.
 func (n *SwitchNetwork) inState(l *api.Lease, states ...api.State) guardFunc {
-	return func(ctx context.Context, lock *store.Lock) error {
-		return n.st.Guard(ctx, lock, l.Job, l.Token, states...)
+	return func(ctx context.Context, lock *store.Lock, sw string) error {
+		return n.st.GuardStep(ctx, lock, l.Job, sw, l.Token, states...)
 	}
 }
 
@@ -247,7 +248,7 @@ func (n *SwitchNetwork) run(ctx context.Context, l *api.Lease, op string, guard 
 }
 
 // do runs one step under the switch's lock, re-checking lock and lease
-// right before the device write.
+// and recording the step as started right before the device write.
 func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, st step) error {
 	sw := n.cfg.Switches[st.sw]
 	drv, err := n.fleet.Driver(st.sw)
@@ -265,11 +266,8 @@ func (n *SwitchNetwork) do(ctx context.Context, l *api.Lease, guard guardFunc, s
 			n.log.Warn("switch lock not released, it expires", "switch", st.sw, "err", err)
 		}
 	}()
-	if err := guard(ctx, lock); err != nil {
+	if err := guard(ctx, lock, st.sw); err != nil {
 		return fmt.Errorf("switch %s: not writing for lease %s: %w", st.sw, l.Job, err)
-	}
-	if err := n.st.JournalStep(ctx, l.Job, st.sw, store.StepStarted); err != nil {
-		return err
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

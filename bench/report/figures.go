@@ -139,7 +139,7 @@ func compute(steps map[string]*step) ([]*figure, map[string]float64) {
 			net := (sixteen - z16) / (one - z1)
 			extra["commit_flat_ratio_16_vs_1_delay_only"] = net
 			f.Why = fmt.Sprintf("the same commits with no injected delay take %.0f ms over 16 switches and %.0f ms over 1: CPU on this machine's 2 cores, which 16 parallel steps share. "+
-				"A CPU profile of this benchmark (go test -cpuprofile) puts about 30 %% of the samples in the SSH driver reading and parsing each switch's state (prompts and error patterns are matched line by line, anchored at the line's start), about a fifth in the emulators, an eighth in the Redis client (six round trips per switch: lock, guard, journal started and done, unlock, history) and the rest in the SSH transport, the HTTP server and the garbage collector: no one part dominates any more. "+
+				"A CPU profile of this benchmark (go test -cpuprofile) puts about 30 %% of the samples in the SSH driver reading and parsing each switch's state (prompts and error patterns are matched line by line, anchored at the line's start), about a fifth in the emulators, an eighth in the Redis client (five round trips per switch: lock, guard with the journal step started, step done, unlock, history) and the rest in the SSH transport, the HTTP server and the garbage collector: no one part dominates any more. "+
 				"The delay-bound part alone is flat: (%.0f-%.0f)/(%.0f-%.0f) = %.2f",
 				z16, z1, sixteen, z16, one, z1, net)
 		}

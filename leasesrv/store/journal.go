@@ -144,18 +144,33 @@ func (s *Store) LockSwitch(ctx context.Context, sw string, ttl time.Duration) (*
 // Guard checks, right before a device write, that the lock is still ours and
 // the lease still has token and one of states; it extends the lock.
 func (s *Store) Guard(ctx context.Context, l *Lock, job string, token int64, states ...api.State) error {
-	return s.guard(ctx, l, job, token, "", states)
+	return s.guard(ctx, l, job, token, "", "", states)
 }
 
-// GuardMove is Guard for a migration's writes: the lease must still be
+// GuardStep is Guard for a step of a journaled transaction: when the write
+// is allowed, the same script records the step of switch sw as started.
+func (s *Store) GuardStep(ctx context.Context, l *Lock, job, sw string, token int64, states ...api.State) error {
+	return s.guard(ctx, l, job, token, "", sw, states)
+}
+
+// GuardMove is GuardStep for a migration's writes: the lease must still be
 // active and on the same migration, so a late writer of an earlier one
 // cannot undo a later one.
-func (s *Store) GuardMove(ctx context.Context, l *Lock, job string, token, move int64) error {
-	return s.guard(ctx, l, job, token, strconv.FormatInt(move, 10), []api.State{api.StateActive})
+func (s *Store) GuardMove(ctx context.Context, l *Lock, job, sw string, token, move int64) error {
+	return s.guard(ctx, l, job, token, strconv.FormatInt(move, 10), sw, []api.State{api.StateActive})
 }
 
-func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, move string, states []api.State) error {
-	v, err := s.eval(ctx, "guard", l.key, l.value, l.ttl, job, token, move, states).Result()
+// guard runs guard.lua; one that records a journal step waits for the
+// replicas, as every journal write does (Store.run).
+func (s *Store) guard(ctx context.Context, l *Lock, job string, token int64, move, sw string, states []api.State) error {
+	if sw != "" {
+		r, err := s.run(ctx, "guard", l.key, l.value, l.ttl, job, token, move, sw, states)
+		if err != nil {
+			return err // not run, or not on the replicas: no write either way
+		}
+		return guardResult(r)
+	}
+	v, err := s.eval(ctx, "guard", l.key, l.value, l.ttl, job, token, move, sw, states).Result()
 	if err != nil {
 		return err
 	}

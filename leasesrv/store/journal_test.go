@@ -26,6 +26,15 @@ func TestJournalWaitsForReplicas(t *testing.T) {
 		t.Fatalf("journal read back: %+v %v", got, err)
 	}
 	st = New(rdb, Policy{WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond})
+	// The guard that records a step started is a journal write too: a
+	// device must not be touched before the replicas have it.
+	lock, err := st.LockSwitch(ctx, "sw1", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.GuardStep(ctx, lock, "1.pbs", "sw1", 7); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("guard step with wait_replicas = 1 and no replica: %v, want ErrNotReplicated", err)
+	}
 	if err := st.JournalEnd(ctx, "1.pbs"); !errors.Is(err, ErrNotReplicated) {
 		t.Fatalf("with wait_replicas = 1 and no replica: %v, want ErrNotReplicated", err)
 	}

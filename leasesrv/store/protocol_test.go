@@ -169,6 +169,23 @@ func TestResults(t *testing.T) {
 	if err := st.Guard(ctx, lock, g.Job, l.Token, api.StateActive); !errors.As(err, &se) || se.State != api.StateCommitting {
 		t.Fatalf("guard for active: %v, want the lease committing", err)
 	}
+	// A transaction's guard records the step as started when, and only
+	// when, the write is allowed.
+	if err := st.JournalBegin(ctx, &Journal{Job: g.Job, Token: l.Token, Intent: IntentApply}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.GuardStep(ctx, lock, g.Job, "sw-refused", l.Token, api.StateActive); !errors.As(err, &se) {
+		t.Fatalf("guard step for active: %v, want the lease committing", err)
+	}
+	if err := st.GuardStep(ctx, lock, g.Job, "sw", l.Token, api.StateCommitting); err != nil {
+		t.Fatalf("guard step, committing: %v", err)
+	}
+	if j, err := st.JournalGet(ctx, g.Job); err != nil || len(j.Steps) != 1 || j.Steps["sw"] != StepStarted {
+		t.Fatalf("journal after the guards: %+v %v, want sw started and nothing else", j, err)
+	}
+	if err := st.JournalEnd(ctx, g.Job); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Unlock(ctx, lock); err != nil {
 		t.Fatal(err)
 	}
