@@ -61,10 +61,10 @@ type iperf struct {
 	CPU  float64 // sender's host CPU, percent
 }
 
-// runIperf runs iperf3 from guest src to dst for secs, at rate bits/s (0:
-// as fast as it goes).
-func runIperf(ctx context.Context, src *guest, dst string, secs int, rate float64) (iperf, error) {
-	args := []string{"iperf3", "-c", dst, "-t", strconv.Itoa(secs), "-J"}
+// runIperf runs iperf3 from guest src to dst for secs after omitting the
+// first omit seconds, at rate bits/s (0: as fast as it goes).
+func runIperf(ctx context.Context, src *guest, dst string, secs, omit int, rate float64) (iperf, error) {
+	args := []string{"iperf3", "-c", dst, "-t", strconv.Itoa(secs), "-O", strconv.Itoa(omit), "-J"}
 	if rate > 0 {
 		args = append(args, "-b", strconv.FormatFloat(rate, 'f', 0, 64))
 	}
@@ -106,9 +106,41 @@ func runIperf(ctx context.Context, src *guest, dst string, secs int, rate float6
 // pair is one round on both paths between the same two guests.
 type pair struct{ untagged, tagged iperf }
 
+// The link both paths cross, site1's uplink to the core, is shaped to
+// linkRate for the link-bound rounds, well below the ~1200 Mbit/s the
+// emulated CPU moves, so the link and not the CPU bounds both paths, as the
+// seed's 1 GbE link did. The token bucket holds linkBurst: a pause of the VM
+// up to linkBurst/linkRate (80 ms) is made up afterwards instead of lost.
+const (
+	linkRate     = "200mbit"
+	linkRateMbps = 200
+	linkBurst    = "2mb"
+	linkLatency  = "100ms"
+)
+
+// qdiscCounters is what the shaper on a site's uplink has sent and how
+// often it held a packet back.
+type qdiscCounters struct {
+	Bytes      uint64 `json:"bytes"`
+	Overlimits uint64 `json:"overlimits"`
+}
+
+func uplinkQdisc(ctx context.Context, site string) (qdiscCounters, error) {
+	out, err := in(ctx, site, "tc", "-s", "-j", "qdisc", "show", "dev", "uplink", "root")
+	if err != nil {
+		return qdiscCounters{}, err
+	}
+	var qs []qdiscCounters
+	if err := json.Unmarshal([]byte(out), &qs); err != nil || len(qs) != 1 {
+		return qdiscCounters{}, fmt.Errorf("tc -s -j qdisc show dev uplink in %s: %v: %s", site, err, out)
+	}
+	return qs[0], nil
+}
+
 // TestSeedMeasurements reproduces the seed's section 5 in miniature: TCP
 // throughput across sites on the cluster's tagged path against an untagged
-// path between the same two guests (Table 1), at the most the CPU allows
+// path between the same two guests (Table 1), over a link shaped well below
+// what the CPU moves (link-bound, as the seed's), at the most the CPU allows
 // and at 80 % of the untagged maximum; then a 1000 packets/s stream across
 // sites that must arrive whole and in order.
 func TestSeedMeasurements(t *testing.T) {
@@ -132,8 +164,8 @@ func TestSeedMeasurements(t *testing.T) {
 	if s := os.Getenv("E2E_IPERF_SECONDS"); s != "" {
 		secs, _ = strconv.Atoi(s)
 	}
-	measure := func(ip string, rate float64) iperf {
-		r, err := runIperf(ctx, src, ip, secs, rate)
+	measure := func(ip string, omit int, rate float64) iperf {
+		r, err := runIperf(ctx, src, ip, secs, omit, rate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,33 +174,82 @@ func TestSeedMeasurements(t *testing.T) {
 		}
 		return r
 	}
-	// Paired rounds, untagged then tagged, at full speed, then two pairs at
-	// 80 % of the untagged maximum. The test prints what it measured, one
-	// BENCH line per pair; bench/report (taggingOverhead) alone turns them
-	// into figures, so there is one definition of each.
+	// The test prints what it measured, one BENCH line per pair;
+	// bench/report (taggingOverhead) alone turns them into figures, so there
+	// is one definition of each.
+	//
+	// Link-bound: paired rounds, untagged then tagged, through site1's
+	// uplink shaped with a token bucket; iperf3 leaves out each run's first
+	// second (slow start, and the bucket's stored burst). Every run must
+	// cross the shaper and be held back by it, else the link did not bound
+	// it.
+	site := bed.byName[src.host].site
+	shaper := "tc qdisc add dev uplink root tbf rate " + linkRate + " burst " + linkBurst + " latency " + linkLatency
+	if _, err := in(ctx, site, words(shaper)...); err != nil {
+		t.Fatal(err)
+	}
+	unshape := func(ctx context.Context) error {
+		_, err := in(ctx, site, "tc", "qdisc", "del", "dev", "uplink", "root")
+		return err
+	}
+	defer unshape(context.Background()) // the test failed before removing it
+	linkBound := func(ip string) iperf {
+		before, err := uplinkQdisc(ctx, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := measure(ip, 1, 0)
+		after, err := uplinkQdisc(ctx, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sent, got := after.Bytes-before.Bytes, r.Mbps*1e6/8*float64(secs); float64(sent) < got {
+			t.Fatalf("iperf3 to %s: %.0f bytes received, but only %d crossed the shaped uplink of %s", ip, got, sent, site)
+		}
+		if after.Overlimits == before.Overlimits {
+			t.Fatalf("iperf3 to %s at %.1f Mbit/s: the shaper on %s's uplink (%s) never held a packet back, so the link did not bound it", ip, r.Mbps, site, linkRate)
+		}
+		return r
+	}
+	var linked []pair
+	for range 5 {
+		linked = append(linked, pair{linkBound("10.99.0.2"), linkBound(dst.ip)})
+	}
+	if err := unshape(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// CPU-bound: paired rounds at full speed, then two pairs at 80 % of the
+	// untagged maximum, with the senders' CPU.
 	var rounds []pair
 	untaggedMax := 0.0
 	for range 5 {
-		p := pair{measure("10.99.0.2", 0), measure(dst.ip, 0)}
+		p := pair{measure("10.99.0.2", 0, 0), measure(dst.ip, 0, 0)}
 		rounds = append(rounds, p)
 		untaggedMax = max(untaggedMax, p.untagged.Mbps)
 	}
 	load := 0.8 * untaggedMax * 1e6
 	var loaded []pair
 	for range 2 {
-		loaded = append(loaded, pair{measure("10.99.0.2", load), measure(dst.ip, load)})
+		loaded = append(loaded, pair{measure("10.99.0.2", 0, load), measure(dst.ip, 0, load)})
 	}
-	fmt.Printf("\nTCP across sites (iperf3, %d s runs)    untagged   tagged (VLAN %d)\n", secs, c.vlan)
+	fmt.Printf("\nTCP across sites (iperf3, %d s runs)            untagged   tagged (VLAN %d)\n", secs, c.vlan)
+	for i, p := range linked {
+		fmt.Printf("  uplink shaped to %d Mbit/s, round %d        %7.1f    %7.1f Mbit/s\n", linkRateMbps, i+1, p.untagged.Mbps, p.tagged.Mbps)
+	}
 	for i, p := range rounds {
-		fmt.Printf("  full speed, round %d                  %7.1f    %7.1f Mbit/s\n", i+1, p.untagged.Mbps, p.tagged.Mbps)
+		fmt.Printf("  full speed (CPU-bound), round %d             %7.1f    %7.1f Mbit/s\n", i+1, p.untagged.Mbps, p.tagged.Mbps)
 	}
 	for i, p := range loaded {
-		fmt.Printf("  offered %.0f Mbit/s (80 %%), round %d   %7.1f    %7.1f Mbit/s, sender CPU %.1f / %.1f %%\n",
+		fmt.Printf("  offered %.0f Mbit/s (80 %%), round %d          %7.1f    %7.1f Mbit/s, sender CPU %.1f / %.1f %%\n",
 			load/1e6, i+1, p.untagged.Mbps, p.tagged.Mbps, p.untagged.CPU, p.tagged.CPU)
 	}
-	fmt.Printf("  seed, Table 1 (1 GbE)                 %7.1f    %7.1f Mbit/s\n", 939.0, 936.0)
+	fmt.Printf("  seed, Table 1 (1 GbE)                        %7.1f    %7.1f Mbit/s\n", 939.0, 936.0)
+	fmt.Printf("BENCH tagging_link_shaped_mbps=%d\n", linkRateMbps)
+	for _, p := range linked {
+		fmt.Printf("BENCH tagging_link_untagged_mbps=%.2f tagging_link_tagged_mbps=%.2f\n", p.untagged.Mbps, p.tagged.Mbps)
+	}
 	for _, p := range rounds {
-		fmt.Printf("BENCH tagging_round_untagged_mbps=%.1f tagging_round_tagged_mbps=%.1f\n", p.untagged.Mbps, p.tagged.Mbps)
+		fmt.Printf("BENCH tagging_cpu_untagged_mbps=%.1f tagging_cpu_tagged_mbps=%.1f\n", p.untagged.Mbps, p.tagged.Mbps)
 	}
 	for _, p := range loaded {
 		fmt.Printf("BENCH tagging_load_untagged_cpu_pct=%.1f tagging_load_tagged_cpu_pct=%.1f\n", p.untagged.CPU, p.tagged.CPU)

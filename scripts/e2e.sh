@@ -8,7 +8,7 @@
 # E2E_STABILITY sets the length of the 1000 pps run (default 10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh ip=iproute2 bridge=iproute2 redis-server=redis-server iperf3=iperf3 >&2
+scripts/deps.sh ip=iproute2 bridge=iproute2 tc=iproute2 redis-server=redis-server iperf3=iperf3 >&2
 for b in leasesrv vcctl vc-dom0 vc-prologue vc-epilogue vc-hook vc-periodic; do
   [ -x "bin/$b" ] || { echo "e2e: bin/$b is missing: run make build" >&2; exit 1; }
 done
@@ -32,7 +32,7 @@ case $where in
     echo "e2e: this kernel lacks 802.1Q or VLAN filtering (or E2E_WHERE=vm): the testbed runs in a VM"
     vmenv=(); for kv in "${env[@]}"; do vmenv+=(-e "$kv"); done
     tools/run-in-vm.sh -t "$timeout" -m 2048 \
-      -a /usr/sbin/ip -a /usr/sbin/bridge -a /usr/bin/redis-server -a /usr/bin/iperf3 \
+      -a /usr/sbin/ip -a /usr/sbin/bridge -a /usr/sbin/tc -a /usr/bin/redis-server -a /usr/bin/iperf3 \
       -d bin "${vmenv[@]}" "$out/e2e.test" -test.count=1 "$@" ;;
   *) echo "e2e: E2E_WHERE must be here or vm, not $where" >&2; exit 2 ;;
 esac

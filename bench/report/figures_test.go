@@ -14,7 +14,7 @@ func TestTaggingOverhead(t *testing.T) {
 	}
 	e2e := &step{Name: "e2e", Ran: true}
 	for _, r := range [][2]float64{{100, 99.5}, {100, 99.8}, {100, 97}} {
-		e2e.Lines = append(e2e.Lines, fmt.Sprintf("BENCH tagging_round_untagged_mbps=%.1f tagging_round_tagged_mbps=%.1f", r[0], r[1]))
+		e2e.Lines = append(e2e.Lines, fmt.Sprintf("BENCH tagging_link_untagged_mbps=%.1f tagging_link_tagged_mbps=%.1f", r[0], r[1]))
 	}
 	steps := map[string]*step{"e2e": e2e}
 	for _, n := range stepNames[:len(stepNames)-1] {
