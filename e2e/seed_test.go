@@ -107,15 +107,14 @@ func runIperf(ctx context.Context, src *guest, dst string, secs, omit int, rate 
 type pair struct{ untagged, tagged iperf }
 
 // The link both paths cross, site1's uplink to the core, is shaped to
-// linkRate for the link-bound rounds, well below the ~1200 Mbit/s the
+// linkMbps for the link-bound rounds, well below the ~1200 Mbit/s the
 // emulated CPU moves, so the link and not the CPU bounds both paths, as the
 // seed's 1 GbE link did. The token bucket holds linkBurst: a pause of the VM
-// up to linkBurst/linkRate (80 ms) is made up afterwards instead of lost.
+// up to linkBurst/linkMbps (80 ms) is made up afterwards instead of lost.
 const (
-	linkRate     = "200mbit"
-	linkRateMbps = 200
-	linkBurst    = "2mb"
-	linkLatency  = "100ms"
+	linkMbps    = 200
+	linkBurst   = "2mb"
+	linkLatency = "100ms"
 )
 
 // qdiscCounters is what the shaper on a site's uplink has sent and how
@@ -184,7 +183,7 @@ func TestSeedMeasurements(t *testing.T) {
 	// cross the shaper and be held back by it, else the link did not bound
 	// it.
 	site := bed.byName[src.host].site
-	shaper := "tc qdisc add dev uplink root tbf rate " + linkRate + " burst " + linkBurst + " latency " + linkLatency
+	shaper := fmt.Sprintf("tc qdisc add dev uplink root tbf rate %dmbit burst %s latency %s", linkMbps, linkBurst, linkLatency)
 	if _, err := in(ctx, site, words(shaper)...); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +206,7 @@ func TestSeedMeasurements(t *testing.T) {
 			t.Fatalf("iperf3 to %s: %.0f bytes received, but only %d crossed the shaped uplink of %s", ip, got, sent, site)
 		}
 		if after.Overlimits == before.Overlimits {
-			t.Fatalf("iperf3 to %s at %.1f Mbit/s: the shaper on %s's uplink (%s) never held a packet back, so the link did not bound it", ip, r.Mbps, site, linkRate)
+			t.Fatalf("iperf3 to %s at %.1f Mbit/s: the shaper on %s's uplink (%d Mbit/s) never held a packet back, so the link did not bound it", ip, r.Mbps, site, linkMbps)
 		}
 		return r
 	}
@@ -234,7 +233,7 @@ func TestSeedMeasurements(t *testing.T) {
 	}
 	fmt.Printf("\nTCP across sites (iperf3, %d s runs)            untagged   tagged (VLAN %d)\n", secs, c.vlan)
 	for i, p := range linked {
-		fmt.Printf("  uplink shaped to %d Mbit/s, round %d        %7.1f    %7.1f Mbit/s\n", linkRateMbps, i+1, p.untagged.Mbps, p.tagged.Mbps)
+		fmt.Printf("  uplink shaped to %d Mbit/s, round %d        %7.1f    %7.1f Mbit/s\n", linkMbps, i+1, p.untagged.Mbps, p.tagged.Mbps)
 	}
 	for i, p := range rounds {
 		fmt.Printf("  full speed (CPU-bound), round %d             %7.1f    %7.1f Mbit/s\n", i+1, p.untagged.Mbps, p.tagged.Mbps)
@@ -244,7 +243,7 @@ func TestSeedMeasurements(t *testing.T) {
 			load/1e6, i+1, p.untagged.Mbps, p.tagged.Mbps, p.untagged.CPU, p.tagged.CPU)
 	}
 	fmt.Printf("  seed, Table 1 (1 GbE)                        %7.1f    %7.1f Mbit/s\n", 939.0, 936.0)
-	fmt.Printf("BENCH tagging_link_shaped_mbps=%d\n", linkRateMbps)
+	fmt.Printf("BENCH tagging_link_shaped_mbps=%d\n", linkMbps)
 	for _, p := range linked {
 		fmt.Printf("BENCH tagging_link_untagged_mbps=%.2f tagging_link_tagged_mbps=%.2f\n", p.untagged.Mbps, p.tagged.Mbps)
 	}
