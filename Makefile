@@ -25,14 +25,15 @@ clean:
 
 # install-torque: the hooks as pbs_mom runs them: root-owned 0500 copies in
 # $(PBS_HOME)/mom_priv (a looser mode makes Torque requeue every job),
-# vc-hook where they find it, and vc-periodic for the timer in systemd/. Run `make build` first.
+# vc-hook beside them, where they look first, and vc-periodic for the timer
+# in systemd/. Run `make build` first.
 .PHONY: install-torque
 install-torque:
 	install -o root -g root -m 0500 bin/vc-prologue $(PBS_HOME)/mom_priv/prologue
 	install -o root -g root -m 0500 bin/vc-prologue $(PBS_HOME)/mom_priv/prologue.parallel
 	install -o root -g root -m 0500 bin/vc-epilogue $(PBS_HOME)/mom_priv/epilogue
 	install -o root -g root -m 0500 bin/vc-epilogue $(PBS_HOME)/mom_priv/epilogue.parallel
-	install -D -o root -g root -m 0755 bin/vc-hook $(PREFIX)/sbin/vc-hook
+	install -o root -g root -m 0500 bin/vc-hook $(PBS_HOME)/mom_priv/vc-hook
 	install -D -o root -g root -m 0755 bin/vc-periodic $(PREFIX)/sbin/vc-periodic
 
 # Hypervisor hosts: vc-dom0 and its Xen vif script or libvirt hook

@@ -21,7 +21,7 @@ func installTorque(t testing.TB) string {
 	momPriv := filepath.Join(t.TempDir(), "mom_priv")
 	os.MkdirAll(momPriv, 0o751)
 	for name, bin := range map[string]string{"prologue": "vc-prologue", "prologue.parallel": "vc-prologue",
-		"epilogue": "vc-epilogue", "epilogue.parallel": "vc-epilogue"} {
+		"epilogue": "vc-epilogue", "epilogue.parallel": "vc-epilogue", "vc-hook": "vc-hook"} {
 		b, err := os.ReadFile(binary(t, bin))
 		if err != nil {
 			t.Fatal(err)
@@ -71,9 +71,6 @@ func TestTorqueBinaryAsPbsMom(t *testing.T) {
 	os.WriteFile(nodefile, []byte("nodeA\nnodeA\n"), 0o644)
 	env := torqueEnv("0", nodefile)
 	env["VIRTCLOUD_CONFIG"] = n.cfg
-	// The copies in mom_priv find vc-hook where it is installed: on the
-	// usual path (/usr/local/sbin), here the build directory.
-	env["PATH"] = "/bin:/usr/bin:" + filepath.Dir(binary(t, "vc-hook"))
 
 	r := runAsMom(t, momPriv, "prologue", torquePrologue("prologue", "nodes=1:ppn=2,walltime=00:05:00,other=vcluster", "batch"), env)
 	if r.code != 0 {

@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/virtcloud/virtcloud/hooks/gate"
+	"github.com/virtcloud/virtcloud/internal/lookpath"
+	"github.com/virtcloud/virtcloud/internal/redistest"
 )
 
 // TestGateNeverTakesAClusterJobForOrdinary: over random histories of a
@@ -23,8 +26,15 @@ import (
 // runs once the hook has read the file as it is.
 func TestGateNeverTakesAClusterJobForOrdinary(t *testing.T) {
 	seed := uint64(rand.Int64())
+	if s := os.Getenv("GATE_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
 	rng := rand.New(rand.NewPCG(seed, 1))
-	t.Logf("seed %d", seed)
+	t.Logf("seed %d (GATE_SEED=%d replays this history)", seed, seed)
+	hook, err := os.Executable() // this process stands for vc-hook
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := newNode(t, "nodeA", nodeOpts{})
 	valid, _ := os.ReadFile(n.cfg)
 	queueLine := "queues = [\"vcluster\"]\n"
@@ -74,8 +84,8 @@ func TestGateNeverTakesAClusterJobForOrdinary(t *testing.T) {
 		p, args, env := randomRun(rng, pick())
 		env["VIRTCLOUD_CONFIG"] = n.cfg
 		getenv := func(k string) string { return env[k] }
-		byGate := gate.Ordinary(string(p), args, getenv, n.cacheDir())
-		byHook, err := ordinaryByHook(p, Env{Args: args, Getenv: getenv, CacheDir: n.cacheDir()})
+		byGate := gate.Ordinary(string(p), args, getenv, n.cacheDir(), hook)
+		byHook, err := ordinaryByHook(p, Env{Args: args, Getenv: getenv, CacheDir: n.cacheDir(), Hook: hook})
 		if byGate && !byHook {
 			t.Fatalf("step %d (%s): the gate ended %s %q %v as ordinary; the hook would not (%v)", step, what, p, args, env, err)
 		}
@@ -132,9 +142,13 @@ func randomRun(rng *rand.Rand, queue string) (Program, []string, map[string]stri
 // with the exit status its front end gives a fault of this host, saying
 // what is missing.
 func TestGateBinary(t *testing.T) {
-	n := newNode(t, "nodeA", nodeOpts{})
+	if p, err := lookpath.Find(os.Getenv, "vc-hook"); err == nil {
+		t.Fatalf("a vc-hook is installed at %s: the cases without vc-hook cannot be run here", p)
+	}
+	closed := fmt.Sprintf("http://127.0.0.1:%d", redistest.FreePort(t))
+	n := newNode(t, "nodeA", nodeOpts{server: closed})
 	prologue := binary(t, "vc-prologue")
-	run := func(bin string, args []string, env map[string]string) result {
+	runOn := func(n *node, bin string, args []string, env map[string]string) result {
 		t.Helper()
 		cmd := exec.Command(bin, args[1:]...)
 		cmd.Args[0] = args[0]
@@ -151,36 +165,73 @@ func TestGateBinary(t *testing.T) {
 		}
 		return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
 	}
+	run := func(bin string, args []string, env map[string]string) result {
+		t.Helper()
+		return runOn(n, bin, args, env)
+	}
 
 	// A cluster job (its server is down): what vc-hook says and exits
 	// with is what the hook in this process does with the same input.
-	cluster := torquePrologue("prologue", clusterRes, "batch")
-	got := run(prologue, cluster, map[string]string{"PBS_NODENUM": "0"})
-	want := n.run(Prologue, cluster, map[string]string{"PBS_NODENUM": "0", "PATH": "/bin:/usr/bin"})
-	if got.code != want.code || got.code == 0 || !strings.Contains(got.stderr, "prologue: ") {
-		t.Fatalf("cluster job through the gate: %+v; in process: %+v", got, want)
+	// Torque's first node requeues it; a sister (prologue.parallel, told
+	// by argv[0]) leaves that to the first node.
+	for name, code := range map[string]int{"prologue": 2, "prologue.parallel": 0} {
+		cluster := torquePrologue(name, clusterRes, "batch")
+		got := runOn(newNode(t, "nodeA", nodeOpts{server: closed}), prologue, cluster, nil)
+		want := newNode(t, "nodeA", nodeOpts{server: closed}).run(Prologue, cluster, map[string]string{"PATH": "/bin:/usr/bin"})
+		if got.code != code || got.code != want.code || got.stderr != want.stderr {
+			t.Fatalf("%s, cluster job through the gate: %+v; in process: %+v", name, got, want)
+		}
 	}
+	cluster := torquePrologue("prologue", clusterRes, "batch")
+
+	// A private install, vc-prologue and vc-hook side by side, whose
+	// vc-hook the test may spoil.
+	dir := t.TempDir()
+	install := func(name, bin string) string {
+		b, err := os.ReadFile(binary(t, bin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	alone, epilogueAlone, hook := install("prologue", "vc-prologue"), install("epilogue", "vc-epilogue"), install("vc-hook", "vc-hook")
 
 	ordinary := torquePrologue("prologue", "nodes=1,walltime=00:10:00", "batch")
-	cache := gate.CacheFile(gate.DefaultCacheDir, n.cfg)
-	if r := run(prologue, ordinary, nil); r.code != 0 || r.stderr != "" {
+	if r := run(alone, ordinary, nil); r.code != 0 || r.stderr != "" {
 		t.Fatalf("ordinary job, first run: %+v", r)
 	}
-	if _, err := os.Stat(cache); err != nil {
+	if _, err := os.Stat(gate.CacheFile(gate.DefaultCacheDir, n.cfg)); err != nil {
 		t.Fatalf("vc-hook left no decision for the gate: %v", err)
 	}
 
-	// vc-prologue alone: the gate must decide by itself.
-	alone := filepath.Join(t.TempDir(), "prologue")
-	b, _ := os.ReadFile(prologue)
-	os.WriteFile(alone, b, 0o500)
-	if r := run(alone, ordinary, nil); r.code != 0 || r.stderr != "" {
-		t.Fatalf("ordinary job without vc-hook: %+v", r)
+	// vc-hook's first bytes garbled in place, its size, inode and time
+	// kept: the gate must end an ordinary job without running it, and a
+	// cluster job's run must fail naming it.
+	info, err := os.Stat(hook)
+	if err != nil {
+		t.Fatal(err)
 	}
-	epilogueAlone := filepath.Join(filepath.Dir(alone), "epilogue")
-	b, _ = os.ReadFile(binary(t, "vc-epilogue"))
-	os.WriteFile(epilogueAlone, b, 0o500)
+	f, err := os.OpenFile(hook, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("no program"), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	os.Chtimes(hook, info.ModTime(), info.ModTime())
+	if r := run(alone, ordinary, nil); r.code != 0 || r.stderr != "" {
+		t.Fatalf("ordinary job, vc-hook not runnable: %+v", r)
+	}
+	if r := run(alone, cluster, nil); r.code != 2 || !strings.Contains(r.stderr, "prologue: cannot run the hook: exec "+hook+": exec format error") {
+		t.Fatalf("cluster job, vc-hook not runnable: %+v", r)
+	}
 
+	os.Remove(hook)
 	for _, c := range []struct {
 		name string
 		bin  string
@@ -189,6 +240,7 @@ func TestGateBinary(t *testing.T) {
 		env  map[string]string
 	}{
 		{"Torque", alone, Prologue, cluster, nil},
+		{"Torque presetup", alone, Prologue, append(torquePrologue("prologue", clusterRes, "batch"), "nodeA,nodeB"), nil},
 		{"Torque epilogue", epilogueAlone, Epilogue, torqueEpilogue("epilogue", clusterRes, "batch", "0"), nil},
 		{"Slurm Prolog", alone, Prologue, []string{"prologue"}, slurmEnv("prolog_slurmd", "vcluster", "debug")},
 		{"Slurm PrologSlurmctld", alone, Prologue, []string{"prologue"}, slurmEnv("prolog_slurmctld", "", "vcluster")},

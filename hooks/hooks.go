@@ -41,8 +41,10 @@ type Env struct {
 	OpenHost func(cfg *config.Dom0, configPath string, getenv func(string) string) (Host, error)
 	// Hostname names this machine (default os.Hostname).
 	Hostname func() (string, error)
-	// CacheDir keeps the ordinary-job decisions for the gate (default
-	// gate.DefaultCacheDir).
+	// Hook is the path of the running vc-hook, whose decisions on ordinary
+	// jobs the gate may reuse; "" leaves none (vc-periodic, tests).
+	Hook string
+	// CacheDir keeps those decisions (default gate.DefaultCacheDir).
 	CacheDir string
 	// Now is the clock for spool records (default time.Now).
 	Now func() time.Time
@@ -129,15 +131,12 @@ func Run(ctx context.Context, p Program, env Env) (*Invocation, error) {
 // marking after a failure, host networking, the spool.
 const hardCapSlack = 45 * time.Second
 
-// ConfigPath is the configuration file hooks read.
-func ConfigPath(getenv func(string) string) string { return gate.ConfigPath(getenv) }
-
 // loadConfig reads the hooks' part of the configuration, refusing a file
 // others may read: it holds a token. The cluster queues of a valid file are
 // left for the gate (hooks/gate), so that the next ordinary job is told
 // without this binary; a cache that cannot be written only costs that.
 func loadConfig(env Env) (*config.Config, error) {
-	path := ConfigPath(env.Getenv)
+	path := gate.ConfigPath(env.Getenv)
 	data, mode, err := config.ReadPrivate(path)
 	if err != nil {
 		return nil, fail(HostFault, "%w", err)
@@ -146,10 +145,22 @@ func loadConfig(env Env) (*config.Config, error) {
 	if err != nil {
 		return nil, fail(HostFault, "%w", err)
 	}
-	if err := gate.Remember(env.CacheDir, path, data, mode, cfg.Hooks.Queues); err != nil {
-		env.Logger.Debug("no ordinary-job cache", "err", err)
+	if env.Hook != "" {
+		if err := gate.Remember(env.CacheDir, env.Hook, path, data, mode, cfg.Hooks.Queues); err != nil {
+			env.Logger.Log(context.Background(), cacheWriteLevel(), "ordinary jobs will all run vc-hook", "err", err)
+		}
 	}
 	return cfg, nil
+}
+
+// cacheWriteLevel: root's hooks can always write the gate's cache, so a
+// failure there is worth a warning; a hook running as another user
+// (Slurm's PrologSlurmctld) never can, and says so only when asked.
+func cacheWriteLevel() slog.Level {
+	if os.Geteuid() == 0 {
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
 }
 
 // loadFor reads the configuration and says whether the job is a cluster job:
@@ -184,7 +195,7 @@ func nodeFault(ctx context.Context, inv *Invocation, env Env, cause error) error
 	}
 	ordinary := false
 	if inv.Request == "" {
-		cfg, err := config.LoadPart(ConfigPath(env.Getenv), "hooks")
+		cfg, err := config.LoadPart(gate.ConfigPath(env.Getenv), "hooks")
 		ordinary = errors.Is(err, fs.ErrNotExist) || err == nil && !slices.Contains(cfg.Hooks.Queues, inv.Queue)
 	}
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/virtcloud/virtcloud/hooks/gate"
 	"github.com/virtcloud/virtcloud/hooks/request"
 	"github.com/virtcloud/virtcloud/hooks/spool"
 	"github.com/virtcloud/virtcloud/internal/api"
@@ -77,7 +78,7 @@ func openHost(cfg *config.Config, env Env) (Host, error) {
 	if cfg.Dom0 == nil || env.OpenHost == nil {
 		return nil, nil
 	}
-	host, err := env.OpenHost(cfg.Dom0, ConfigPath(env.Getenv), env.Getenv)
+	host, err := env.OpenHost(cfg.Dom0, gate.ConfigPath(env.Getenv), env.Getenv)
 	if err != nil {
 		return nil, fail(HostFault, "host networking: %w", err)
 	}

@@ -67,7 +67,7 @@ func (m *realTorque) install(t *testing.T) {
 	os.MkdirAll(m.bin, 0o755)
 	// presetup is optional.
 	installFromReadme(t, paths, func(line string) bool { return strings.Contains(line, "presetup") }, "## Install", "### Torque")
-	for _, f := range []string{"prologue", "prologue.parallel", "epilogue", "epilogue.parallel"} {
+	for _, f := range []string{"prologue", "prologue.parallel", "epilogue", "epilogue.parallel", "vc-hook"} {
 		if _, err := os.Stat(filepath.Join(torqueHome, "spool", "mom_priv", f)); err != nil {
 			t.Fatalf("README's lines did not install mom_priv/%s: %v", f, err)
 		}
@@ -76,9 +76,7 @@ func (m *realTorque) install(t *testing.T) {
 
 // start writes the moms' environment as README says (PATH reaching qstat
 // and pbsnodes; VIRTCLOUD_CONFIG) and mom_config.example's lines, and starts
-// Torque afresh. The hooks in mom_priv find vc-hook where README installs
-// it, /usr/local/sbin, which they search after PATH; here that directory
-// is m.bin, so PATH names it.
+// Torque afresh.
 func (m *realTorque) start(t *testing.T, peers string) {
 	envFile := filepath.Join(torqueHome, "spool", "pbs_environment")
 	orig, err := os.ReadFile(envFile)
@@ -86,7 +84,7 @@ func (m *realTorque) start(t *testing.T, peers string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.WriteFile(envFile, orig, 0o644) })
-	os.WriteFile(envFile, []byte(fmt.Sprintf("PATH=/bin:/usr/bin:%s/torque/bin:%s\nLANG=C.UTF-8\nVIRTCLOUD_CONFIG=%s\n", torqueHome, m.bin, m.cfg)), 0o644)
+	os.WriteFile(envFile, []byte(fmt.Sprintf("PATH=/bin:/usr/bin:%s/torque/bin\nLANG=C.UTF-8\nVIRTCLOUD_CONFIG=%s\n", torqueHome, m.cfg)), 0o644)
 	start := exec.Command(filepath.Join(torqueHome, "start.sh"))
 	start.Env = append(os.Environ(), "RESET=1", "MULTIMOM=1")
 	t.Cleanup(func() {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/virtcloud/virtcloud/hooks"
@@ -18,7 +19,16 @@ import (
 
 // Main runs hook p with args (os.Args) and returns its exit status.
 func Main(p hooks.Program, args []string, stdout, stderr io.Writer) int {
+	return run(p, args, stdout, stderr, false)
+}
+
+// run is Main; asHook says the process is vc-hook, whose decisions on
+// ordinary jobs the gate may reuse.
+func run(p hooks.Program, args []string, stdout, stderr io.Writer, asHook bool) int {
 	env := hooks.Env{Args: args, Stdout: stdout, Stderr: stderr, OpenHost: dom0host.Open}
+	if exe, err := os.Executable(); err == nil && asHook {
+		env.Hook = exe
+	}
 	inv, err := hooks.Run(context.Background(), p, env)
 	if err != nil {
 		prog := string(p)
@@ -38,5 +48,5 @@ func Hook(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: vc-hook %s|%s ARGV...\n(vc-prologue and vc-epilogue run it for every job they cannot tell is ordinary)\n", gate.Prologue, gate.Epilogue)
 		return 2
 	}
-	return Main(hooks.Program(args[1]), args[2:], stdout, stderr)
+	return run(hooks.Program(args[1]), args[2:], stdout, stderr, true)
 }

@@ -61,47 +61,61 @@ func Manager(args []string, getenv func(string) string) string {
 	}
 }
 
-// Main runs hook program (Prologue or Epilogue) with args (os.Args): it
-// returns 0 for an ordinary job, and otherwise replaces itself with
-// `vc-hook PROGRAM ARGS...`. It returns only when vc-hook cannot be run,
-// with the exit status of a fault of this host.
+// Main runs hook program (Prologue or Epilogue) with args (os.Args). It
+// returns 0 for an ordinary job; any other run replaces this process with
+// `vc-hook PROGRAM ARGS...`, so Main returns otherwise only when vc-hook
+// cannot be run, with the exit status of a fault of this host.
 func Main(program string, args []string) int {
-	if Ordinary(program, args, os.Getenv, DefaultCacheDir) {
-		return 0
-	}
 	bin, err := lookpath.Sibling(os.Getenv, "vc-hook")
 	if err == nil {
-		err = syscall.Exec(bin, append([]string{bin, program}, args...), os.Environ())
+		if Ordinary(program, args, os.Getenv, DefaultCacheDir, bin) {
+			return 0
+		}
+		if err = syscall.Exec(bin, append([]string{bin, program}, args...), os.Environ()); err != nil {
+			err = &os.PathError{Op: "exec", Path: bin, Err: err}
+		}
 	}
 	prog := program
 	if len(args) > 0 {
 		prog = filepath.Base(args[0])
 	}
-	fmt.Fprintf(os.Stderr, "%s: cannot run the hook: %v\n", prog, err)
-	return hostFaultExit(program, Manager(args, os.Getenv))
+	fmt.Fprintf(os.Stderr, "%s: cannot run the hook: %v (install vc-hook beside %s: hooks/README.md, Install)\n", prog, err, prog)
+	return hostFaultExit(program, args, os.Getenv)
 }
 
 // hostFaultExit is the exit status each front end gives a prologue's fault
-// of this host (hooks' FrontEnd.ExitCode; a test keeps the two equal):
-// Torque requeues the job, OpenPBS's hook takes the node offline, Slurm
+// of this host (hooks' FrontEnd.ExitCode; TestGateBinary keeps the two
+// equal): Torque requeues the job (a $presetup_prologue, given every host
+// of the job, never fails it), OpenPBS's hook takes the node offline, Slurm
 // drains the node. An epilogue always succeeds.
-func hostFaultExit(program, manager string) int {
+func hostFaultExit(program string, args []string, getenv func(string) string) int {
 	if program != Prologue {
 		return 0
 	}
-	return map[string]int{Torque: 2, OpenPBS: 3, Slurm: 1}[manager]
+	switch Manager(args, getenv) {
+	case OpenPBS:
+		return 3
+	case Slurm:
+		return 1
+	}
+	if len(args) > 1 {
+		if a, err := torque.Parse(args[1:], true); err == nil && a.HostList != "" {
+			return 0
+		}
+	}
+	return 2
 }
 
 // Ordinary reports whether the run is certainly for an ordinary job: its
-// arguments parse, it carries no request string, and vc-hook found its
-// queue outside [hooks] queues in the configuration file as it is now.
-// Anything less certain is vc-hook's to decide.
-func Ordinary(program string, args []string, getenv func(string) string, cacheDir string) bool {
+// arguments parse, it carries no request string, and the vc-hook at
+// hookPath found its queue outside [hooks] queues in the configuration
+// file as it is now. Anything less certain is vc-hook's to decide.
+func Ordinary(program string, args []string, getenv func(string) string, cacheDir, hookPath string) bool {
 	queue, ok := ordinaryQueue(program, args, getenv)
 	if !ok {
 		return false
 	}
-	queues, ok := recalled(cacheDir, ConfigPath(getenv))
+	queues, ok := recalled(cacheDir, hookPath, ConfigPath(getenv))
 	return ok && !slices.Contains(queues, queue)
 }
 

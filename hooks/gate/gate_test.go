@@ -30,14 +30,17 @@ func getenvOf(m map[string]string) func(string) string { return func(k string) s
 
 // A gate over one configuration file and cache directory.
 type rig struct {
-	t        *testing.T
-	cfg, dir string
-	env      map[string]string
+	t              *testing.T
+	cfg, dir, hook string
+	env            map[string]string
 }
 
 func newRig(t *testing.T, body string) *rig {
 	d := t.TempDir()
-	r := &rig{t: t, cfg: filepath.Join(d, "virtcloud.toml"), dir: filepath.Join(d, "cache")}
+	r := &rig{t: t, cfg: filepath.Join(d, "virtcloud.toml"), dir: filepath.Join(d, "cache"), hook: filepath.Join(d, "vc-hook")}
+	if err := os.WriteFile(r.hook, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	r.env = map[string]string{"VIRTCLOUD_CONFIG": r.cfg}
 	if err := os.WriteFile(r.cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -53,13 +56,13 @@ func (r *rig) remember(queues ...string) {
 		r.t.Fatal(err)
 	}
 	info, _ := os.Stat(r.cfg)
-	if err := Remember(r.dir, r.cfg, b, info.Mode(), queues); err != nil {
+	if err := Remember(r.dir, r.hook, r.cfg, b, info.Mode(), queues); err != nil {
 		r.t.Fatal(err)
 	}
 }
 
 func (r *rig) ordinary(program string, args []string) bool {
-	return Ordinary(program, args, getenvOf(r.env), r.dir)
+	return Ordinary(program, args, getenvOf(r.env), r.dir, r.hook)
 }
 
 func (r *rig) want(what string, program string, args []string, want bool) {
@@ -124,6 +127,16 @@ func TestOrdinaryOnlyWhatVcHookDecidedForTheFileAsItIs(t *testing.T) {
 	r.want("removed", Prologue, ordinary, false)
 	os.Rename(r.cfg+".moved", r.cfg)
 	r.want("restored", Prologue, ordinary, true)
+
+	// Another vc-hook (reinstalled, upgraded) has not judged this file.
+	b, _ := os.ReadFile(r.hook)
+	os.WriteFile(r.hook+".new", b, 0o755)
+	os.Rename(r.hook+".new", r.hook)
+	r.want("vc-hook reinstalled", Prologue, ordinary, false)
+	r.remember("vcluster")
+	r.want("judged by the new vc-hook", Prologue, ordinary, true)
+	os.Remove(r.hook)
+	r.want("vc-hook gone", Prologue, ordinary, false)
 }
 
 func TestACacheOthersCouldWriteIsNotTrusted(t *testing.T) {
@@ -137,7 +150,9 @@ func TestACacheOthersCouldWriteIsNotTrusted(t *testing.T) {
 	os.Chmod(cache, 0o622)
 	r.want("cache writable by others", Prologue, args, false)
 	os.Chmod(cache, 0o600)
-	os.Chown(cache, 65534, 65534)
+	if err := os.Chown(cache, 65534, 65534); err != nil {
+		t.Fatalf("give the cache to another user (the test runs as root, as the hooks do): %v", err)
+	}
 	r.want("cache of another user", Prologue, args, false)
 	os.Chown(cache, os.Geteuid(), os.Getegid())
 	r.want("own again", Prologue, args, true)

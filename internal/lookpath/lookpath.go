@@ -6,16 +6,19 @@ package lookpath
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
-// Fallback is searched after $PATH.
-const Fallback = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:/opt/pbs/bin:/opt/torque/bin"
+// fallback is searched after $PATH.
+const fallback = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:/opt/pbs/bin:/opt/torque/bin"
 
-// Find looks for name in $PATH (as getenv gives it), then in Fallback.
+// Find looks for name in $PATH (as getenv gives it), then in the usual
+// directories.
 func Find(getenv func(string) string, name string) (string, error) {
-	for _, dir := range filepath.SplitList(getenv("PATH") + ":" + Fallback) {
+	for _, dir := range filepath.SplitList(getenv("PATH") + ":" + fallback) {
 		if dir == "" {
 			continue
 		}
@@ -23,24 +26,48 @@ func Find(getenv func(string) string, name string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s: not found in $PATH or %s", name, Fallback)
+	return "", fmt.Errorf("%s: not found in $PATH or %s", name, fallback)
 }
 
 // Sibling looks for one of VirtCloud's programs beside the running binary
 // first (programs of one package or one build directory belong together),
-// then as Find does.
+// then as Find does. Hooks run it as root: a program that someone other
+// than this user or root owns, or that group or others may write, is
+// refused, not run.
 func Sibling(getenv func(string) string, name string) (string, error) {
-	dir := "this program"
+	dir := "this program's directory"
+	p := ""
 	if exe, err := os.Executable(); err == nil {
 		dir = filepath.Dir(exe)
-		if p := filepath.Join(dir, name); executable(p) {
-			return p, nil
+		if s := filepath.Join(dir, name); executable(s) {
+			p = s
 		}
 	}
-	if p, err := Find(getenv, name); err == nil {
-		return p, nil
+	if p == "" {
+		var err error
+		if p, err = Find(getenv, name); err != nil {
+			return "", fmt.Errorf("%s: not found in %s, $PATH or %s", name, dir, fallback)
+		}
 	}
-	return "", fmt.Errorf("%s: not found in %s, $PATH or %s", name, dir, Fallback)
+	info, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if err := trusted(p, info); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// trusted refuses a program another user could have changed.
+func trusted(p string, info fs.FileInfo) error {
+	if m := info.Mode().Perm(); m&0o022 != 0 {
+		return fmt.Errorf("%s is mode %04o: group or others may change it, so it is not run (chmod go-w %s)", p, m, p)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d: only root's or this user's program is run", p, st.Uid)
+	}
+	return nil
 }
 
 func executable(p string) bool {
