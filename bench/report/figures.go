@@ -149,7 +149,7 @@ func compute(steps map[string]*step) ([]*figure, map[string]float64) {
 	d := steps["dom0"].kv()
 	f = add(&figure{Name: "dom0_speedup_vs_ip", Goal: ">= 10", Met: atLeast(10), Step: "dom0",
 		What: "`ip`/`bridge` commands per action / vc-dom0 netlink, attach and detach of 100 guests, same VM",
-		How:  "scripts/bench-dom0.sh: BenchmarkAttachVsIP in the VM (Debian stock kernel under QEMU TCG), 100 veth guests attached and detached through netlink and with 4+2 `ip` commands each, 3 rounds in one boot; ratio per round, median of the rounds. A job file keeps the bridge, as during a running job, so each detach reads the job files and does not list the bridge's ports",
+		How:  "scripts/bench-dom0.sh: BenchmarkAttachVsIP in the VM (Debian stock kernel under QEMU TCG), 100 veth guests attached and detached through netlink and with 4+1 `ip` commands each (both paths find each port down and bring it up, and leave it up after the detach, as vc-dom0 does), 3 rounds in one boot; ratio per round, median of the rounds. A job file keeps the bridge, as during a running job, so each detach reads the job files and does not list the bridge's ports",
 		Why:  "the ratio moves with the host's load: the `ip` path pays a process start per step, the netlink path emulated kernel work (most of a detach is the kernel taking the port out of its bridge, which `ip link set nomaster` waits for as well), and under QEMU TCG neither is close to hardware. The dom0-series step measures the same attaches again (see its plot)"})
 	f.Value = statsWith(d, "dom0_speedup_vs_ip")
 	f.Baseline = "one `ip` process per step (Xen vif-bridge, OpenNebula)"
