@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -176,7 +175,7 @@ func loadFor(inv *Invocation, env Env) (*config.Config, bool, error) {
 		}
 		return nil, false, err
 	}
-	cluster := inv.Request != "" || slices.Contains(cfg.Hooks.Queues, inv.Queue)
+	cluster := gate.Cluster(cfg.Hooks.Queues, inv.Queue, inv.Request)
 	return cfg, cluster, nil
 }
 
@@ -196,7 +195,7 @@ func nodeFault(ctx context.Context, inv *Invocation, env Env, cause error) error
 	ordinary := false
 	if inv.Request == "" {
 		cfg, err := config.LoadPart(gate.ConfigPath(env.Getenv), "hooks")
-		ordinary = errors.Is(err, fs.ErrNotExist) || err == nil && !slices.Contains(cfg.Hooks.Queues, inv.Queue)
+		ordinary = errors.Is(err, fs.ErrNotExist) || err == nil && !gate.Cluster(cfg.Hooks.Queues, inv.Queue, inv.Request)
 	}
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()

@@ -26,8 +26,10 @@ func Main(p hooks.Program, args []string, stdout, stderr io.Writer) int {
 // ordinary jobs the gate may reuse.
 func run(p hooks.Program, args []string, stdout, stderr io.Writer, asHook bool) int {
 	env := hooks.Env{Args: args, Stdout: stdout, Stderr: stderr, OpenHost: dom0host.Open}
-	if exe, err := os.Executable(); err == nil && asHook {
-		env.Hook = exe
+	if asHook {
+		if exe, err := os.Executable(); err == nil {
+			env.Hook = exe
+		}
 	}
 	inv, err := hooks.Run(context.Background(), p, env)
 	if err != nil {

@@ -116,7 +116,13 @@ func Ordinary(program string, args []string, getenv func(string) string, cacheDi
 		return false
 	}
 	queues, ok := recalled(cacheDir, hookPath, ConfigPath(getenv))
-	return ok && !slices.Contains(queues, queue)
+	return ok && !Cluster(queues, queue, "")
+}
+
+// Cluster is the one rule for a cluster job: it carries a request string
+// (request), or it is in one of the [hooks] queues (Slurm: partitions).
+func Cluster(queues []string, queue, request string) bool {
+	return request != "" || slices.Contains(queues, queue)
 }
 
 // ordinaryQueue is the queue (Slurm: partition) of a job with no request

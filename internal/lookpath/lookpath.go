@@ -18,15 +18,24 @@ const fallback = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:/
 // Find looks for name in $PATH (as getenv gives it), then in the usual
 // directories.
 func Find(getenv func(string) string, name string) (string, error) {
+	if p, info := find(getenv, name); info != nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s: not found in $PATH or %s", name, fallback)
+}
+
+// find is Find, with the program's file information (nil: not found).
+func find(getenv func(string) string, name string) (string, fs.FileInfo) {
 	for _, dir := range filepath.SplitList(getenv("PATH") + ":" + fallback) {
 		if dir == "" {
 			continue
 		}
-		if p := filepath.Join(dir, name); executable(p) {
-			return p, nil
+		p := filepath.Join(dir, name)
+		if info := executable(p); info != nil {
+			return p, info
 		}
 	}
-	return "", fmt.Errorf("%s: not found in $PATH or %s", name, fallback)
+	return "", nil
 }
 
 // Sibling looks for one of VirtCloud's programs beside the running binary
@@ -36,22 +45,16 @@ func Find(getenv func(string) string, name string) (string, error) {
 // refused, not run.
 func Sibling(getenv func(string) string, name string) (string, error) {
 	dir := "this program's directory"
-	p := ""
+	p, info := "", fs.FileInfo(nil)
 	if exe, err := os.Executable(); err == nil {
 		dir = filepath.Dir(exe)
-		if s := filepath.Join(dir, name); executable(s) {
-			p = s
-		}
+		p = filepath.Join(dir, name)
+		info = executable(p)
 	}
-	if p == "" {
-		var err error
-		if p, err = Find(getenv, name); err != nil {
+	if info == nil {
+		if p, info = find(getenv, name); info == nil {
 			return "", fmt.Errorf("%s: not found in %s, $PATH or %s", name, dir, fallback)
 		}
-	}
-	info, err := os.Stat(p)
-	if err != nil {
-		return "", err
 	}
 	if err := trusted(p, info); err != nil {
 		return "", err
@@ -70,7 +73,11 @@ func trusted(p string, info fs.FileInfo) error {
 	return nil
 }
 
-func executable(p string) bool {
+// executable is p's file information if p is an executable file, else nil.
+func executable(p string) fs.FileInfo {
 	info, err := os.Stat(p)
-	return err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0
+	if err != nil || !info.Mode().IsRegular() || info.Mode()&0o111 == 0 {
+		return nil
+	}
+	return info
 }
