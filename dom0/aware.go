@@ -152,12 +152,12 @@ func (h *Host) releaseAware(vlan int, force bool, jobErr error) (bool, error) {
 			case !force:
 				return false, nil
 			default:
-				port, err := h.nl.LinkByIndex(int(idx))
-				if isNotFound(err) {
-					continue
-				}
+				port, err := h.getLink("", int(idx))
 				if err != nil {
 					return false, fmt.Errorf("read port %d: %w", idx, err)
+				}
+				if port == nil {
+					continue
 				}
 				if err := h.detachLink(port); err != nil {
 					return false, fmt.Errorf("detach %s: %w", port.Attrs().Name, err)

@@ -117,11 +117,10 @@ func (r reply) word() word { return word(r.arg(0)) }
 
 // state is element i as a lease state; "" when it is none.
 func (r reply) state(i int) api.State {
-	s, err := api.ParseState(r.arg(i))
-	if err != nil {
-		return ""
+	if s := api.State(r.arg(i)); s.Known() {
+		return s
 	}
-	return s
+	return ""
 }
 
 // arg is element i as a string; "" when there is none.

@@ -30,6 +30,10 @@ func compileLines(patterns []string) (*linePattern, error) {
 			continue
 		}
 		any = append(any, "(?:"+p+")")
+		// Checked against whole output, a line's blanks come along.
+		if strings.HasPrefix(p, "^") {
+			p = `^[ \t\r]*` + p[1:]
+		}
 		if strings.HasSuffix(p, "$") && !strings.HasSuffix(p, `\$`) {
 			p = p[:len(p)-1] + `[ \t\r]*$`
 		}

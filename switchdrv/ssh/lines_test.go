@@ -106,3 +106,21 @@ func TestLinePatternsAsOneRegexp(t *testing.T) {
 		t.Fatalf("the lines hold %d prompts, %d errors, %d pager prompts: the comparison proves nothing", prompts, errorsSeen, pagers)
 	}
 }
+
+// TestWholeOutputScanFindsWhatLinesMatch: the one scan over a whole output
+// (anyText) must find every unanchored error pattern a trimmed line
+// matches, also one that begins with ^ in an alternative only and a line
+// the switch indents.
+func TestWholeOutputScanFindsWhatLinesMatch(t *testing.T) {
+	lp, err := compileLines([]string{`^Error|fatal$`, `denied`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{"ok\n  Error: bad\nsw1#", "x\r\n\tfatal \r\nsw1#", "access denied\n"} {
+		for l := range strings.Lines(out) {
+			if lp.any.MatchString(strings.TrimSpace(l)) && !lp.anyText.MatchString(out) {
+				t.Errorf("%q: line %q matches, the whole-output scan does not", out, l)
+			}
+		}
+	}
+}

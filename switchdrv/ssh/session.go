@@ -457,11 +457,12 @@ func (s *session) add(chunk []byte) {
 	}
 }
 
-// prompts returns every prompt in the buffer, scanning only what is new.
-func (s *session) prompts() [][]int {
+// prompts returns every prompt in the buffer (text, as a string),
+// scanning only what is new.
+func (s *session) prompts(text string) [][]int {
 	from := s.scanned
 	all := slices.Clone(s.locs)
-	for _, l := range s.d.prompts.findAll(string(s.buf[from:])) {
+	for _, l := range s.d.prompts.findAll(text[from:]) {
 		all = append(all, []int{from + l[0], from + l[1]})
 	}
 	// Prompts on the last line may still grow: they are found again.
@@ -489,7 +490,7 @@ func (s *session) split(n int, single bool) (rs []result, ok bool, seen int) {
 			return []result{{text: text[:loc[0]], password: true}}, true, 0
 		}
 	}
-	locs := s.prompts()
+	locs := s.prompts(text)
 	if len(locs) < n {
 		return nil, false, len(locs)
 	}
