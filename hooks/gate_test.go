@@ -256,3 +256,46 @@ func TestGateBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberWritesOnlyWhatChanged: vc-hook leaves the gate a cache only
+// its owner reads, and does not write it again while it is up to date.
+func TestRememberWritesOnlyWhatChanged(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	cfg := filepath.Join(t.TempDir(), "virtcloud.toml")
+	data := []byte("[hooks]\nqueues = [\"a\", \"b\"]\n")
+	hook, err := os.Executable() // this process stands for vc-hook
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remember(dir, hook, cfg, data, 0o600, []string{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	cache := gate.CacheFile(dir, cfg)
+	before, err := os.Stat(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := before.Mode().Perm(); m != 0o600 {
+		t.Errorf("cache mode %04o: it holds a hash of a file with secrets", m)
+	}
+	if err := remember(dir, hook, cfg, data, 0o600, []string{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(cache); !os.SameFile(before, after) {
+		t.Error("an up-to-date cache was written again")
+	}
+	if err := remember(dir, hook, cfg, data, 0o600, []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(cache); os.SameFile(before, after) {
+		t.Error("a changed decision was not written")
+	}
+	// A queue that cannot be written on one line leaves the runs to vc-hook.
+	os.Remove(cache)
+	if err := remember(dir, hook, cfg, data, 0o600, []string{"a\nqueue c"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cache); !os.IsNotExist(err) {
+		t.Errorf("a queue with a line break was cached: %v", err)
+	}
+}

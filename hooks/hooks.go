@@ -10,6 +10,7 @@
 package hooks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/gate"
+	"github.com/virtcloud/virtcloud/internal/atomicfile"
 	"github.com/virtcloud/virtcloud/internal/client"
 	"github.com/virtcloud/virtcloud/internal/config"
 )
@@ -145,11 +147,29 @@ func loadConfig(env Env) (*config.Config, error) {
 		return nil, fail(HostFault, "%w", err)
 	}
 	if env.Hook != "" {
-		if err := gate.Remember(env.CacheDir, env.Hook, path, data, mode, cfg.Hooks.Queues); err != nil {
+		if err := remember(env.CacheDir, env.Hook, path, data, mode, cfg.Hooks.Queues); err != nil {
 			env.Logger.Log(context.Background(), cacheWriteLevel(), "ordinary jobs will all run vc-hook", "err", err)
 		}
 	}
 	return cfg, nil
+}
+
+// remember leaves the gate vc-hook's decision for the configuration file
+// at path, read as data with mode (gate.Record). A cache already up to
+// date is left alone.
+func remember(dir, hook, path string, data []byte, mode fs.FileMode, queues []string) error {
+	want, err := gate.Record(hook, path, data, uint32(mode.Perm()), queues)
+	if err != nil || want == nil {
+		return err
+	}
+	name := gate.CacheFile(dir, path)
+	if have, err := os.ReadFile(name); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.Write(name, want, 0o600)
 }
 
 // cacheWriteLevel: root's hooks can always write the gate's cache, so a

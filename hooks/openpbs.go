@@ -59,7 +59,7 @@ func parseOpenPBS(p Program, env Env) (*Invocation, error) {
 		inv.Request = *req
 	}
 	var err error
-	if f.walltime, err = torque.Walltime(*wall); err != nil && inv.Request != "" {
+	if f.walltime, err = seconds(torque.Walltime(*wall)); err != nil && inv.Request != "" {
 		return inv, fail(Refused, "openpbs: %w", err)
 	}
 	return inv, nil

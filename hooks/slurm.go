@@ -149,8 +149,13 @@ func slurmWalltime(ctx context.Context, getenv func(string) string, job string) 
 		return 0, "", fmt.Errorf("slurm: %w", err)
 	}
 	tl, _ := slurm.JobField(string(out), "TimeLimit")
-	d, err := slurm.TimeLimit(tl)
+	d, err := seconds(slurm.TimeLimit(tl))
 	return d, string(out), err
+}
+
+// seconds is a time the manager parsers give in seconds, as a Duration.
+func seconds(s int64, err error) (time.Duration, error) {
+	return time.Duration(s) * time.Second, err
 }
 
 // Terminal job states as scontrol prints them.

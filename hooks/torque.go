@@ -45,7 +45,7 @@ func parseTorque(p Program, env Env) (*Invocation, error) {
 		env.Getenv("PBS_NODENUM") != "" && env.Getenv("PBS_NODENUM") != "0":
 		f.sister = true
 	}
-	f.walltime, err = torque.Walltime(torque.Resources(a.Resources)["walltime"])
+	f.walltime, err = seconds(torque.Walltime(torque.Resources(a.Resources)["walltime"]))
 	if err != nil && inv.Request != "" {
 		return inv, fail(Refused, "torque: %w", err)
 	}
@@ -185,7 +185,7 @@ func torqueJobStatus(ctx context.Context, getenv func(string) string, job string
 		return st
 	}
 	if v, ok := torque.QstatField(string(out), "Resource_List.walltime"); ok {
-		st.walltime, _ = torque.Walltime(v)
+		st.walltime, _ = seconds(torque.Walltime(v))
 	}
 	state, _ := torque.QstatField(string(out), "job_state")
 	st.ended = slices.Contains(torqueEnded, state)

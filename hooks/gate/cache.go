@@ -2,16 +2,11 @@ package gate
 
 import (
 	"bytes"
-	"fmt"
 	"hash/fnv"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
+	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/virtcloud/virtcloud/internal/atomicfile"
 )
 
 // A decision vc-hook leaves for the gate names the vc-hook that judged the
@@ -36,60 +31,56 @@ const cacheHeader = "virtcloud-gate 1\n"
 // serves every configuration a machine's hooks use.
 func CacheFile(dir, configPath string) string {
 	h := fnv.New64a()
-	io.WriteString(h, configPath)
-	return filepath.Join(dir, fmt.Sprintf("hooks-%016x", h.Sum64()))
+	h.Write([]byte(configPath))
+	return path.Join(dir, "hooks-"+padded(strconv.FormatUint(h.Sum64(), 16), 16))
 }
 
-// hookID names the vc-hook at path as it is now.
-func hookID(path string) (string, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", fmt.Errorf("%s: no inode", path)
-	}
-	return fmt.Sprintf("%s %d %d %d", path, info.Size(), info.ModTime().UnixNano(), st.Ino), nil
-}
-
-// record is the cache's content for a configuration file read as data
-// with mode by the vc-hook hook names.
-func record(hook, configPath string, data []byte, mode fs.FileMode, queues []string) []byte {
-	h := fnv.New64a()
-	h.Write(data)
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%shook %s\npath %s\nfile %d %016x %04o\n", cacheHeader, hook, configPath, len(data), h.Sum64(), mode.Perm())
-	for _, q := range queues {
-		fmt.Fprintf(&b, "queue %s\n", q)
-	}
-	return b.Bytes()
-}
-
-// Remember is vc-hook's side: vc-hook, the program at hookPath, caches the
-// queues of the configuration file at configPath, which it read as data
-// with mode and found valid. A cache already up to date is left alone. A
-// name that could not be read back (a line break in a path or queue) is
-// not cached: such runs stay vc-hook's.
-func Remember(dir, hookPath, configPath string, data []byte, mode fs.FileMode, queues []string) error {
+// Record is the cache vc-hook leaves (hooks writes it to CacheFile): that
+// vc-hook, the program at hookPath, read the configuration file at
+// configPath as data with permission bits perm, found it valid, and found
+// queues in it. A name that could not be read back (a line break in a
+// path or queue) gives no record (nil): such runs stay vc-hook's.
+func Record(hookPath, configPath string, data []byte, perm uint32, queues []string) ([]byte, error) {
 	for _, s := range append([]string{hookPath, configPath}, queues...) {
 		if strings.Contains(s, "\n") {
-			return nil
+			return nil, nil
 		}
 	}
 	hook, err := hookID(hookPath)
 	if err != nil {
-		return fmt.Errorf("cache the ordinary-job decision: %w", err)
+		return nil, err
 	}
-	name := CacheFile(dir, configPath)
-	want := record(hook, configPath, data, mode, queues)
-	if have, err := os.ReadFile(name); err == nil && bytes.Equal(have, want) {
-		return nil
+	return record(hook, configPath, data, perm, queues), nil
+}
+
+// hookID names the vc-hook at path as it is now.
+func hookID(path string) (string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return "", &pathError{"stat", path, err}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cache the ordinary-job decision: %w", err)
+	return path + " " + strconv.FormatInt(st.Size, 10) + " " + strconv.FormatInt(st.Mtim.Nano(), 10) + " " + strconv.FormatUint(st.Ino, 10), nil
+}
+
+// record is the cache's content for a configuration file read as data
+// with permission bits perm by the vc-hook hook names.
+func record(hook, configPath string, data []byte, perm uint32, queues []string) []byte {
+	h := fnv.New64a()
+	h.Write(data)
+	b := []byte(cacheHeader + "hook " + hook + "\npath " + configPath + "\nfile " + strconv.Itoa(len(data)) + " " +
+		padded(strconv.FormatUint(h.Sum64(), 16), 16) + " " + padded(strconv.FormatUint(uint64(perm&0o777), 8), 4) + "\n")
+	for _, q := range queues {
+		b = append(b, "queue "+q+"\n"...)
 	}
-	return atomicfile.Write(name, want, 0o600)
+	return b
+}
+
+// padded is s with leading zeros to width.
+func padded(s string, width int) string {
+	if len(s) >= width {
+		return s
+	}
+	return strings.Repeat("0", width-len(s)) + s
 }
 
 // recalled is the gate's side: the [hooks] queues of the configuration
@@ -97,36 +88,24 @@ func Remember(dir, hookPath, configPath string, data []byte, mode fs.FileMode, q
 // as it is now. A cache this user did not write, or others may write, is
 // not trusted.
 func recalled(dir, hookPath, configPath string) ([]string, bool) {
-	cache, ok := readOwn(CacheFile(dir, configPath))
-	if !ok {
+	cache, st, err := readFile(CacheFile(dir, configPath))
+	if err != nil || st.Mode&0o022 != 0 || int(st.Uid) != syscall.Geteuid() {
 		return nil, false
 	}
 	hook, err := hookID(hookPath)
 	if err != nil {
 		return nil, false
 	}
-	f, err := os.Open(configPath)
+	data, st, err := readFile(configPath)
 	if err != nil {
 		return nil, false
 	}
-	defer func() { _ = f.Close() }() // read only: nothing to report
-	info, err := f.Stat()
-	if err != nil {
-		return nil, false
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, false
-	}
-	rest, ok := bytes.CutPrefix(cache, record(hook, configPath, data, info.Mode(), nil))
+	rest, ok := bytes.CutPrefix(cache, record(hook, configPath, data, st.Mode, nil))
 	if !ok {
 		return nil, false
 	}
 	var queues []string
-	for _, line := range strings.SplitAfter(string(rest), "\n") {
-		if line == "" {
-			break
-		}
+	for line := range strings.Lines(string(rest)) {
 		q, ok := strings.CutPrefix(line, "queue ")
 		if !ok || !strings.HasSuffix(q, "\n") {
 			return nil, false
@@ -136,21 +115,33 @@ func recalled(dir, hookPath, configPath string) ([]string, bool) {
 	return queues, true
 }
 
-// readOwn reads a file owned by this process's user that no one else may
-// write.
-func readOwn(name string) ([]byte, bool) {
-	f, err := os.Open(name)
+// readFile reads the file at name whole, with its status as it was read.
+func readFile(name string) ([]byte, *syscall.Stat_t, error) {
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, false
+		return nil, nil, &pathError{"open", name, err}
 	}
-	defer func() { _ = f.Close() }() // read only: nothing to report
-	info, err := f.Stat()
-	if err != nil || info.Mode().Perm()&0o022 != 0 {
-		return nil, false
+	defer func() { _ = syscall.Close(fd) }() // read only: nothing to report
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, nil, &pathError{"stat", name, err}
 	}
-	if st, ok := info.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-		return nil, false
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, nil, &pathError{"read", name, syscall.EISDIR}
 	}
-	b, err := io.ReadAll(f)
-	return b, err == nil
+	b := make([]byte, 0, st.Size+1)
+	for {
+		n, err := syscall.Read(fd, b[len(b):cap(b)])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return nil, nil, &pathError{"read", name, err}
+		case n == 0:
+			return b, &st, nil
+		}
+		if b = b[:len(b)+n]; len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }

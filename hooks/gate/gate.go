@@ -3,14 +3,16 @@
 // program: the gate tells an ordinary job from its arguments and a
 // decision vc-hook left in a cache, and hands every other run, unchanged,
 // to vc-hook, the whole hook (package hooks). It links no HTTP, TLS or
-// TOML code: their initialisers alone would double an ordinary job's cost.
+// TOML code, and not even the os, fmt or time packages: their initialisers
+// alone cost more than a tenth of what starting a program costs.
+// So it asks the kernel through syscall, and reads its arguments from
+// /proc/self/cmdline, as ps does.
 package gate
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/virtcloud/virtcloud/hooks/slurm"
@@ -61,27 +63,54 @@ func Manager(args []string, getenv func(string) string) string {
 	}
 }
 
-// Main runs hook program (Prologue or Epilogue) with args (os.Args). It
-// returns 0 for an ordinary job; any other run replaces this process with
+// Main runs hook program (Prologue or Epilogue) and returns its exit
+// status: 0 for an ordinary job; any other run replaces this process with
 // `vc-hook PROGRAM ARGS...`, so Main returns otherwise only when vc-hook
 // cannot be run, with the exit status of a fault of this host.
-func Main(program string, args []string) int {
-	bin, err := lookpath.Sibling(os.Getenv, "vc-hook")
+func Main(program string) int {
+	args, err := Args()
 	if err == nil {
-		if Ordinary(program, args, os.Getenv, DefaultCacheDir, bin) {
-			return 0
-		}
-		if err = syscall.Exec(bin, append([]string{bin, program}, args...), os.Environ()); err != nil {
-			err = &os.PathError{Op: "exec", Path: bin, Err: err}
+		var bin string
+		if bin, err = lookpath.Sibling(getenv, "vc-hook"); err == nil {
+			if Ordinary(program, args, getenv, DefaultCacheDir, bin) {
+				return 0
+			}
+			if err = syscall.Exec(bin, append([]string{bin, program}, args...), syscall.Environ()); err != nil {
+				err = &pathError{"exec", bin, err}
+			}
 		}
 	}
 	prog := program
 	if len(args) > 0 {
-		prog = filepath.Base(args[0])
+		prog = path.Base(args[0])
 	}
-	fmt.Fprintf(os.Stderr, "%s: cannot run the hook: %v (install vc-hook beside %s: hooks/README.md, Install)\n", prog, err, prog)
-	return hostFaultExit(program, args, os.Getenv)
+	msg := prog + ": cannot run the hook: " + err.Error() + " (install vc-hook beside " + prog + ": hooks/README.md, Install)\n"
+	_, _ = syscall.Write(2, []byte(msg)) // nowhere else to report
+	return hostFaultExit(program, args, getenv)
 }
+
+// Args is this program's argv, os.Args without the os package.
+func Args() ([]string, error) {
+	b, _, err := readFile("/proc/self/cmdline")
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
+}
+
+func getenv(key string) string {
+	v, _ := syscall.Getenv(key)
+	return v
+}
+
+// pathError is os.PathError without the os package.
+type pathError struct {
+	op, path string
+	err      error
+}
+
+func (e *pathError) Error() string { return e.op + " " + e.path + ": " + e.err.Error() }
+func (e *pathError) Unwrap() error { return e.err }
 
 // hostFaultExit is the exit status each front end gives a prologue's fault
 // of this host (hooks' FrontEnd.ExitCode; TestGateBinary keeps the two

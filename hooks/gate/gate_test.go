@@ -2,7 +2,10 @@ package gate
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/virtcloud/virtcloud/internal/config"
@@ -56,7 +59,12 @@ func (r *rig) remember(queues ...string) {
 		r.t.Fatal(err)
 	}
 	info, _ := os.Stat(r.cfg)
-	if err := Remember(r.dir, r.hook, r.cfg, b, info.Mode(), queues); err != nil {
+	rec, err := Record(r.hook, r.cfg, b, uint32(info.Mode().Perm()), queues)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	os.MkdirAll(r.dir, 0o700)
+	if err := os.WriteFile(CacheFile(r.dir, r.cfg), rec, 0o600); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -170,29 +178,39 @@ func TestACacheOthersCouldWriteIsNotTrusted(t *testing.T) {
 	}
 }
 
-func TestRememberWritesOnlyWhatChanged(t *testing.T) {
+func TestRecordOfNamesThatSpanLines(t *testing.T) {
 	r := newRig(t, "[hooks]\nqueues = [\"a\", \"b\"]\n")
 	r.remember("a", "b")
-	cache := CacheFile(r.dir, r.cfg)
-	before, err := os.Stat(cache)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := before.Mode().Perm(); m != 0o600 {
-		t.Errorf("cache mode %04o: it holds a hash of a file with secrets", m)
-	}
-	r.remember("a", "b")
-	if after, _ := os.Stat(cache); !os.SameFile(before, after) {
-		t.Error("an up-to-date cache was written again")
-	}
 	r.want("queue a", Prologue, torqueArgs(true, "a", ""), false)
 	r.want("queue b", Prologue, torqueArgs(true, "b", ""), false)
 	r.want("queue c", Prologue, torqueArgs(true, "c", ""), true)
 
-	// A queue that cannot be written on one line leaves the runs to vc-hook.
-	os.Remove(cache)
-	r.remember("a\nqueue c")
-	if _, err := os.Stat(cache); !os.IsNotExist(err) {
-		t.Errorf("a queue with a line break was cached: %v", err)
+	// A name that cannot be written on one line leaves the runs to vc-hook.
+	for _, names := range [][]string{{r.hook, r.cfg, "a\nqueue c"}, {r.hook + "\n", r.cfg}, {r.hook, r.cfg + "\n"}} {
+		if rec, err := Record(names[0], names[1], []byte("x"), 0o600, names[2:]); rec != nil || err != nil {
+			t.Errorf("Record(%q) = %q, %v; want no record", names, rec, err)
+		}
+	}
+	if _, err := Record(r.hook+".missing", r.cfg, nil, 0o600, nil); err == nil || !strings.Contains(err.Error(), "stat "+r.hook+".missing") {
+		t.Errorf("Record of a missing vc-hook: %v", err)
+	}
+}
+
+// Args reads what the os package gives as os.Args, empty arguments too
+// (Torque passes an empty account, and the last argument may be empty).
+func TestArgsAreOsArgs(t *testing.T) {
+	if os.Getenv("GATE_ARGS_CHILD") != "" {
+		args, err := Args()
+		if err != nil || !slices.Equal(args, os.Args) {
+			t.Fatalf("Args() = %q, %v; os.Args = %q", args, err, os.Args)
+		}
+		return
+	}
+	for _, extra := range [][]string{nil, {""}, {"a b", "", "x\ty", ""}, {"", "", "=,:"}} {
+		cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestArgsAreOsArgs$"}, extra...)...)
+		cmd.Env = append(os.Environ(), "GATE_ARGS_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("arguments %q: %v\n%s", extra, err, out)
+		}
 	}
 }

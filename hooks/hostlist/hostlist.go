@@ -1,10 +1,12 @@
 // Package hostlist expands Slurm hostlist expressions such as
 // "node[01-04,7],gpu[1-2]x[a]" into host names, the way Slurm writes the node
-// list of a job into SLURM_JOB_NODELIST.
+// list of a job into SLURM_JOB_NODELIST. The hooks' gate links it, so it
+// builds its messages without fmt (fmt's and os's initialisers would cost
+// every ordinary job's prologue).
 package hostlist
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -12,6 +14,8 @@ import (
 // MaxHosts bounds an expansion: no job spans more nodes, and a hostile or
 // mistyped range must not eat the controller's memory.
 const MaxHosts = 65536
+
+var errTooMany = errors.New("expands to more than " + strconv.Itoa(MaxHosts) + " hosts")
 
 // Expand returns the host names of expr in order, without duplicates.
 func Expand(expr string) ([]string, error) {
@@ -23,7 +27,7 @@ func Expand(expr string) ([]string, error) {
 		}
 		names, err := expandOne(item, MaxHosts-len(out))
 		if err != nil {
-			return nil, fmt.Errorf("hostlist %q: %w", expr, err)
+			return nil, errors.New("hostlist " + strconv.Quote(expr) + ": " + err.Error())
 		}
 		for _, n := range names {
 			if !seen[n] {
@@ -61,22 +65,22 @@ func expandOne(item string, limit int) ([]string, error) {
 	open := strings.IndexByte(item, '[')
 	if open < 0 {
 		if strings.IndexByte(item, ']') >= 0 {
-			return nil, fmt.Errorf("%q: ']' without '['", item)
+			return nil, errors.New(strconv.Quote(item) + ": ']' without '['")
 		}
 		return []string{item}, nil
 	}
 	end := strings.IndexByte(item[open:], ']')
 	if end < 0 {
-		return nil, fmt.Errorf("%q: '[' without ']'", item)
+		return nil, errors.New(strconv.Quote(item) + ": '[' without ']'")
 	}
 	end += open
 	prefix, group, rest := item[:open], item[open+1:end], item[end+1:]
 	if strings.IndexByte(prefix, ']') >= 0 || strings.IndexByte(group, '[') >= 0 {
-		return nil, fmt.Errorf("%q: misplaced bracket", item)
+		return nil, errors.New(strconv.Quote(item) + ": misplaced bracket")
 	}
 	nums, err := expandGroup(group, limit)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %w", item, err)
+		return nil, errors.New(strconv.Quote(item) + ": " + err.Error())
 	}
 	tails := []string{""}
 	if rest != "" {
@@ -85,7 +89,7 @@ func expandOne(item string, limit int) ([]string, error) {
 		}
 	}
 	if len(nums)*len(tails) > limit {
-		return nil, fmt.Errorf("expands to more than %d hosts", MaxHosts)
+		return nil, errTooMany
 	}
 	out := make([]string, 0, len(nums)*len(tails))
 	for _, n := range nums {
@@ -103,29 +107,38 @@ func expandGroup(g string, limit int) ([]string, error) {
 	for _, r := range strings.Split(g, ",") {
 		lo, hi, isRange := strings.Cut(r, "-")
 		if !digits(lo) || isRange && !digits(hi) {
-			return nil, fmt.Errorf("range %q: expected N or N-M with decimal digits", r)
+			return nil, errors.New("range " + strconv.Quote(r) + ": expected N or N-M with decimal digits")
 		}
 		a, err := strconv.Atoi(lo)
 		if err != nil {
-			return nil, fmt.Errorf("range %q: %w", r, err)
+			return nil, errors.New("range " + strconv.Quote(r) + ": " + err.Error())
 		}
 		b := a
 		if isRange {
 			if b, err = strconv.Atoi(hi); err != nil {
-				return nil, fmt.Errorf("range %q: %w", r, err)
+				return nil, errors.New("range " + strconv.Quote(r) + ": " + err.Error())
 			}
 		}
 		if b < a {
-			return nil, fmt.Errorf("range %q runs backwards", r)
+			return nil, errors.New("range " + strconv.Quote(r) + " runs backwards")
 		}
 		if b-a >= limit-len(out) {
-			return nil, fmt.Errorf("expands to more than %d hosts", MaxHosts)
+			return nil, errTooMany
 		}
 		for v := a; v <= b; v++ {
-			out = append(out, fmt.Sprintf("%0*d", len(lo), v))
+			out = append(out, padded(v, len(lo)))
 		}
 	}
 	return out, nil
+}
+
+// padded is v in decimal, zero-padded to width digits.
+func padded(v, width int) string {
+	s := strconv.Itoa(v)
+	if len(s) < width {
+		s = strings.Repeat("0", width-len(s)) + s
+	}
+	return s
 }
 
 func digits(s string) bool {

@@ -8,7 +8,8 @@
 package request
 
 import (
-	"fmt"
+	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -18,8 +19,10 @@ const Keyword = "vcluster"
 // MaxLen bounds a request string: it travels in job records and lease attributes.
 const MaxLen = 512
 
-// validService and validName check the character sets by hand: a regexp
-// compiled at start-up would cost every ordinary job's hook its init time.
+// The hooks' gate links this package, so it builds its messages without
+// fmt, and validService and validName check the character sets by hand: a
+// regexp compiled at start-up, or fmt's and os's initialisers, would cost
+// every ordinary job's prologue its init time.
 func validService(s string) bool {
 	return plain(s, 32, func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' })
 }
@@ -59,24 +62,24 @@ func isWordByte(b byte) bool {
 func Parse(s string) (map[string]string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > MaxLen {
-		return nil, fmt.Errorf("request string is %d characters long; at most %d", len(s), MaxLen)
+		return nil, errors.New("request string is " + strconv.Itoa(len(s)) + " characters long; at most " + strconv.Itoa(MaxLen))
 	}
 	parts := strings.Split(s, ":")
 	if parts[0] != Keyword {
-		return nil, fmt.Errorf("request string %q must start with %q", s, Keyword)
+		return nil, errors.New("request string " + strconv.Quote(s) + " must start with " + strconv.Quote(Keyword))
 	}
 	attrs := map[string]string{}
 	for i, p := range parts[1:] {
-		where := fmt.Sprintf("request string %q, part %d (%q)", s, i+2, p)
+		where := "request string " + strconv.Quote(s) + ", part " + strconv.Itoa(i+2) + " (" + strconv.Quote(p) + ")"
 		key, val, ok := strings.Cut(p, "=")
 		if !ok || key == "" {
-			return nil, fmt.Errorf("%s: expected key=value (services, image, publish or name)", where)
+			return nil, errors.New(where + ": expected key=value (services, image, publish or name)")
 		}
 		if _, dup := attrs[key]; dup {
-			return nil, fmt.Errorf("%s: %s is given twice", where, key)
+			return nil, errors.New(where + ": " + key + " is given twice")
 		}
 		if err := checkValue(key, val); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, errors.New(where + ": " + err.Error())
 		}
 		attrs[key] = val
 	}
@@ -87,30 +90,30 @@ func checkValue(key, val string) error {
 	switch key {
 	case "services":
 		if val == "" {
-			return fmt.Errorf("services is empty; list them joined by '+', e.g. services=nfs+vpn")
+			return errors.New("services is empty; list them joined by '+', e.g. services=nfs+vpn")
 		}
 		seen := map[string]bool{}
 		for _, s := range strings.Split(val, "+") {
 			if !validService(s) {
-				return fmt.Errorf("service %q: use lowercase letters, digits, '_' and '-'", s)
+				return errors.New("service " + strconv.Quote(s) + ": use lowercase letters, digits, '_' and '-'")
 			}
 			if seen[s] {
-				return fmt.Errorf("service %q is listed twice", s)
+				return errors.New("service " + strconv.Quote(s) + " is listed twice")
 			}
 			seen[s] = true
 		}
 	case "image", "name":
 		if !validName(val) {
-			return fmt.Errorf("%s %q: use 1 to 63 letters, digits, '.', '_' and '-'", key, val)
+			return errors.New(key + " " + strconv.Quote(val) + ": use 1 to 63 letters, digits, '.', '_' and '-'")
 		}
 	case "publish":
 		switch val {
 		case "none", "tunnel", "direct":
 		default:
-			return fmt.Errorf("publish %q: must be none, tunnel or direct", val)
+			return errors.New("publish " + strconv.Quote(val) + ": must be none, tunnel or direct")
 		}
 	default:
-		return fmt.Errorf("unknown key %q (services, image, publish or name)", key)
+		return errors.New("unknown key " + strconv.Quote(key) + " (services, image, publish or name)")
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func TestJobFieldAndTimeLimit(t *testing.T) {
 	}
 	for in, want := range map[string]time.Duration{"00:01:00": time.Minute, "5": 5 * time.Minute, "5:30": 5*time.Minute + 30*time.Second,
 		"1-00:00:00": 24 * time.Hour, "2-3": 51 * time.Hour, "UNLIMITED": 0, "Partition_Limit": 0} {
-		if got, err := TimeLimit(in); err != nil || got != want {
+		if got, err := TimeLimit(in); err != nil || time.Duration(got)*time.Second != want {
 			t.Errorf("TimeLimit(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}

@@ -1,15 +1,16 @@
 // Package torque reads what pbs_mom hands to a prologue or epilogue: the
 // positional arguments, the requested resources string, the node file and
 // the exec_host line of `qstat -f`. It only parses; the hooks package
-// decides what to do.
+// decides what to do. The hooks' gate links it for every ordinary job, so
+// it builds its messages without fmt and gives times in seconds without the
+// time package: their initialisers (and os's, under fmt) would cost each
+// such job a tenth of a program start.
 package torque
 
 import (
-	"bufio"
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/virtcloud/virtcloud/hooks/request"
 )
@@ -55,7 +56,7 @@ func (a Args) Request() string {
 // $presetup_prologue.
 func ParsePrologue(args []string) (Args, error) {
 	if n := len(args); n < 7 || n > 9 {
-		return Args{}, fmt.Errorf("torque prologue: got %d arguments, want 7 or 8 (9 as presetup_prologue)", n)
+		return Args{}, errors.New("torque prologue: got " + strconv.Itoa(n) + " arguments, want 7 or 8 (9 as presetup_prologue)")
 	}
 	a := Args{Job: args[0], User: args[1], Group: args[2], JobName: args[3],
 		Resources: args[4], Queue: args[5], Account: args[6]}
@@ -71,7 +72,7 @@ func ParsePrologue(args []string) (Args, error) {
 // ParseEpilogue reads epilogue argv[1:]: 10 or 11 arguments.
 func ParseEpilogue(args []string) (Args, error) {
 	if n := len(args); n != 10 && n != 11 {
-		return Args{}, fmt.Errorf("torque epilogue: got %d arguments, want 10 or 11", n)
+		return Args{}, errors.New("torque epilogue: got " + strconv.Itoa(n) + " arguments, want 10 or 11")
 	}
 	a := Args{Job: args[0], User: args[1], Group: args[2], JobName: args[3], Session: args[4],
 		Resources: args[5], Used: args[6], Queue: args[7], Account: args[8], ExitStatus: args[9]}
@@ -83,7 +84,7 @@ func ParseEpilogue(args []string) (Args, error) {
 
 func checkJob(job string) error {
 	if job == "" {
-		return fmt.Errorf("torque: the job id (argument 1) is empty")
+		return errors.New("torque: the job id (argument 1) is empty")
 	}
 	return nil
 }
@@ -102,15 +103,16 @@ func Resources(s string) map[string]string {
 	return m
 }
 
-// Walltime parses Torque's [[[DD:]HH:]MM:]SS, or plain seconds.
-func Walltime(s string) (time.Duration, error) {
+// Walltime parses Torque's [[[DD:]HH:]MM:]SS, or plain seconds, into
+// seconds.
+func Walltime(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
 	}
 	f := strings.Split(s, ":")
 	if len(f) > 4 {
-		return 0, fmt.Errorf("walltime %q: expected [[[DD:]HH:]MM:]SS", s)
+		return 0, errors.New("walltime " + strconv.Quote(s) + ": expected [[[DD:]HH:]MM:]SS")
 	}
 	mult := []int64{1, 60, 3600, 86400}
 	var secs int64
@@ -118,14 +120,14 @@ func Walltime(s string) (time.Duration, error) {
 		p := f[len(f)-1-i]
 		v, err := strconv.ParseInt(p, 10, 64)
 		if err != nil || v < 0 || p == "" || len(p) > 9 {
-			return 0, fmt.Errorf("walltime %q: %q is not a number of %s", s, p, []string{"seconds", "minutes", "hours", "days"}[i])
+			return 0, errors.New("walltime " + strconv.Quote(s) + ": " + strconv.Quote(p) + " is not a number of " + []string{"seconds", "minutes", "hours", "days"}[i])
 		}
 		secs += v * mult[i]
 	}
 	if secs > int64(10*365*24*3600) {
-		return 0, fmt.Errorf("walltime %q: more than ten years", s)
+		return 0, errors.New("walltime " + strconv.Quote(s) + ": more than ten years")
 	}
-	return time.Duration(secs) * time.Second, nil
+	return secs, nil
 }
 
 // NodeFile reads $PBS_NODEFILE: one line per slot, so hosts repeat. The
@@ -133,9 +135,8 @@ func Walltime(s string) (time.Duration, error) {
 func NodeFile(content string) []string {
 	var hosts []string
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(content))
-	for sc.Scan() {
-		h := strings.TrimSpace(sc.Text())
+	for line := range strings.Lines(content) {
+		h := strings.TrimSpace(line)
 		if h != "" && !seen[h] {
 			seen[h] = true
 			hosts = append(hosts, h)
@@ -156,10 +157,10 @@ func ExecHost(s string) ([]string, error) {
 		}
 		host, slots, hasSlots := strings.Cut(part, "/")
 		if host == "" || strings.ContainsAny(host, " \t,=") {
-			return nil, fmt.Errorf("exec_host %q: bad host entry %q", s, part)
+			return nil, errors.New("exec_host " + strconv.Quote(s) + ": bad host entry " + strconv.Quote(part))
 		}
 		if hasSlots && strings.Trim(slots, "0123456789-,") != "" {
-			return nil, fmt.Errorf("exec_host %q: bad slot list in %q", s, part)
+			return nil, errors.New("exec_host " + strconv.Quote(s) + ": bad slot list in " + strconv.Quote(part))
 		}
 		if !seen[host] {
 			seen[host] = true

@@ -60,7 +60,7 @@ func TestResourcesAndWalltime(t *testing.T) {
 	}
 	for in, want := range map[string]time.Duration{"00:00:30": 30 * time.Second, "1:00:00": time.Hour,
 		"90": 90 * time.Second, "2:30": 150 * time.Second, "1:00:00:00": 24 * time.Hour, "": 0} {
-		if got, err := Walltime(in); err != nil || got != want {
+		if got, err := Walltime(in); err != nil || time.Duration(got)*time.Second != want {
 			t.Errorf("Walltime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}

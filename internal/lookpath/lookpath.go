@@ -2,13 +2,17 @@
 // (qstat, scontrol), and VirtCloud's own vc-hook and vc-dom0. Hooks run
 // with little or no PATH (Slurm gives its scripts none, pbs_mom only
 // /bin:/usr/bin), so the usual directories are searched after it.
+//
+// The hooks' gate finds vc-hook with it for every ordinary job, so it asks
+// the kernel through syscall alone: the os and fmt packages' initialisers
+// would cost each such job a tenth of a program start.
 package lookpath
 
 import (
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"errors"
+	"path"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -18,21 +22,21 @@ const fallback = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:/
 // Find looks for name in $PATH (as getenv gives it), then in the usual
 // directories.
 func Find(getenv func(string) string, name string) (string, error) {
-	if p, info := find(getenv, name); info != nil {
+	if p, st := find(getenv, name); st != nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%s: not found in $PATH or %s", name, fallback)
+	return "", errors.New(name + ": not found in $PATH or " + fallback)
 }
 
-// find is Find, with the program's file information (nil: not found).
-func find(getenv func(string) string, name string) (string, fs.FileInfo) {
-	for _, dir := range filepath.SplitList(getenv("PATH") + ":" + fallback) {
+// find is Find, with the program's file status (nil: not found).
+func find(getenv func(string) string, name string) (string, *syscall.Stat_t) {
+	for _, dir := range strings.Split(getenv("PATH")+":"+fallback, ":") {
 		if dir == "" {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		if info := executable(p); info != nil {
-			return p, info
+		p := path.Join(dir, name)
+		if st := executable(p); st != nil {
+			return p, st
 		}
 	}
 	return "", nil
@@ -45,39 +49,62 @@ func find(getenv func(string) string, name string) (string, fs.FileInfo) {
 // refused, not run.
 func Sibling(getenv func(string) string, name string) (string, error) {
 	dir := "this program's directory"
-	p, info := "", fs.FileInfo(nil)
-	if exe, err := os.Executable(); err == nil {
-		dir = filepath.Dir(exe)
-		p = filepath.Join(dir, name)
-		info = executable(p)
+	p, st := "", (*syscall.Stat_t)(nil)
+	if exe, ok := executablePath(); ok {
+		dir = path.Dir(exe)
+		p = path.Join(dir, name)
+		st = executable(p)
 	}
-	if info == nil {
-		if p, info = find(getenv, name); info == nil {
-			return "", fmt.Errorf("%s: not found in %s, $PATH or %s", name, dir, fallback)
+	if st == nil {
+		if p, st = find(getenv, name); st == nil {
+			return "", errors.New(name + ": not found in " + dir + ", $PATH or " + fallback)
 		}
 	}
-	if err := trusted(p, info); err != nil {
+	if err := trusted(p, st); err != nil {
 		return "", err
 	}
 	return p, nil
 }
 
-// trusted refuses a program another user could have changed.
-func trusted(p string, info fs.FileInfo) error {
-	if m := info.Mode().Perm(); m&0o022 != 0 {
-		return fmt.Errorf("%s is mode %04o: group or others may change it, so it is not run (chmod go-w %s)", p, m, p)
+// executablePath is the running program's file, as os.Executable reads it
+// on Linux.
+func executablePath() (string, bool) {
+	buf := make([]byte, 512)
+	for {
+		n, err := syscall.Readlink("/proc/self/exe", buf)
+		if err != nil || n <= 0 {
+			return "", false
+		}
+		if n < len(buf) {
+			return strings.TrimSuffix(string(buf[:n]), " (deleted)"), true
+		}
+		buf = make([]byte, 2*len(buf))
 	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d: only root's or this user's program is run", p, st.Uid)
+}
+
+// trusted refuses a program another user could have changed.
+func trusted(p string, st *syscall.Stat_t) error {
+	if m := st.Mode & 0o777; m&0o022 != 0 {
+		return errors.New(p + " is mode " + octal(m) + ": group or others may change it, so it is not run (chmod go-w " + p + ")")
+	}
+	if st.Uid != 0 && int(st.Uid) != syscall.Geteuid() {
+		return errors.New(p + " is owned by uid " + strconv.FormatUint(uint64(st.Uid), 10) + ": only root's or this user's program is run")
 	}
 	return nil
 }
 
-// executable is p's file information if p is an executable file, else nil.
-func executable(p string) fs.FileInfo {
-	info, err := os.Stat(p)
-	if err != nil || !info.Mode().IsRegular() || info.Mode()&0o111 == 0 {
+// executable is p's file status if p is an executable regular file, else
+// nil.
+func executable(p string) *syscall.Stat_t {
+	var st syscall.Stat_t
+	if syscall.Stat(p, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Mode&0o111 == 0 {
 		return nil
 	}
-	return info
+	return &st
+}
+
+// octal is a permission mode as chmod takes it: four octal digits.
+func octal(mode uint32) string {
+	s := strconv.FormatUint(uint64(mode&0o7777), 8)
+	return strings.Repeat("0", 4-len(s)) + s
 }
