@@ -10,6 +10,7 @@
 package gate
 
 import (
+	"errors"
 	"path"
 	"slices"
 	"strings"
@@ -69,30 +70,35 @@ func Manager(args []string, getenv func(string) string) string {
 // cannot be run, with the exit status of a fault of this host.
 func Main(program string) int {
 	args, err := Args()
+	if err != nil {
+		return fault(program, program, nil, "cannot read its arguments: "+err.Error()+" (the hooks need /proc, as the resource managers do)")
+	}
+	prog := path.Base(args[0])
+	bin, err := lookpath.Sibling(getenv, "vc-hook")
 	if err == nil {
-		var bin string
-		if bin, err = lookpath.Sibling(getenv, "vc-hook"); err == nil {
-			if Ordinary(program, args, getenv, DefaultCacheDir, bin) {
-				return 0
-			}
-			if err = syscall.Exec(bin, append([]string{bin, program}, args...), syscall.Environ()); err != nil {
-				err = &pathError{"exec", bin, err}
-			}
+		if Ordinary(program, args, getenv, DefaultCacheDir, bin) {
+			return 0
 		}
+		err = &pathError{"exec", bin, syscall.Exec(bin, append([]string{bin, program}, args...), syscall.Environ())}
 	}
-	prog := program
-	if len(args) > 0 {
-		prog = path.Base(args[0])
-	}
-	msg := prog + ": cannot run the hook: " + err.Error() + " (install vc-hook beside " + prog + ": hooks/README.md, Install)\n"
-	_, _ = syscall.Write(2, []byte(msg)) // nowhere else to report
+	return fault(program, prog, args, "cannot run the hook: "+err.Error()+" (install vc-hook beside "+prog+": hooks/README.md, Install)")
+}
+
+// fault reports, as prog, why the gate could not run the hook, and returns
+// the exit status of a fault of this host.
+func fault(program, prog string, args []string, why string) int {
+	_, _ = syscall.Write(2, []byte(prog+": "+why+"\n")) // nowhere else to report
 	return hostFaultExit(program, args, getenv)
 }
 
-// Args is this program's argv, os.Args without the os package.
+// Args is this program's argv, os.Args without the os package: the
+// kernel's copy in /proc/self/cmdline.
 func Args() ([]string, error) {
 	b, _, err := readFile("/proc/self/cmdline")
-	if err != nil || len(b) == 0 {
+	if err == nil && len(b) == 0 {
+		err = errors.New("/proc/self/cmdline is empty")
+	}
+	if err != nil {
 		return nil, err
 	}
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil

@@ -65,8 +65,13 @@ check "leasesrv check-config passes once a site is filled in" in_root leasesrv c
 check "leasesrv.service and vc-periodic.timer are enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/leasesrv.service" -a -L "$root/etc/systemd/system/timers.target.wants/vc-periodic.timer"
 check "vcctl, its man page and completion are installed" test -x "$root/usr/bin/vcctl" -a -s "$root/usr/share/man/man8/vcctl.8.gz" -a -s "$root/usr/share/bash-completion/completions/vcctl"
 # A cluster job's prologue reaches vc-hook: its own message about the missing
-# configuration, not the gate's "cannot run the hook".
-check "the node package's vc-prologue hands a cluster job to its vc-hook" sh -c "chroot '$root' /usr/bin/env -i PATH=/usr/bin:/bin VIRTCLOUD_CONFIG=/nonexistent.toml /usr/sbin/vc-prologue 1.srv alice users job nodes=1,other=vcluster batch '' 2>&1 | grep -q 'read config: open /nonexistent.toml'"
+# configuration, not the gate's "cannot run the hook". A node has /proc
+# mounted (the gate reads its arguments there): mounted for the check in a
+# mount namespace of its own, which takes it away when the check ends.
+check "the node package's vc-prologue hands a cluster job to its vc-hook" sh -c "unshare -m --propagation private sh -c 'mount -t proc proc \"$root/proc\" && chroot \"$root\" /usr/bin/env -i PATH=/usr/bin:/bin VIRTCLOUD_CONFIG=/nonexistent.toml /usr/sbin/vc-prologue 1.srv alice users job nodes=1,other=vcluster batch \"\"' 2>&1 | grep -q 'read config: open /nonexistent.toml'"
+# Without /proc the gate says so, and fails the prologue as a fault of the
+# host (Torque: exit 2, the job is requeued).
+check "without /proc, vc-prologue names what it misses" sh -c "out=\$(chroot '$root' /usr/bin/env -i PATH=/usr/bin:/bin /usr/sbin/vc-prologue 1.srv alice users job nodes=1 batch '' 2>&1); test \$? = 2 && echo \"\$out\" | grep -q 'vc-prologue: cannot read its arguments: open /proc/self/cmdline'"
 
 echo "--- boot the root with systemd as init"
 cat >"$root/usr/local/sbin/vctest" <<'SH'
