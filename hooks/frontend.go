@@ -86,3 +86,9 @@ var jobStatusBy = map[string]func(ctx context.Context, getenv func(string) strin
 	gate.Torque: torqueJobStatus,
 	gate.Slurm:  slurmJobStatus,
 }
+
+// seconds is a time the managers' parsers (hooks/torque, hooks/slurm) give
+// in seconds, as a Duration.
+func seconds(s int64, err error) (time.Duration, error) {
+	return time.Duration(s) * time.Second, err
+}

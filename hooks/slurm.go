@@ -153,11 +153,6 @@ func slurmWalltime(ctx context.Context, getenv func(string) string, job string) 
 	return d, string(out), err
 }
 
-// seconds is a time the manager parsers give in seconds, as a Duration.
-func seconds(s int64, err error) (time.Duration, error) {
-	return time.Duration(s) * time.Second, err
-}
-
 // Terminal job states as scontrol prints them.
 var slurmEnded = []string{"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"}
 

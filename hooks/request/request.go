@@ -4,7 +4,11 @@
 //
 //	vcluster[:services=nfs+vpn][:image=NAME][:publish=none|tunnel|direct][:name=NAME]
 //
-// and the result is the lease attributes the lease server stores.
+// and the result is the lease attributes the lease server stores. The hooks'
+// gate links this package for every ordinary job, so it builds its messages
+// without fmt and checks character sets without regexp: fmt's and os's
+// initialisers, or a regexp compiled at start-up, would cost each such job
+// its init time.
 package request
 
 import (
@@ -19,10 +23,8 @@ const Keyword = "vcluster"
 // MaxLen bounds a request string: it travels in job records and lease attributes.
 const MaxLen = 512
 
-// The hooks' gate links this package, so it builds its messages without
-// fmt, and validService and validName check the character sets by hand: a
-// regexp compiled at start-up, or fmt's and os's initialisers, would cost
-// every ordinary job's prologue its init time.
+// validService and validName check the character sets by hand (see the
+// package doc).
 func validService(s string) bool {
 	return plain(s, 32, func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' })
 }
